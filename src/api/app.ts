@@ -1,0 +1,47 @@
+import { engineConfig } from "../config";
+import type { AppEnv } from "./app-env";
+import { ApiError, handleError } from "./errors";
+import { clientAuth } from "./middleware/auth";
+import { jsonBody } from "./middleware/json-body";
+import { requestId } from "./middleware/request-id";
+import { newRouter } from "./router";
+import { getJobRoutes } from "./routes/get-job";
+import { getLogsRoutes } from "./routes/get-logs";
+import { listJobsRoutes } from "./routes/list-jobs";
+import { postSettingsRoutes } from "./routes/post-settings";
+import { rootRoutes } from "./routes/root";
+import { submitJobRoutes } from "./routes/submit-job";
+
+/** The HTTP API: one router per resource behind request id, body and auth middleware. */
+export function createApp() {
+  const app = newRouter();
+  app.use("*", requestId());
+  app.use("*", async function engineConfigMiddleware(c, next) {
+    c.set("config", engineConfig(c.env));
+    return next();
+  });
+  app.use("*", jsonBody());
+  app.use("*", clientAuth());
+  app.route("/", rootRoutes);
+  app.route("/", submitJobRoutes);
+  app.route("/", listJobsRoutes);
+  app.route("/", getJobRoutes);
+  app.route("/", getLogsRoutes);
+  app.route("/", postSettingsRoutes);
+  app.doc31("/openapi.json", (c) => ({
+    openapi: "3.1.0",
+    info: {
+      title: "Task Engine API",
+      version: engineConfig(c.env).version,
+      description: "Jobs, workflows and callbacks; compatible with the Vualto / JW Player Task Engine API.",
+    },
+  }));
+  app.notFound((c) => {
+    throw new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`);
+  });
+  app.onError(handleError);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;
+export type { AppEnv };

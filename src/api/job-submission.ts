@@ -1,0 +1,67 @@
+import { endpointProblem } from "../domain/endpoints";
+import type { Workflow } from "../workflows/definition";
+import { findWorkflow, workflowNames } from "../workflows/registry";
+import { ApiError, validationError, zodDetails, type ErrorDetail } from "./errors";
+import type { JobRequest } from "./schemas";
+
+export interface ValidSubmission {
+  workflow: Workflow;
+  /** Parameters after validation, with defaults filled. */
+  parameters: Record<string, unknown>;
+  /** Submitted keys the workflow does not know: kept, and reported in the job log. */
+  ignoredKeys: string[];
+  endpoints: string[];
+  contentId: string | null;
+}
+
+/** Checks a job request against its workflow: the workflow exists, the parameters fit, the endpoints are allowed. */
+export function validateSubmission(request: JobRequest, headerClient: string, allowPrivateCallbacks: boolean): ValidSubmission {
+  if (request.client !== undefined && request.client !== headerClient) {
+    throw new ApiError(403, "forbidden", "The client in the body does not match the client header.");
+  }
+  const workflow = findWorkflow(request.job.workflow);
+  if (!workflow) {
+    throw new ApiError(400, "validation_failed", `Unknown workflow '${request.job.workflow}'. Available workflows: ${workflowNames().join(", ")}.`, [
+      { path: "job.workflow", message: `must be one of: ${workflowNames().join(", ")}` },
+    ]);
+  }
+  const parsed = workflow.parameters.safeParse(request.parameters);
+  if (!parsed.success) throw validationError(zodDetails(parsed.error, ["parameters"]));
+  const parameters = parsed.data as Record<string, unknown>;
+  const endpoints = (parameters.rest_endpoints as string[] | undefined) ?? [];
+  const problems: ErrorDetail[] = [];
+  endpoints.forEach((endpoint, index) => {
+    const problem = endpointProblem(endpoint, allowPrivateCallbacks);
+    if (problem) problems.push({ path: `parameters.rest_endpoints[${index}]`, message: `callback URL ${problem}` });
+  });
+  if (problems.length > 0) throw validationError(problems);
+  return {
+    workflow,
+    parameters,
+    ignoredKeys: Object.keys(request.parameters).filter((key) => !knownKeys(workflow).has(key)),
+    endpoints,
+    contentId: typeof parameters.content_id === "string" ? parameters.content_id : null,
+  };
+}
+
+const knownKeysCache = new WeakMap<Workflow, Set<string>>();
+
+/** The parameter names a workflow's schema declares. */
+function knownKeys(workflow: Workflow): Set<string> {
+  let keys = knownKeysCache.get(workflow);
+  if (!keys) {
+    keys = new Set(Object.keys(objectShape(workflow.parameters)));
+    knownKeysCache.set(workflow, keys);
+  }
+  return keys;
+}
+
+/** The shape of an object schema, looking through refinements and pipes. */
+function objectShape(schema: unknown): Record<string, unknown> {
+  const def = (schema as { def?: { shape?: Record<string, unknown>; in?: unknown; schema?: unknown } }).def;
+  if (!def) return {};
+  if (def.shape) return def.shape;
+  if (def.in) return objectShape(def.in);
+  if (def.schema) return objectShape(def.schema);
+  return {};
+}

@@ -1,0 +1,126 @@
+import { z } from "@hono/zod-openapi";
+
+/** Schemas shared by the routes; each validates requests and documents them in /openapi.json. */
+
+export const ErrorBody = z
+  .object({
+    error: z.string().openapi({ example: "Unauthorised request." }),
+    code: z.string().openapi({ example: "unauthorised" }),
+    details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    id: z.string().optional(),
+  })
+  .openapi("Error");
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** A whole number, also accepted as a numeric string (the reference API's examples send "2"). */
+const looseInt = (min: number, max: number) =>
+  z.preprocess((value) => (typeof value === "string" && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value), z.int().min(min).max(max));
+
+/** A boolean, also accepted as "true"/"false" or 1/0. */
+export const looseBoolean = z.preprocess(
+  (value) => (value === "true" || value === 1 || value === "1" ? true : value === "false" || value === 0 || value === "0" ? false : value),
+  z.boolean(),
+);
+
+export const Priority = looseInt(1, 10);
+
+/** UTC time: ISO-8601, with or without `Z` (the reference documents `yyyy-MM-ddTHH:mm:ss.fff`, UTC). */
+export const UtcTime = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]00:?00)?$/, "must be an ISO-8601 UTC time such as 2026-12-01T10:00:00.000Z")
+  .refine((text) => !Number.isNaN(Date.parse(utcText(text))), "is not a valid date");
+
+/** Appends `Z` to a UTC time written without a zone. */
+export function utcText(text: string): string {
+  return /(Z|[+-]\d{2}:?\d{2})$/.test(text) ? text : `${text}Z`;
+}
+
+export const JobRequest = z
+  .object({
+    client: z.string().optional().openapi({ description: "Must equal the `client` header when present." }),
+    job: z.object({
+      workflow: z.string().min(1).openapi({ example: "selftest" }),
+      priority: Priority.default(5).openapi({ type: "integer", minimum: 1, maximum: 10, description: "1 highest … 10" }),
+      run_at: UtcTime.optional(),
+      semaphore_url: z.string().url().optional(),
+      persist: looseBoolean.default(false).openapi({ type: "boolean" }),
+    }),
+    parameters: z.record(z.string(), z.unknown()).openapi({
+      description: "The workflow's parameters; see GET /workflows/{name} for each workflow's JSON Schema.",
+      example: { content_id: "demo1", tasks: 5, rest_endpoints: ["https://cms.example/hook"] },
+    }),
+  })
+  .openapi("JobRequest");
+export type JobRequest = z.infer<typeof JobRequest>;
+
+export const JobAccepted = z
+  .object({
+    id: z.string(),
+    job_id: z.string(),
+    result: z.literal("accepted"),
+    queue_state: z.string(),
+  })
+  .openapi("JobAccepted");
+
+export const TaskObject = z
+  .object({
+    task_id: z.string(),
+    task_name: z.string(),
+    state: z.string(),
+    attempts: z.number(),
+    started_at: z.string().nullable(),
+    ended_at: z.string().nullable(),
+    message: z.string(),
+    progress: z.number(),
+  })
+  .openapi("Task");
+
+export const JobObject = z
+  .object({
+    id: z.string(),
+    client: z.string(),
+    workflow: z.string(),
+    priority: z.number(),
+    position: z.number().nullable(),
+    top_of_queue: z.boolean(),
+    parameters: z.unknown(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    queue_state: z.string(),
+    failed: z.boolean(),
+    run_at: z.string().nullable(),
+    persist: z.boolean(),
+    progress: z.number(),
+    tasks: z.array(TaskObject).optional(),
+    result: z.record(z.string(), z.unknown()).nullable(),
+  })
+  .openapi("Job");
+export type JobObject = z.infer<typeof JobObject>;
+
+export const LogLine = z
+  .object({
+    id: z.number(),
+    job_id: z.string(),
+    task_id: z.string().nullable(),
+    severity: z.number(),
+    severity_description: z.string(),
+    progname: z.string(),
+    message: z.string(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    visible: z.boolean(),
+  })
+  .openapi("LogLine");
+
+export const JobIdParam = z.object({
+  id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" }, example: "01JD5Q3Y8Z6K7M8N9P0QRSTVWX" }),
+});
+
+export const errorResponses = {
+  400: { description: "Bad input", content: { "application/json": { schema: ErrorBody } } },
+  401: { description: "Missing or wrong credentials", content: { "application/json": { schema: ErrorBody } } },
+} as const;
+
+export const notFoundResponse = {
+  404: { description: "No such job for this client", content: { "application/json": { schema: ErrorBody } } },
+} as const;

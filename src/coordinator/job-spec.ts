@@ -1,0 +1,39 @@
+import type { Severity } from "../domain/job-events";
+
+/** What the API hands a JobCoordinator to create a job. Plain data (it crosses the RPC boundary). */
+export interface JobSpec {
+  jobId: string;
+  client: string;
+  workflow: string;
+  contentId: string | null;
+  /** Validated parameters with defaults filled. */
+  parameters: Record<string, unknown>;
+  customData: unknown;
+  endpoints: string[];
+  retryLimit: number;
+  retryDelayMs: number;
+  callbackScheduleMs: number[];
+  createdAt: number;
+  priority: number;
+  persist: boolean;
+  runAt: string | null;
+  /** The parameters as submitted, secrets masked: what the job object shows. */
+  submittedParameters: unknown;
+  /** Lines the API adds to the job log at submission (progname `api`). */
+  submissionLog: { severity: Severity; message: string }[];
+}
+
+/** What a consumer needs to run one attempt. */
+export interface TaskAssignment {
+  jobId: string;
+  client: string;
+  workflow: string;
+  task: string;
+  taskId: string;
+  attempt: number;
+  executor: string;
+  input: unknown;
+  timeoutMs: number;
+}
+
+export type ClaimResult = { ok: true; assignment: TaskAssignment } | { ok: false; reason: string };

@@ -1,0 +1,53 @@
+import { callbackBody, noticeEvent } from "../domain/callback-body";
+import type { Notice } from "../domain/job-events";
+import type { JobState } from "../domain/job-state";
+import type { OutboxEntry } from "../domain/outbox";
+import type { TaskDefinition, Workflow } from "../workflows/definition";
+import type { JobSpec } from "./job-spec";
+
+export interface NewCallback {
+  entry: OutboxEntry;
+  body: string;
+}
+
+/** Completed tasks' outputs by task name, as workflows' `input` and `result` functions receive them. */
+export function taskOutputs(state: JobState): Record<string, unknown> {
+  const outputs: Record<string, unknown> = {};
+  for (const name of state.order) {
+    const task = state.tasks[name]!;
+    if (task.status === "completed") outputs[name] = task.output;
+  }
+  return outputs;
+}
+
+/** The job's result fields (`message`, `files`, ...) once it completed; empty otherwise. */
+export function jobResult(workflow: Workflow, spec: JobSpec, state: JobState): Record<string, unknown> {
+  return state.outcome === "completed" ? workflow.result(spec.parameters, taskOutputs(state)) : {};
+}
+
+/** One outbox entry per endpoint for a notice, with the body every endpoint receives. */
+export function callbacksFor(
+  notice: Notice,
+  spec: JobSpec,
+  state: JobState,
+  workflow: Workflow,
+  definitions: ReadonlyMap<string, TaskDefinition<unknown>>,
+): NewCallback[] {
+  const identity = { jobId: spec.jobId, client: spec.client, workflow: spec.workflow, contentId: spec.contentId };
+  const extras = notice.kind === "task" ? (definitions.get(notice.task)?.callbackFields?.(spec.parameters) ?? {}) : {};
+  const result = notice.kind === "job" ? jobResult(workflow, spec, state) : {};
+  const body = JSON.stringify(callbackBody(identity, notice, spec.customData, result, extras));
+  return spec.endpoints.map((endpoint, index) => ({
+    entry: {
+      id: `cb_${spec.jobId}_${notice.sequence}_${index}`,
+      endpoint,
+      sequence: notice.sequence,
+      event: noticeEvent(notice),
+      state: "pending",
+      attempts: 0,
+      dueAt: null,
+      error: null,
+    },
+    body,
+  }));
+}

@@ -1,0 +1,56 @@
+/** What can happen to a job (events) and what the coordinator must do about it (effects). */
+
+export type JobEvent =
+  /** The job was created: skip tasks whose `when` is false (decided by the caller), dispatch ready ones. */
+  | { type: "start" }
+  /** A consumer wants to run an attempt it received. */
+  | { type: "claim"; task: string; attempt: number }
+  /**
+   * An attempt succeeded. With `takeNext`, the reporter will run one newly ready task itself:
+   * it is claimed at once instead of being sent through the queue (its lease still guards it).
+   */
+  | { type: "complete"; task: string; attempt: number; output: unknown; takeNext?: boolean }
+  | { type: "fail"; task: string; attempt: number; error: string; retryable: boolean }
+  | { type: "progress"; task: string; attempt: number; progress: number }
+  /** The watchdog woke up: expired leases and due retries are handled. */
+  | { type: "tick" }
+  /** Stop starting tasks; running ones finish. */
+  | { type: "pause" }
+  | { type: "resume" }
+  /** Abandon the job: running tasks are abandoned, pending ones cancelled, the job fails. */
+  | { type: "cancel"; message: string };
+
+/** A callback to send, numbered in the job's callback sequence. */
+export type Notice =
+  | {
+      kind: "task";
+      sequence: number;
+      event: "start" | "complete" | "fail";
+      task: string;
+      taskId: string;
+      attempt: number;
+      message: string;
+      /** On `fail`: whether another attempt follows. */
+      retrying?: boolean;
+      time: number;
+    }
+  | {
+      kind: "job";
+      sequence: number;
+      status: "completed" | "failed";
+      /** Failure or cancellation message; for a completed job the workflow's result supplies it. */
+      message: string;
+      time: number;
+    };
+
+export type Severity = "info" | "warn" | "error";
+
+export type Effect =
+  | { type: "dispatch"; task: string; attempt: number }
+  /** The reporter of a `complete` with `takeNext` runs this attempt itself (already claimed). */
+  | { type: "handoff"; task: string; attempt: number }
+  | { type: "notify"; notice: Notice }
+  | { type: "log"; seq: number; task: string | null; severity: Severity; message: string; time: number }
+  | { type: "ended"; outcome: "completed" | "failed" };
+
+export type Applied = "applied" | "ignored";

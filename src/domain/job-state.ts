@@ -1,0 +1,109 @@
+/** The state of one job as its JobCoordinator holds it. Pure data: no platform types. */
+
+export const TASK_STATUSES = [
+  "pending",
+  "dispatched",
+  "running",
+  "retrying",
+  "completed",
+  "failed",
+  "skipped",
+  "cancelled",
+] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** A task in one of these states will never change again. */
+export function isTaskFinal(status: TaskStatus): boolean {
+  switch (status) {
+    case "completed":
+    case "failed":
+    case "skipped":
+    case "cancelled":
+      return true;
+    case "pending":
+    case "dispatched":
+    case "running":
+    case "retrying":
+      return false;
+    default:
+      return assertNever(status);
+  }
+}
+
+/** Dependents of a task in one of these states may start. */
+export function satisfiesNeeds(status: TaskStatus): boolean {
+  return status === "completed" || status === "skipped";
+}
+
+export type JobOutcome = "running" | "completed" | "failed";
+
+export interface RetryPolicy {
+  /** Retries after the first attempt; 3 means at most 4 attempts. */
+  limit: number;
+  /** Delay before the first retry, in ms. */
+  delayMs: number;
+  /** Multiplier applied to the delay for each further retry. */
+  backoff: number;
+}
+
+export interface TaskState {
+  name: string;
+  id: string;
+  executor: string;
+  needs: string[];
+  status: TaskStatus;
+  /** Number of the current (or last) attempt; 0 before the first dispatch. */
+  attempt: number;
+  policy: RetryPolicy;
+  timeoutMs: number;
+  /**
+   * When the watchdog must look at this task again: the lease end while `dispatched` or `running`,
+   * the retry time while `retrying`, otherwise null.
+   */
+  deadline: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  message: string;
+  output: unknown;
+  progress: number;
+  /** The job version at which this task last changed; the adapter persists tasks changed in a transition. */
+  version: number;
+}
+
+export interface JobState {
+  jobId: string;
+  client: string;
+  workflow: string;
+  contentId: string | null;
+  outcome: JobOutcome;
+  /** Set when the client paused the job: running tasks finish, no new task starts. */
+  paused: boolean;
+  /** Error message of the job when it failed or was cancelled. */
+  failureMessage: string;
+  /** Task names in definition order. */
+  order: string[];
+  tasks: Record<string, TaskState>;
+  /** Next callback sequence number (per job, from 1, no gaps). */
+  nextSequence: number;
+  /** Next job-log line number, for idempotent log projection. */
+  nextLogSeq: number;
+  /** Incremented by every applied transition. */
+  version: number;
+  /** How long a dispatched task may wait to be claimed before it is dispatched again. */
+  dispatchLeaseMs: number;
+  /** Extra time past a task's timeout before the watchdog declares the attempt lost. */
+  leaseGraceMs: number;
+  createdAt: number;
+  endedAt: number | null;
+}
+
+export function assertNever(value: never): never {
+  throw new Error(`unexpected value: ${JSON.stringify(value)}`);
+}
+
+/** Job progress 0-100: the share of tasks that reached a final state. */
+export function jobProgress(state: JobState): number {
+  if (state.order.length === 0) return 100;
+  const done = state.order.filter((name) => isTaskFinal(state.tasks[name]!.status)).length;
+  return Math.floor((100 * done) / state.order.length);
+}

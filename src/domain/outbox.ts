@@ -1,0 +1,202 @@
+/**
+ * The callback outbox of one job: per endpoint, callbacks leave in sequence order, one in flight at a
+ * time, and failed attempts are retried on the client's schedule. Pure: the coordinator persists the
+ * changed entries, then sends what `sends` lists.
+ */
+
+export type DeliveryState = "pending" | "in_flight" | "delivered" | "failed";
+
+export interface OutboxEntry {
+  /** The callback id; also the Standard Webhooks `webhook-id`, the same on every retry. */
+  id: string;
+  endpoint: string;
+  sequence: number;
+  /** `task.start`, `task.complete`, `task.fail` or `job.end`. */
+  event: string;
+  state: DeliveryState;
+  /** Attempts started so far; an attempt report must carry the current number. */
+  attempts: number;
+  /** While pending: when it may be sent. While in flight: when the attempt is presumed lost. */
+  dueAt: number | null;
+  /** Why the callback failed for good. */
+  error: string | null;
+}
+
+export interface AttemptOutcome {
+  /** HTTP status, or null for a network error or timeout. */
+  status: number | null;
+  /** The receiver's Retry-After, in ms, when it sent one. */
+  retryAfterMs: number | null;
+  error: string | null;
+}
+
+export interface DeliveryPolicy {
+  /** Delay before each retry, in ms; its length is the number of retries. */
+  scheduleMs: number[];
+  /** How long an attempt may stay in flight before it is presumed lost and sent again. */
+  inFlightLeaseMs: number;
+}
+
+export interface Send {
+  id: string;
+  endpoint: string;
+  attempt: number;
+}
+
+export interface OutboxChange {
+  /** Entries whose fields changed, to persist. */
+  changed: OutboxEntry[];
+  /** Attempts to start now, after the change is persisted. */
+  sends: Send[];
+}
+
+export function isDelivered(outcome: AttemptOutcome): boolean {
+  return outcome.status !== null && outcome.status >= 200 && outcome.status < 300;
+}
+
+export class Outbox {
+  private readonly entries = new Map<string, OutboxEntry>();
+  /** Entry ids per endpoint in sequence order. */
+  private readonly byEndpoint = new Map<string, string[]>();
+  /** Endpoints that answered 410 Gone: nothing more is sent to them for this job. */
+  private readonly gone = new Set<string>();
+
+  constructor(
+    entries: Iterable<OutboxEntry>,
+    private readonly policy: DeliveryPolicy,
+  ) {
+    for (const entry of [...entries].sort((a, b) => a.sequence - b.sequence)) this.insert(entry);
+  }
+
+  get(id: string): OutboxEntry | undefined {
+    return this.entries.get(id);
+  }
+
+  all(): OutboxEntry[] {
+    return [...this.entries.values()];
+  }
+
+  /** Adds new callbacks (already numbered) and starts those that head their endpoint's line. */
+  enqueue(added: OutboxEntry[], now: number): OutboxChange {
+    const changed: OutboxEntry[] = [];
+    for (const entry of added) {
+      if (this.entries.has(entry.id)) continue;
+      const stored = this.gone.has(entry.endpoint)
+        ? { ...entry, state: "failed" as const, dueAt: null, error: "endpoint answered 410 Gone" }
+        : entry;
+      this.insert(stored);
+      changed.push(stored);
+    }
+    return this.pump(now, changed);
+  }
+
+  /** Applies the result of attempt `attempt` of callback `id`. Stale or repeated reports change nothing. */
+  recordAttempt(id: string, attempt: number, outcome: AttemptOutcome, now: number): OutboxChange {
+    const entry = this.entries.get(id);
+    if (!entry || entry.state !== "in_flight" || entry.attempts !== attempt) return { changed: [], sends: [] };
+    const changed: OutboxEntry[] = [];
+    if (isDelivered(outcome)) {
+      changed.push(this.set({ ...entry, state: "delivered", dueAt: null, error: null }));
+    } else if (outcome.status === 410) {
+      this.gone.add(entry.endpoint);
+      for (const laterId of this.byEndpoint.get(entry.endpoint) ?? []) {
+        const later = this.entries.get(laterId)!;
+        if (later.state === "pending" || later.id === id) {
+          changed.push(this.set({ ...later, state: "failed", dueAt: null, error: "endpoint answered 410 Gone" }));
+        }
+      }
+    } else if (attempt > this.policy.scheduleMs.length) {
+      changed.push(this.set({ ...entry, state: "failed", dueAt: null, error: outcome.error ?? `HTTP ${outcome.status}` }));
+    } else {
+      const delay = Math.max(this.policy.scheduleMs[attempt - 1]!, outcome.retryAfterMs ?? 0);
+      changed.push(this.set({ ...entry, state: "pending", dueAt: now + delay, error: outcome.error }));
+    }
+    return this.pump(now, changed);
+  }
+
+  /** Watchdog: attempts presumed lost are sent again, and retries that came due are started. */
+  tick(now: number): OutboxChange {
+    const changed: OutboxEntry[] = [];
+    for (const entry of this.entries.values()) {
+      if (entry.state === "in_flight" && entry.dueAt !== null && entry.dueAt <= now) {
+        changed.push(this.set({ ...entry, state: "pending", dueAt: now, error: "attempt presumed lost" }));
+      }
+    }
+    return this.pump(now, changed);
+  }
+
+  /** Starts a new attempt series for a callback that ended (delivered or failed), when its line is free. */
+  redeliver(id: string, now: number): OutboxChange | null {
+    const entry = this.entries.get(id);
+    if (!entry || (entry.state !== "delivered" && entry.state !== "failed")) return null;
+    this.gone.delete(entry.endpoint);
+    const reset = this.set({ ...entry, state: "pending", dueAt: now, error: null });
+    return this.pump(now, [reset]);
+  }
+
+  /** The earliest time the watchdog must look at the outbox, or null. */
+  nextDue(): number | null {
+    let earliest: number | null = null;
+    for (const entry of this.entries.values()) {
+      if (entry.dueAt === null || (entry.state !== "pending" && entry.state !== "in_flight")) continue;
+      if (earliest === null || entry.dueAt < earliest) earliest = entry.dueAt;
+    }
+    return earliest;
+  }
+
+  /** True when every callback is delivered or failed. */
+  settled(): boolean {
+    for (const entry of this.entries.values()) if (entry.state === "pending" || entry.state === "in_flight") return false;
+    return true;
+  }
+
+  /** Starts the head of each endpoint's line if it is pending and due. */
+  private pump(now: number, changed: OutboxEntry[]): OutboxChange {
+    const sends: Send[] = [];
+    for (const [endpoint, ids] of this.byEndpoint) {
+      const head = this.headOf(ids);
+      if (!head || head.state !== "pending" || (head.dueAt !== null && head.dueAt > now)) continue;
+      const started = this.set({
+        ...head,
+        state: "in_flight",
+        attempts: head.attempts + 1,
+        dueAt: now + this.policy.inFlightLeaseMs,
+      });
+      changed.push(started);
+      sends.push({ id: started.id, endpoint, attempt: started.attempts });
+    }
+    return { changed: dedupeLatest(changed), sends };
+  }
+
+  /** The first callback of a line that is not yet delivered or failed. */
+  private headOf(ids: string[]): OutboxEntry | undefined {
+    for (const id of ids) {
+      const entry = this.entries.get(id)!;
+      if (entry.state === "pending" || entry.state === "in_flight") return entry;
+    }
+    return undefined;
+  }
+
+  private insert(entry: OutboxEntry): void {
+    this.entries.set(entry.id, entry);
+    const line = this.byEndpoint.get(entry.endpoint) ?? [];
+    const last = line.length > 0 ? this.entries.get(line[line.length - 1]!)! : undefined;
+    line.push(entry.id);
+    // Callbacks are numbered in creation order, so the line only needs sorting if one arrives late.
+    if (last && last.sequence > entry.sequence) line.sort((a, b) => this.entries.get(a)!.sequence - this.entries.get(b)!.sequence);
+    this.byEndpoint.set(entry.endpoint, line);
+    if (entry.error === "endpoint answered 410 Gone") this.gone.add(entry.endpoint);
+  }
+
+  private set(entry: OutboxEntry): OutboxEntry {
+    this.entries.set(entry.id, entry);
+    return entry;
+  }
+}
+
+/** Keeps the last version of each entry, in first-seen order. */
+function dedupeLatest(entries: OutboxEntry[]): OutboxEntry[] {
+  const latest = new Map<string, OutboxEntry>();
+  for (const entry of entries) latest.set(entry.id, entry);
+  return [...latest.values()];
+}

@@ -1,0 +1,13 @@
+/** Parameter names whose values are secrets: masked in the job object and the job log. */
+const SECRET_NAME = /(content_key|playready_key|secret|password|passwd|token|api[_-]?key|authorization|credential|sas)/i;
+
+export const MASK = "********";
+
+/** A deep copy of `value` with the values of secret-looking keys replaced by a mask. */
+export function maskSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(maskSecrets);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => [key, SECRET_NAME.test(key) ? MASK : maskSecrets(inner)]),
+  );
+}

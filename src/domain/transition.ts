@@ -1,0 +1,316 @@
+import type { Effect, JobEvent, Notice, Severity } from "./job-events";
+import { isTaskFinal, satisfiesNeeds, type JobState, type TaskState } from "./job-state";
+import { decideRetry } from "./retry-policy";
+
+export interface TransitionResult {
+  state: JobState;
+  effects: Effect[];
+  /** False when the event changed nothing (duplicate, stale or late); `reason` says why. */
+  applied: boolean;
+  reason?: string;
+}
+
+/**
+ * The job state machine: a pure function of the state, one event and the current time.
+ * The coordinator persists the returned state before it performs the returned effects.
+ */
+export function transition(state: JobState, event: JobEvent, now: number): TransitionResult {
+  if (state.outcome !== "running") return ignored(state, "job has ended");
+  const draft = new Draft(state, now);
+  const reason = apply(draft, event);
+  if (reason !== null) return ignored(state, reason);
+  draft.endJobIfDone();
+  return draft.finish();
+}
+
+function ignored(state: JobState, reason: string): TransitionResult {
+  return { state, effects: [], applied: false, reason };
+}
+
+/** Applies one event to the draft; returns why it was ignored, or null. */
+function apply(draft: Draft, event: JobEvent): string | null {
+  switch (event.type) {
+    case "start":
+      if (draft.base.version !== 0) return "job already started";
+      draft.dispatchReady(false);
+      draft.touch();
+      return null;
+    case "claim": {
+      const task = draft.task(event.task);
+      if (!task) return "unknown task";
+      if (task.status !== "dispatched" || task.attempt !== event.attempt) return staleReason(task, event.attempt);
+      draft.startAttempt(task);
+      return null;
+    }
+    case "complete": {
+      const task = draft.task(event.task);
+      if (!task) return "unknown task";
+      if (task.status !== "running" || task.attempt !== event.attempt) return staleReason(task, event.attempt);
+      draft.update(task.name, {
+        status: "completed",
+        endedAt: draft.now,
+        deadline: null,
+        output: event.output ?? null,
+        message: "",
+        progress: 100,
+      });
+      draft.notifyTask(task, "complete", "");
+      draft.log(task.name, "info", `'${task.name}' completed successfully`);
+      draft.dispatchReady(event.takeNext === true);
+      return null;
+    }
+    case "fail": {
+      const task = draft.task(event.task);
+      if (!task) return "unknown task";
+      if (task.status !== "running" || task.attempt !== event.attempt) return staleReason(task, event.attempt);
+      draft.failAttempt(task, event.error, event.retryable);
+      return null;
+    }
+    case "progress": {
+      const task = draft.task(event.task);
+      if (!task) return "unknown task";
+      if (task.status !== "running" || task.attempt !== event.attempt) return staleReason(task, event.attempt);
+      const progress = Math.max(0, Math.min(100, Math.round(event.progress)));
+      if (progress === task.progress) return "progress unchanged";
+      draft.update(task.name, { progress });
+      return null;
+    }
+    case "tick":
+      return draft.handleDeadlines() ? null : "nothing due";
+    case "pause":
+      if (draft.paused) return "job already paused";
+      draft.pause();
+      return null;
+    case "resume":
+      if (!draft.paused) return "job is not paused";
+      draft.paused = false;
+      draft.log(null, "info", "job resumed");
+      draft.dispatchReady(false);
+      return null;
+    case "cancel":
+      draft.cancel(event.message);
+      return null;
+  }
+}
+
+function staleReason(task: TaskState, attempt: number): string {
+  if (attempt < task.attempt) return `stale attempt ${attempt} (current ${task.attempt})`;
+  return `task is ${task.status} at attempt ${task.attempt}`;
+}
+
+/** A copy-on-write working state for one transition. */
+class Draft {
+  readonly tasks: Record<string, TaskState>;
+  readonly effects: Effect[] = [];
+  readonly version: number;
+  paused: boolean;
+  private nextSequence: number;
+  private nextLogSeq: number;
+  private outcome: JobState["outcome"];
+  private failureMessage: string;
+  private endedAt: number | null;
+  private changed = false;
+
+  constructor(
+    readonly base: JobState,
+    readonly now: number,
+  ) {
+    this.tasks = { ...base.tasks };
+    this.version = base.version + 1;
+    this.paused = base.paused;
+    this.nextSequence = base.nextSequence;
+    this.nextLogSeq = base.nextLogSeq;
+    this.outcome = base.outcome;
+    this.failureMessage = base.failureMessage;
+    this.endedAt = base.endedAt;
+  }
+
+  task(name: string): TaskState | undefined {
+    return Object.hasOwn(this.tasks, name) ? this.tasks[name] : undefined;
+  }
+
+  touch(): void {
+    this.changed = true;
+  }
+
+  update(name: string, patch: Partial<TaskState>): TaskState {
+    const next = { ...this.tasks[name]!, ...patch, version: this.version };
+    this.tasks[name] = next;
+    this.changed = true;
+    return next;
+  }
+
+  notifyTask(task: TaskState, event: "start" | "complete" | "fail", message: string, retrying?: boolean): void {
+    const notice: Notice = {
+      kind: "task",
+      sequence: this.nextSequence++,
+      event,
+      task: task.name,
+      taskId: task.id,
+      attempt: task.attempt,
+      message,
+      time: this.now,
+    };
+    if (retrying !== undefined) notice.retrying = retrying;
+    this.effects.push({ type: "notify", notice });
+    this.changed = true;
+  }
+
+  log(task: string | null, severity: Severity, message: string): void {
+    this.effects.push({ type: "log", seq: this.nextLogSeq++, task, severity, message, time: this.now });
+    this.changed = true;
+  }
+
+  /** Sends every pending task whose needs are met; with `takeNext` the first one is handed to the reporter. */
+  dispatchReady(takeNext: boolean): void {
+    if (this.paused) return;
+    let handedOff = !takeNext;
+    for (const name of this.base.order) {
+      const task = this.tasks[name]!;
+      if (task.status !== "pending" || !task.needs.every((need) => satisfiesNeeds(this.tasks[need]!.status))) continue;
+      const attempt = task.attempt + 1;
+      if (!handedOff) {
+        handedOff = true;
+        const claimed = this.update(name, { status: "dispatched", attempt });
+        this.startAttempt(claimed);
+        this.effects.push({ type: "handoff", task: name, attempt });
+      } else {
+        this.update(name, { status: "dispatched", attempt, deadline: this.now + this.base.dispatchLeaseMs });
+        this.effects.push({ type: "dispatch", task: name, attempt });
+      }
+    }
+  }
+
+  startAttempt(task: TaskState): void {
+    const running = this.update(task.name, {
+      status: "running",
+      startedAt: task.startedAt ?? this.now,
+      deadline: this.now + task.timeoutMs + this.base.leaseGraceMs,
+      progress: 0,
+    });
+    this.notifyTask(running, "start", "");
+    const suffix = running.attempt > 1 ? ` (attempt ${running.attempt})` : "";
+    this.log(task.name, "info", `Task '${task.name}' started${suffix}`);
+  }
+
+  failAttempt(task: TaskState, error: string, retryable: boolean): void {
+    const decision = decideRetry(task.policy, task.attempt, retryable, `${this.base.jobId}/${task.name}/${task.attempt}`);
+    if (decision.type === "retry") {
+      const retrying = this.update(task.name, { status: "retrying", deadline: this.now + decision.delayMs, message: error });
+      this.notifyTask(retrying, "fail", error, true);
+      const seconds = (decision.delayMs / 1000).toFixed(1);
+      this.log(task.name, "warn", `'${task.name}' failed: ${error} (attempt ${task.attempt}, retrying in ${seconds} s)`);
+      return;
+    }
+    const failed = this.update(task.name, { status: "failed", deadline: null, endedAt: this.now, message: error });
+    this.notifyTask(failed, "fail", error, false);
+    this.log(task.name, "error", `'${task.name}' failed: ${error} (attempt ${task.attempt}, no retry left)`);
+    if (this.failureMessage === "") this.failureMessage = error;
+    this.cancelDependents(task.name);
+  }
+
+  /** Cancels every pending task that needs `failedTask`, directly or through others. */
+  private cancelDependents(failedTask: string): void {
+    const blocked = new Set([failedTask]);
+    for (const name of this.base.order) {
+      const task = this.tasks[name]!;
+      if (task.status !== "pending" || !task.needs.some((need) => blocked.has(need))) continue;
+      blocked.add(name);
+      this.update(name, { status: "cancelled", endedAt: this.now, message: `cancelled: '${failedTask}' failed` });
+      this.log(name, "info", `'${name}' cancelled because '${failedTask}' failed`);
+    }
+  }
+
+  /** Handles leases and retry timers that have come due; returns whether anything was. */
+  handleDeadlines(): boolean {
+    let any = false;
+    for (const name of this.base.order) {
+      const task = this.tasks[name]!;
+      if (task.deadline === null || task.deadline > this.now) continue;
+      any = true;
+      switch (task.status) {
+        case "dispatched":
+          // The queue message was lost or is late: send the same attempt again; one claim wins.
+          this.update(name, { deadline: this.now + this.base.dispatchLeaseMs });
+          this.effects.push({ type: "dispatch", task: name, attempt: task.attempt });
+          this.log(name, "warn", `'${name}' was not claimed in time; dispatching attempt ${task.attempt} again`);
+          break;
+        case "running":
+          this.failAttempt(task, `attempt ${task.attempt} timed out after ${Math.round(task.timeoutMs / 1000)} s`, true);
+          break;
+        case "retrying":
+          if (this.paused) {
+            this.update(name, { status: "pending", deadline: null });
+          } else {
+            const attempt = task.attempt + 1;
+            this.update(name, { status: "dispatched", attempt, deadline: this.now + this.base.dispatchLeaseMs });
+            this.effects.push({ type: "dispatch", task: name, attempt });
+          }
+          break;
+        default:
+          this.update(name, { deadline: null });
+      }
+    }
+    return any;
+  }
+
+  pause(): void {
+    this.paused = true;
+    for (const name of this.base.order) {
+      const task = this.tasks[name]!;
+      // Not yet claimed: take it back, so its queue message becomes a stale claim.
+      if (task.status === "dispatched") this.update(name, { status: "pending", attempt: task.attempt - 1, deadline: null });
+    }
+    this.log(null, "info", "job paused: running tasks finish, no new task starts");
+  }
+
+  cancel(message: string): void {
+    for (const name of this.base.order) {
+      const task = this.tasks[name]!;
+      if (isTaskFinal(task.status)) continue;
+      this.update(name, { status: "cancelled", deadline: null, endedAt: this.now, message });
+    }
+    this.failureMessage = message;
+    this.log(null, "warn", `job cancelled: ${message}`);
+  }
+
+  endJobIfDone(): void {
+    if (this.outcome !== "running") return;
+    if (!this.base.order.every((name) => isTaskFinal(this.tasks[name]!.status))) return;
+    const failed = this.base.order.some((name) => {
+      const status = this.tasks[name]!.status;
+      return status === "failed" || status === "cancelled";
+    });
+    this.outcome = failed ? "failed" : "completed";
+    this.endedAt = this.now;
+    this.changed = true;
+    this.effects.push({
+      type: "notify",
+      notice: {
+        kind: "job",
+        sequence: this.nextSequence++,
+        status: this.outcome,
+        message: failed ? this.failureMessage : "",
+        time: this.now,
+      },
+    });
+    this.log(null, failed ? "error" : "info", failed ? `job failed: ${this.failureMessage}` : "job has completed successfully");
+    this.effects.push({ type: "ended", outcome: this.outcome });
+  }
+
+  finish(): TransitionResult {
+    if (!this.changed) return ignored(this.base, "nothing changed");
+    const state: JobState = {
+      ...this.base,
+      tasks: this.tasks,
+      paused: this.paused,
+      outcome: this.outcome,
+      failureMessage: this.failureMessage,
+      nextSequence: this.nextSequence,
+      nextLogSeq: this.nextLogSeq,
+      endedAt: this.endedAt,
+      version: this.version,
+    };
+    return { state, effects: this.effects, applied: true };
+  }
+}

@@ -1,0 +1,16 @@
+/** What an executor gets besides its input. */
+export interface ExecutorContext {
+  jobId: string;
+  client: string;
+  taskName: string;
+  attempt: number;
+  /** Aborted when the attempt's timeout passes. */
+  signal: AbortSignal;
+  /** Adds a line to the job log. */
+  log: (message: string) => void;
+  /** Reports progress 0-100 (best effort). */
+  progress: (percent: number) => void;
+}
+
+/** Runs one attempt of a task: resolves with its output or throws (see errors.ts). */
+export type Executor = (input: unknown, ctx: ExecutorContext) => Promise<unknown>;

@@ -1,0 +1,37 @@
+import { createApp } from "./api/app";
+import { engineConfig } from "./config";
+import { coordinatorFor } from "./coordinator/stub";
+import { consumeCallbacks } from "./queues/callback-consumer";
+import { consumeDeadLetters } from "./queues/dead-letter-consumer";
+import type { CallbackMessage, TaskMessage } from "./queues/messages";
+import { consumeTasks } from "./queues/task-consumer";
+import { runSchedules } from "./schedules";
+
+export { JobCoordinator } from "./coordinator/job-coordinator";
+
+const app = createApp();
+
+export default {
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+
+  async queue(batch, env) {
+    const coordinator = (jobId: string) => coordinatorFor(env.JOB_COORDINATOR, jobId);
+    if (batch.queue.endsWith("-dlq")) return consumeDeadLetters(batch, env.DB);
+    if (batch.queue.endsWith("-tasks")) return consumeTasks(batch as MessageBatch<TaskMessage>, { coordinator });
+    if (batch.queue.endsWith("-callbacks")) {
+      const config = engineConfig(env);
+      return consumeCallbacks(batch as MessageBatch<CallbackMessage>, {
+        coordinator,
+        fetch: (input, init) => fetch(input, init),
+        version: config.version,
+        timeoutMs: config.callbackTimeoutMs,
+      });
+    }
+    console.error(JSON.stringify({ level: "error", message: "message from an unknown queue", queue: batch.queue }));
+    batch.retryAll();
+  },
+
+  async scheduled(controller, env) {
+    await runSchedules(env, controller.scheduledTime);
+  },
+} satisfies ExportedHandler<Env, unknown>;

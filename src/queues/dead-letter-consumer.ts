@@ -1,0 +1,21 @@
+import { errorMessage } from "../executors/errors";
+
+/** Dead-letter consumer: records every message that exhausted its retries; nothing is dropped silently. */
+export async function consumeDeadLetters(batch: MessageBatch<unknown>, db: D1Database): Promise<void> {
+  const now = new Date().toISOString();
+  await Promise.all(
+    batch.messages.map(async (message) => {
+      try {
+        await db
+          .prepare(`INSERT OR IGNORE INTO dead_letters (id, queue, body, attempts, created_at) VALUES (?, ?, ?, ?, ?)`)
+          .bind(message.id, batch.queue, JSON.stringify(message.body), message.attempts, now)
+          .run();
+        console.error(JSON.stringify({ level: "error", message: "dead-lettered", queue: batch.queue, message_id: message.id }));
+        message.ack();
+      } catch (error) {
+        console.error(JSON.stringify({ level: "error", message: "could not record dead letter", queue: batch.queue, error: errorMessage(error) }));
+        message.retry();
+      }
+    }),
+  );
+}

@@ -1,0 +1,91 @@
+import type { TaskAssignment } from "../coordinator/job-spec";
+import { errorMessage, isRetryable, NonRetryableError } from "../executors/errors";
+import { findExecutor } from "../executors/registry";
+import type { TaskMessage } from "./messages";
+
+/** How many follow-on tasks one message may run without going back through the queue. */
+const MAX_INLINE_TASKS = 50;
+
+/** The coordinator methods the consumer uses (a JobCoordinator stub, or a test double of its RPC). */
+export interface TaskCoordinator {
+  claim(task: string, attempt: number): Promise<{ ok: true; assignment: TaskAssignment } | { ok: false; reason: string }>;
+  complete(task: string, attempt: number, output: unknown, takeNext: boolean): Promise<TaskAssignment | null>;
+  fail(task: string, attempt: number, error: string, retryable: boolean): Promise<void>;
+  progress(task: string, attempt: number, progress: number): Promise<void>;
+}
+
+export interface TaskConsumerDeps {
+  coordinator: (jobId: string) => TaskCoordinator;
+}
+
+/**
+ * Tasks queue consumer. Each message is acked or retried on its own: a claim refused as stale or
+ * duplicate is acked and dropped; an infrastructure failure retries the message (the claim dedupes).
+ */
+export async function consumeTasks(batch: MessageBatch<TaskMessage>, deps: TaskConsumerDeps): Promise<void> {
+  await Promise.all(
+    batch.messages.map(async (message) => {
+      try {
+        await runTaskMessage(message.body, deps);
+        message.ack();
+      } catch (error) {
+        console.error(JSON.stringify({ level: "error", message: "task message failed", job_id: message.body.jobId, task: message.body.task, error: errorMessage(error) }));
+        message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
+      }
+    }),
+  );
+}
+
+/** Claims the attempt, runs it, reports it; then runs the follow-on task the coordinator hands back, if any. */
+export async function runTaskMessage(body: TaskMessage, deps: TaskConsumerDeps): Promise<void> {
+  const coordinator = deps.coordinator(body.jobId);
+  const claim = await coordinator.claim(body.task, body.attempt);
+  if (!claim.ok) return;
+  let assignment: TaskAssignment | null = claim.assignment;
+  for (let ran = 1; assignment; ran++) {
+    const outcome = await runAttempt(assignment, coordinator);
+    if (outcome.ok) {
+      assignment = await coordinator.complete(assignment.task, assignment.attempt, outcome.output, ran < MAX_INLINE_TASKS);
+    } else {
+      await coordinator.fail(assignment.task, assignment.attempt, outcome.error, outcome.retryable);
+      assignment = null;
+    }
+  }
+}
+
+type AttemptOutcome = { ok: true; output: unknown } | { ok: false; error: string; retryable: boolean };
+
+/** Runs one attempt's executor under its timeout; never throws. */
+export async function runAttempt(assignment: TaskAssignment, coordinator: TaskCoordinator): Promise<AttemptOutcome> {
+  const executor = findExecutor(assignment.executor);
+  if (!executor) return { ok: false, error: `unknown executor '${assignment.executor}'`, retryable: false };
+  const controller = new AbortController();
+  const seconds = Math.round(assignment.timeoutMs / 1000);
+  const timeout = new Promise<never>((_, reject) => {
+    const timer = setTimeout(() => {
+      const error = new Error(`timed out after ${seconds} s`);
+      controller.abort(error);
+      reject(error);
+    }, assignment.timeoutMs);
+    controller.signal.addEventListener("abort", () => clearTimeout(timer));
+  });
+  try {
+    const output = await Promise.race([
+      executor(assignment.input, {
+        jobId: assignment.jobId,
+        client: assignment.client,
+        taskName: assignment.task,
+        attempt: assignment.attempt,
+        signal: controller.signal,
+        log: (message) => console.log(JSON.stringify({ level: "info", job_id: assignment.jobId, task: assignment.task, message })),
+        progress: (percent) => void coordinator.progress(assignment.task, assignment.attempt, percent).catch(() => undefined),
+      }),
+      timeout,
+    ]);
+    return { ok: true, output: output ?? null };
+  } catch (error) {
+    return { ok: false, error: errorMessage(error), retryable: isRetryable(error) };
+  } finally {
+    if (!controller.signal.aborted) controller.abort(new NonRetryableError("attempt finished"));
+  }
+}

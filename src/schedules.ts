@@ -1,0 +1,46 @@
+import { coordinatorFor } from "./coordinator/stub";
+import { storedSettings } from "./db/clients";
+import { resolveSettings } from "./domain/settings";
+import { errorMessage } from "./executors/errors";
+
+/** Jobs deleted per client per cron run at most, to keep one run short. */
+const RETENTION_BATCH = 200;
+const DAY_MS = 86_400_000;
+
+/** The engine's recurring work, run by the cron trigger. */
+export async function runSchedules(env: Env, now: number): Promise<void> {
+  await retentionCleanup(env, now);
+}
+
+/**
+ * Deletes ended jobs older than the client's `retention_days` (default 30) with their tasks, logs and
+ * delivery log, and their coordinator's storage, unless the job has `persist` set.
+ */
+export async function retentionCleanup(env: Env, now: number): Promise<number> {
+  const { results: clients } = await env.DB.prepare(`SELECT name FROM clients`).all<{ name: string }>();
+  let deleted = 0;
+  for (const { name } of clients) {
+    const settings = resolveSettings(await storedSettings(env.DB, name));
+    const cutoff = new Date(now - settings.retention_days * DAY_MS).toISOString();
+    const { results: jobs } = await env.DB.prepare(
+      `SELECT id FROM jobs WHERE client = ? AND queue_state IN ('completed', 'broken') AND created_at < ? AND persist = 0
+       ORDER BY created_at LIMIT ?`,
+    )
+      .bind(name, cutoff, RETENTION_BATCH)
+      .all<{ id: string }>();
+    for (const { id } of jobs) {
+      try {
+        await coordinatorFor(env.JOB_COORDINATOR, id).purge();
+        await env.DB.batch(
+          ["callback_attempts", "callbacks", "logs", "tasks"].map((table) =>
+            env.DB.prepare(`DELETE FROM ${table} WHERE job_id = ?`).bind(id),
+          ).concat(env.DB.prepare(`DELETE FROM jobs WHERE id = ?`).bind(id)),
+        );
+        deleted++;
+      } catch (error) {
+        console.error(JSON.stringify({ level: "error", message: "retention cleanup failed", job_id: id, client: name, error: errorMessage(error) }));
+      }
+    }
+  }
+  return deleted;
+}

@@ -1,0 +1,46 @@
+import type { z } from "zod";
+
+/** One task of a workflow (workflows.md, Definitions). */
+export interface TaskDefinition<P> {
+  /** The `task_name` in callbacks; unique in the workflow. */
+  name: string;
+  /** Name of the executor that runs it (see src/executors/registry.ts). */
+  executor: string;
+  /** Tasks that must complete (or be skipped) first. */
+  needs?: string[];
+  /** False → the task is `skipped`. */
+  when?: (params: P) => boolean;
+  /** Overrides of the client's retry settings. */
+  retry?: { limit?: number; delayMs?: number; backoff?: number };
+  /** How long one attempt may run. */
+  timeoutMs?: number | ((params: P) => number);
+  /** The executor's input, from the parameters and the outputs of earlier tasks (by task name). */
+  input?: (params: P, outputs: Record<string, unknown>) => unknown;
+  /** Extra fields of this task's callbacks (e.g. `files` for asset_delete). */
+  callbackFields?: (params: P) => Record<string, unknown>;
+}
+
+export interface WorkflowSpec<S extends z.ZodType> {
+  name: string;
+  description: string;
+  /** Validates the job's `parameters` and fills their defaults. */
+  parameters: S;
+  /** The task graph for these parameters. */
+  tasks: (params: z.output<S>) => TaskDefinition<z.output<S>>[];
+  /** The workflow's own job-callback fields (`message`, `files`, ...) once the job completed. */
+  result: (params: z.output<S>, outputs: Record<string, unknown>) => Record<string, unknown>;
+}
+
+/** A workflow with its parameter type erased, as the registry and the engine hold it. */
+export interface Workflow {
+  name: string;
+  description: string;
+  parameters: z.ZodType;
+  tasks: (params: unknown) => TaskDefinition<unknown>[];
+  result: (params: unknown, outputs: Record<string, unknown>) => Record<string, unknown>;
+}
+
+/** Declares a workflow; its functions receive parameters already validated by its schema. */
+export function defineWorkflow<S extends z.ZodType>(spec: WorkflowSpec<S>): Workflow {
+  return spec as unknown as Workflow;
+}

@@ -1,0 +1,17 @@
+import type { Workflow } from "./definition";
+import { selftest } from "./selftest";
+
+/** The catalogue: every workflow this engine runs, by name. */
+const catalogue: ReadonlyMap<string, Workflow> = new Map([selftest].map((workflow) => [workflow.name, workflow]));
+
+export function findWorkflow(name: string): Workflow | undefined {
+  return catalogue.get(name);
+}
+
+export function workflowNames(): string[] {
+  return [...catalogue.keys()].sort();
+}
+
+export function allWorkflows(): Workflow[] {
+  return [...catalogue.values()];
+}
