@@ -5,6 +5,7 @@ import { clientAuth } from "./middleware/auth";
 import { jsonBody } from "./middleware/json-body";
 import { requestId } from "./middleware/request-id";
 import { newRouter } from "./router";
+import { adminClientRoutes } from "./routes/admin-clients";
 import { getJobRoutes } from "./routes/get-job";
 import { getLogsRoutes } from "./routes/get-logs";
 import { listJobsRoutes } from "./routes/list-jobs";
@@ -28,6 +29,8 @@ export function createApp() {
   app.route("/", getJobRoutes);
   app.route("/", getLogsRoutes);
   app.route("/", postSettingsRoutes);
+  app.route("/", adminClientRoutes);
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminBearer", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
     info: {

@@ -25,3 +25,37 @@ export async function putSetting(db: D1Database, client: string, name: string, v
     .bind(client, name, value, now)
     .run();
 }
+
+export async function clientExists(db: D1Database, name: string): Promise<boolean> {
+  return (await db.prepare(`SELECT 1 AS found FROM clients WHERE name = ?`).bind(name).first()) !== null;
+}
+
+/** Creates a client with its first key; false when the name is taken. */
+export async function insertClient(db: D1Database, name: string, keyId: string, keyHash: string, now: string): Promise<boolean> {
+  try {
+    await db.batch([
+      db.prepare(`INSERT INTO clients (name, config, created_at) VALUES (?, '{}', ?)`).bind(name, now),
+      db.prepare(`INSERT INTO api_keys (id, client, key_hash, label, created_at) VALUES (?, ?, ?, 'initial', ?)`).bind(keyId, name, keyHash, now),
+    ]);
+    return true;
+  } catch (error) {
+    if (error instanceof Error && /UNIQUE constraint failed: clients\.name/.test(error.message)) return false;
+    throw error;
+  }
+}
+
+export async function insertKey(db: D1Database, client: string, keyId: string, keyHash: string, label: string | null, now: string): Promise<void> {
+  await db
+    .prepare(`INSERT INTO api_keys (id, client, key_hash, label, created_at) VALUES (?, ?, ?, ?, ?)`)
+    .bind(keyId, client, keyHash, label, now)
+    .run();
+}
+
+/** Revokes a key at once; false when the client has no such active key. */
+export async function revokeKey(db: D1Database, client: string, keyId: string, now: string): Promise<boolean> {
+  const result = await db
+    .prepare(`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND client = ? AND revoked_at IS NULL`)
+    .bind(now, keyId, client)
+    .run();
+  return result.meta.changes === 1;
+}

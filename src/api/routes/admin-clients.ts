@@ -1,0 +1,84 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { clientExists, insertClient, insertKey, revokeKey } from "../../db/clients";
+import { newApiKey, sha256Hex } from "../api-keys";
+import { ApiError } from "../errors";
+import { adminAuth } from "../middleware/admin-auth";
+import { newRouter } from "../router";
+import { ErrorBody } from "../schemas";
+
+const ClientName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, "must be 1-63 letters, digits, dots, dashes or underscores")
+  .openapi({ example: "demo-client" });
+
+const NewKey = z.object({ client: z.string(), key_id: z.string(), api_key: z.string() }).openapi("NewApiKey");
+const adminErrors = {
+  401: { description: "Missing or wrong admin token", content: { "application/json": { schema: ErrorBody } } },
+  404: { description: "No such client or key", content: { "application/json": { schema: ErrorBody } } },
+  409: { description: "Client exists", content: { "application/json": { schema: ErrorBody } } },
+} as const;
+const security = [{ adminBearer: [] }];
+
+const createClientRoute = createRoute({
+  method: "post",
+  path: "/admin/clients",
+  summary: "Create a client; its first API key is returned once",
+  security,
+  request: { body: { required: true, content: { "application/json": { schema: z.object({ name: ClientName }) } } } },
+  responses: { 201: { description: "Created", content: { "application/json": { schema: NewKey } } }, ...adminErrors },
+});
+
+const addKeyRoute = createRoute({
+  method: "post",
+  path: "/admin/clients/{name}/keys",
+  summary: "Add an API key to a client (key rotation); returned once",
+  security,
+  request: {
+    params: z.object({ name: ClientName }),
+    body: { required: false, content: { "application/json": { schema: z.object({ label: z.string().max(100).optional() }) } } },
+  },
+  responses: { 201: { description: "Created", content: { "application/json": { schema: NewKey } } }, ...adminErrors },
+});
+
+const revokeKeyRoute = createRoute({
+  method: "delete",
+  path: "/admin/clients/{name}/keys/{key_id}",
+  summary: "Revoke an API key; it stops working at once",
+  security,
+  request: { params: z.object({ name: ClientName, key_id: z.string().min(1).max(64) }) },
+  responses: {
+    200: { description: "Revoked", content: { "application/json": { schema: z.object({ result: z.literal("revoked") }) } } },
+    ...adminErrors,
+  },
+});
+
+const admin = newRouter();
+admin.use("/admin/*", adminAuth());
+
+/** Operator API: clients and their API keys. */
+export const adminClientRoutes = admin
+  .openapi(createClientRoute, async (c) => {
+    const { name } = c.req.valid("json");
+    const key = newApiKey();
+    const keyId = crypto.randomUUID();
+    if (!(await insertClient(c.env.DB, name, keyId, await sha256Hex(key), new Date().toISOString()))) {
+      throw new ApiError(409, "conflict", `Client '${name}' already exists.`);
+    }
+    return c.json({ client: name, key_id: keyId, api_key: key }, 201);
+  })
+  .openapi(addKeyRoute, async (c) => {
+    const { name } = c.req.valid("param");
+    if (!(await clientExists(c.env.DB, name))) throw new ApiError(404, "not_found", `Client '${name}' not found.`);
+    const label = c.req.header("content-type") ? (c.req.valid("json").label ?? null) : null;
+    const key = newApiKey();
+    const keyId = crypto.randomUUID();
+    await insertKey(c.env.DB, name, keyId, await sha256Hex(key), label, new Date().toISOString());
+    return c.json({ client: name, key_id: keyId, api_key: key }, 201);
+  })
+  .openapi(revokeKeyRoute, async (c) => {
+    const { name, key_id } = c.req.valid("param");
+    if (!(await revokeKey(c.env.DB, name, key_id, new Date().toISOString()))) {
+      throw new ApiError(404, "not_found", "No such active key for this client.");
+    }
+    return c.json({ result: "revoked" as const }, 200);
+  });

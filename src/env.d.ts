@@ -1,0 +1,8 @@
+// Secrets and optional vars that `wrangler types` cannot see in wrangler.toml (set with `wrangler secret put`
+// or in .dev.vars locally). Merged into the generated `Env`.
+interface Env {
+  /** Bearer token of the operator API (/admin). Unset: the operator API refuses every request. */
+  ADMIN_TOKEN?: string;
+  LEASE_GRACE_MS?: string;
+  CALLBACK_TIMEOUT_MS?: string;
+}
