@@ -24,11 +24,13 @@ function run(args) {
 /** The development client's credentials, made once and kept in .wrangler/ (git-ignored). */
 function devCredentials() {
   const file = join(root, ".wrangler", "dev-client.json");
-  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8"));
+  const stored = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
   const credentials = {
     client: "demo-client",
     api_key: `tek_dev_${randomBytes(24).toString("base64url")}`,
     admin_token: `adm_dev_${randomBytes(24).toString("base64url")}`,
+    signing_secret: `whsec_${randomBytes(32).toString("base64")}`,
+    ...stored,
   };
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(credentials, null, 2));
@@ -38,6 +40,7 @@ function devCredentials() {
 const credentials = devCredentials();
 const sqlText = (text) => `'${text.replaceAll("'", "''")}'`;
 const keyHash = createHash("sha256").update(credentials.api_key).digest("hex");
+const config = JSON.stringify({ signing_secrets: [{ secret: credentials.signing_secret, expires_at: null }] });
 const now = new Date().toISOString();
 
 console.log("Applying D1 migrations locally…");
@@ -49,9 +52,10 @@ run([
   "DB",
   "--local",
   "--command",
-  `INSERT OR IGNORE INTO clients (name, config, created_at) VALUES (${sqlText(credentials.client)}, '{}', ${sqlText(now)});
+  `INSERT OR IGNORE INTO clients (name, config, created_at) VALUES (${sqlText(credentials.client)}, ${sqlText(config)}, ${sqlText(now)});
    INSERT OR IGNORE INTO api_keys (id, client, key_hash, label, created_at)
-     VALUES ('dev-key', ${sqlText(credentials.client)}, ${sqlText(keyHash)}, 'development', ${sqlText(now)});`,
+     VALUES ('dev-key', ${sqlText(credentials.client)}, ${sqlText(keyHash)}, 'development', ${sqlText(now)});
+   UPDATE clients SET config = ${sqlText(config)} WHERE name = ${sqlText(credentials.client)} AND config = '{}';`,
 ]);
 
 console.log(`
@@ -59,6 +63,7 @@ console.log(`
 │ API          http://localhost:${port}
 │ client       ${credentials.client}
 │ api-key      ${credentials.api_key}
+│ signing      ${credentials.signing_secret}   (verifies webhook-signature)
 │ ADMIN_TOKEN  ${credentials.admin_token}
 │ (kept in .wrangler/dev-client.json; delete .wrangler/ for a clean start)
 └─────────────────────────────────────────────────────────────────────

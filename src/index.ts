@@ -2,6 +2,7 @@ import { createApp } from "./api/app";
 import { engineConfig } from "./config";
 import { coordinatorFor } from "./coordinator/stub";
 import { consumeCallbacks } from "./queues/callback-consumer";
+import { callbackHeaders } from "./queues/callback-headers";
 import { consumeDeadLetters } from "./queues/dead-letter-consumer";
 import type { CallbackMessage, TaskMessage } from "./queues/messages";
 import { consumeTasks } from "./queues/task-consumer";
@@ -25,6 +26,7 @@ export default {
         fetch: (input, init) => fetch(input, init),
         version: config.version,
         timeoutMs: config.callbackTimeoutMs,
+        headersFor: callbackHeaders(env.DB),
       });
     }
     console.error(JSON.stringify({ level: "error", message: "message from an unknown queue", queue: batch.queue }));

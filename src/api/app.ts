@@ -1,13 +1,16 @@
 import { engineConfig } from "../config";
 import type { AppEnv } from "./app-env";
 import { ApiError, handleError } from "./errors";
+import { adminAuth } from "./middleware/admin-auth";
 import { clientAuth } from "./middleware/auth";
 import { jsonBody } from "./middleware/json-body";
 import { requestId } from "./middleware/request-id";
 import { newRouter } from "./router";
 import { adminClientRoutes } from "./routes/admin-clients";
+import { adminConfigRoutes } from "./routes/admin-config";
 import { getJobRoutes } from "./routes/get-job";
 import { getLogsRoutes } from "./routes/get-logs";
+import { jobCallbackRoutes } from "./routes/job-callbacks";
 import { listJobsRoutes } from "./routes/list-jobs";
 import { postSettingsRoutes } from "./routes/post-settings";
 import { rootRoutes } from "./routes/root";
@@ -23,13 +26,16 @@ export function createApp() {
   });
   app.use("*", jsonBody());
   app.use("*", clientAuth());
+  app.use("/admin/*", adminAuth());
   app.route("/", rootRoutes);
   app.route("/", submitJobRoutes);
   app.route("/", listJobsRoutes);
   app.route("/", getJobRoutes);
   app.route("/", getLogsRoutes);
+  app.route("/", jobCallbackRoutes);
   app.route("/", postSettingsRoutes);
   app.route("/", adminClientRoutes);
+  app.route("/", adminConfigRoutes);
   app.openAPIRegistry.registerComponent("securitySchemes", "adminBearer", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",

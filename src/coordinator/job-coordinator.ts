@@ -171,6 +171,25 @@ export class JobCoordinator extends DurableObject<Env> {
     return this.delivery(inline);
   }
 
+  /**
+   * Starts a new attempt series for a callback that was delivered or failed (same webhook-id). It waits
+   * its turn behind earlier undelivered callbacks of its endpoint.
+   */
+  async redeliver(id: string): Promise<{ ok: boolean; reason: string }> {
+    const job = this.job;
+    if (!job || !job.outbox.get(id)) return { ok: false, reason: "unknown callback" };
+    const now = Date.now();
+    const change = job.outbox.redeliver(id, now);
+    if (!change) return { ok: false, reason: "callback is still being delivered" };
+    this.ctx.storage.transactionSync(() => {
+      for (const changed of change.changed) this.store.saveOutboxEntry(changed);
+      this.store.appendProjection(change.changed.map((entry) => callbackRow(job.spec.jobId, entry, job.spec.createdAt, now)));
+    });
+    await this.ensureAlarm();
+    this.ctx.waitUntil(this.performEffects({ dispatches: [], sends: change.sends, handoff: null }));
+    return { ok: true, reason: "" };
+  }
+
   /** Watchdog: re-dispatches tasks whose lease passed, starts due retries, re-sends lost callbacks. */
   override async alarm(): Promise<void> {
     this.alarmAt = null;

@@ -1,4 +1,8 @@
+import type { CallbackRule } from "../domain/client-config";
 import type { Severity } from "../domain/job-events";
+
+/** A client's callback rule as a job keeps it: the header values stay in the client configuration. */
+export type JobCallbackRule = Omit<CallbackRule, "headers">;
 
 /** What the API hands a JobCoordinator to create a job. Plain data (it crosses the RPC boundary). */
 export interface JobSpec {
@@ -19,6 +23,8 @@ export interface JobSpec {
   runAt: string | null;
   /** The parameters as submitted, secrets masked: what the job object shows. */
   submittedParameters: unknown;
+  /** The client's callback rules at submission (events filter, body template), without header values. */
+  callbackRules?: JobCallbackRule[];
   /** Lines the API adds to the job log at submission (progname `api`). */
   submissionLog: { severity: Severity; message: string }[];
 }

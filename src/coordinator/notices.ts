@@ -1,4 +1,6 @@
+import { applyTemplate } from "../domain/body-template";
 import { callbackBody, noticeEvent } from "../domain/callback-body";
+import { ruleFor } from "../domain/client-config";
 import type { Notice } from "../domain/job-events";
 import type { JobState } from "../domain/job-state";
 import type { OutboxEntry } from "../domain/outbox";
@@ -25,7 +27,10 @@ export function jobResult(workflow: Workflow, spec: JobSpec, state: JobState): R
   return state.outcome === "completed" ? workflow.result(spec.parameters, taskOutputs(state)) : {};
 }
 
-/** One outbox entry per endpoint for a notice, with the body every endpoint receives. */
+/**
+ * One outbox entry per endpoint for a notice, with the body that endpoint receives: the default body, or
+ * the client's body template for that endpoint. Endpoints whose rule filters the event out get nothing.
+ */
 export function callbacksFor(
   notice: Notice,
   spec: JobSpec,
@@ -36,18 +41,26 @@ export function callbacksFor(
   const identity = { jobId: spec.jobId, client: spec.client, workflow: spec.workflow, contentId: spec.contentId };
   const extras = notice.kind === "task" ? (definitions.get(notice.task)?.callbackFields?.(spec.parameters) ?? {}) : {};
   const result = notice.kind === "job" ? jobResult(workflow, spec, state) : {};
-  const body = JSON.stringify(callbackBody(identity, notice, spec.customData, result, extras));
-  return spec.endpoints.map((endpoint, index) => ({
-    entry: {
-      id: `cb_${spec.jobId}_${notice.sequence}_${index}`,
-      endpoint,
-      sequence: notice.sequence,
-      event: noticeEvent(notice),
-      state: "pending",
-      attempts: 0,
-      dueAt: null,
-      error: null,
-    },
-    body,
-  }));
+  const fields = callbackBody(identity, notice, spec.customData, result, extras);
+  const event = noticeEvent(notice);
+  const callbacks: NewCallback[] = [];
+  spec.endpoints.forEach((endpoint, index) => {
+    const rule = ruleFor(endpoint, spec.callbackRules ?? []);
+    if (rule?.events && !rule.events.includes(event as (typeof rule.events)[number])) return;
+    const body = rule?.body_template !== undefined ? applyTemplate(rule.body_template, fields) : fields;
+    callbacks.push({
+      entry: {
+        id: `cb_${spec.jobId}_${notice.sequence}_${index}`,
+        endpoint,
+        sequence: notice.sequence,
+        event,
+        state: "pending",
+        attempts: 0,
+        dueAt: null,
+        error: null,
+      },
+      body: JSON.stringify(body),
+    });
+  });
+  return callbacks;
 }

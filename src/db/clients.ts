@@ -31,10 +31,10 @@ export async function clientExists(db: D1Database, name: string): Promise<boolea
 }
 
 /** Creates a client with its first key; false when the name is taken. */
-export async function insertClient(db: D1Database, name: string, keyId: string, keyHash: string, now: string): Promise<boolean> {
+export async function insertClient(db: D1Database, name: string, keyId: string, keyHash: string, config: string, now: string): Promise<boolean> {
   try {
     await db.batch([
-      db.prepare(`INSERT INTO clients (name, config, created_at) VALUES (?, '{}', ?)`).bind(name, now),
+      db.prepare(`INSERT INTO clients (name, config, created_at) VALUES (?, ?, ?)`).bind(name, config, now),
       db.prepare(`INSERT INTO api_keys (id, client, key_hash, label, created_at) VALUES (?, ?, ?, 'initial', ?)`).bind(keyId, name, keyHash, now),
     ]);
     return true;
@@ -58,4 +58,41 @@ export async function revokeKey(db: D1Database, client: string, keyId: string, n
     .bind(now, keyId, client)
     .run();
   return result.meta.changes === 1;
+}
+
+export async function clientConfigText(db: D1Database, name: string): Promise<string | null> {
+  const row = await db.prepare(`SELECT config FROM clients WHERE name = ?`).bind(name).first<{ config: string }>();
+  return row?.config ?? null;
+}
+
+export async function putClientConfigText(db: D1Database, name: string, config: string): Promise<boolean> {
+  const result = await db.prepare(`UPDATE clients SET config = ? WHERE name = ?`).bind(config, name).run();
+  return result.meta.changes === 1;
+}
+
+/** What a job takes from its client at submission: the stored settings and the configuration text. */
+export async function clientSnapshot(db: D1Database, client: string): Promise<{ settings: { name: string; value: string }[]; config: string | null }> {
+  const [settings, config] = await db.batch([
+    db.prepare(`SELECT name, value FROM settings WHERE client = ?`).bind(client),
+    db.prepare(`SELECT config FROM clients WHERE name = ?`).bind(client),
+  ]);
+  return {
+    settings: (settings?.results ?? []) as { name: string; value: string }[],
+    config: ((config?.results ?? [])[0] as { config: string } | undefined)?.config ?? null,
+  };
+}
+
+export interface KeyRow {
+  key_id: string;
+  label: string | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export async function clientKeys(db: D1Database, client: string): Promise<KeyRow[]> {
+  const { results } = await db
+    .prepare(`SELECT id AS key_id, label, created_at, revoked_at FROM api_keys WHERE client = ? ORDER BY created_at`)
+    .bind(client)
+    .all<KeyRow>();
+  return results;
 }

@@ -20,6 +20,8 @@ export interface OutboxEntry {
   dueAt: number | null;
   /** Why the callback failed for good. */
   error: string | null;
+  /** Attempts made before the current attempt series (a redelivery starts a new series). */
+  seriesStart?: number;
 }
 
 export interface AttemptOutcome {
@@ -105,10 +107,10 @@ export class Outbox {
           changed.push(this.set({ ...later, state: "failed", dueAt: null, error: "endpoint answered 410 Gone" }));
         }
       }
-    } else if (attempt > this.policy.scheduleMs.length) {
+    } else if (attempt - (entry.seriesStart ?? 0) > this.policy.scheduleMs.length) {
       changed.push(this.set({ ...entry, state: "failed", dueAt: null, error: outcome.error ?? `HTTP ${outcome.status}` }));
     } else {
-      const delay = Math.max(this.policy.scheduleMs[attempt - 1]!, outcome.retryAfterMs ?? 0);
+      const delay = Math.max(this.policy.scheduleMs[attempt - (entry.seriesStart ?? 0) - 1]!, outcome.retryAfterMs ?? 0);
       changed.push(this.set({ ...entry, state: "pending", dueAt: now + delay, error: outcome.error }));
     }
     return this.pump(now, changed);
@@ -130,7 +132,7 @@ export class Outbox {
     const entry = this.entries.get(id);
     if (!entry || (entry.state !== "delivered" && entry.state !== "failed")) return null;
     this.gone.delete(entry.endpoint);
-    const reset = this.set({ ...entry, state: "pending", dueAt: now, error: null });
+    const reset = this.set({ ...entry, state: "pending", dueAt: now, error: null, seriesStart: entry.attempts });
     return this.pump(now, [reset]);
   }
 

@@ -212,12 +212,17 @@ class Draft {
   /** Cancels every pending task that needs `failedTask`, directly or through others. */
   private cancelDependents(failedTask: string): void {
     const blocked = new Set([failedTask]);
-    for (const name of this.base.order) {
-      const task = this.tasks[name]!;
-      if (task.status !== "pending" || !task.needs.some((need) => blocked.has(need))) continue;
-      blocked.add(name);
-      this.update(name, { status: "cancelled", endedAt: this.now, message: `cancelled: '${failedTask}' failed` });
-      this.log(name, "info", `'${name}' cancelled because '${failedTask}' failed`);
+    // Definition order need not follow the graph, so sweep until no further task is blocked.
+    for (let found = true; found; ) {
+      found = false;
+      for (const name of this.base.order) {
+        const task = this.tasks[name]!;
+        if (task.status !== "pending" || !task.needs.some((need) => blocked.has(need))) continue;
+        blocked.add(name);
+        found = true;
+        this.update(name, { status: "cancelled", endedAt: this.now, message: `cancelled: '${failedTask}' failed` });
+        this.log(name, "info", `'${name}' cancelled because '${failedTask}' failed`);
+      }
     }
   }
 

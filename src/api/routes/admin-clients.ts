@@ -1,23 +1,24 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { clientExists, insertClient, insertKey, revokeKey } from "../../db/clients";
+import { newSigningSecret } from "../../domain/signing";
 import { newApiKey, sha256Hex } from "../api-keys";
 import { ApiError } from "../errors";
-import { adminAuth } from "../middleware/admin-auth";
 import { newRouter } from "../router";
 import { ErrorBody } from "../schemas";
 
-const ClientName = z
+export const ClientName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, "must be 1-63 letters, digits, dots, dashes or underscores")
   .openapi({ example: "demo-client" });
 
 const NewKey = z.object({ client: z.string(), key_id: z.string(), api_key: z.string() }).openapi("NewApiKey");
-const adminErrors = {
+const NewClient = NewKey.extend({ signing_secret: z.string().openapi({ description: "whsec_ secret that signs this client's callbacks; shown once" }) }).openapi("NewClient");
+export const adminErrors = {
   401: { description: "Missing or wrong admin token", content: { "application/json": { schema: ErrorBody } } },
   404: { description: "No such client or key", content: { "application/json": { schema: ErrorBody } } },
   409: { description: "Client exists", content: { "application/json": { schema: ErrorBody } } },
 } as const;
-const security = [{ adminBearer: [] }];
+export const security = [{ adminBearer: [] }];
 
 const createClientRoute = createRoute({
   method: "post",
@@ -25,7 +26,7 @@ const createClientRoute = createRoute({
   summary: "Create a client; its first API key is returned once",
   security,
   request: { body: { required: true, content: { "application/json": { schema: z.object({ name: ClientName }) } } } },
-  responses: { 201: { description: "Created", content: { "application/json": { schema: NewKey } } }, ...adminErrors },
+  responses: { 201: { description: "Created", content: { "application/json": { schema: NewClient } } }, ...adminErrors },
 });
 
 const addKeyRoute = createRoute({
@@ -52,19 +53,19 @@ const revokeKeyRoute = createRoute({
   },
 });
 
-const admin = newRouter();
-admin.use("/admin/*", adminAuth());
 
 /** Operator API: clients and their API keys. */
-export const adminClientRoutes = admin
+export const adminClientRoutes = newRouter()
   .openapi(createClientRoute, async (c) => {
     const { name } = c.req.valid("json");
     const key = newApiKey();
     const keyId = crypto.randomUUID();
-    if (!(await insertClient(c.env.DB, name, keyId, await sha256Hex(key), new Date().toISOString()))) {
+    const signingSecret = newSigningSecret();
+    const config = JSON.stringify({ signing_secrets: [{ secret: signingSecret, expires_at: null }] });
+    if (!(await insertClient(c.env.DB, name, keyId, await sha256Hex(key), config, new Date().toISOString()))) {
       throw new ApiError(409, "conflict", `Client '${name}' already exists.`);
     }
-    return c.json({ client: name, key_id: keyId, api_key: key }, 201);
+    return c.json({ client: name, key_id: keyId, api_key: key, signing_secret: signingSecret }, 201);
   })
   .openapi(addKeyRoute, async (c) => {
     const { name } = c.req.valid("param");

@@ -2,7 +2,8 @@ import { createRoute } from "@hono/zod-openapi";
 import { ulid } from "ulidx";
 import type { JobSpec } from "../../coordinator/job-spec";
 import { coordinatorFor } from "../../coordinator/stub";
-import { storedSettings } from "../../db/clients";
+import { clientSnapshot } from "../../db/clients";
+import { parseClientConfig } from "../../domain/client-config";
 import type { Severity } from "../../domain/job-events";
 import { maskSecrets } from "../../domain/secrets";
 import { resolveSettings } from "../../domain/settings";
@@ -34,7 +35,9 @@ export const submitJobRoutes = newRouter().openapi(submitJob, async (c) => {
       { path, message: "scheduling is not supported yet" },
     ]);
   }
-  const settings = resolveSettings(await storedSettings(c.env.DB, client));
+  const snapshot = await clientSnapshot(c.env.DB, client);
+  const settings = resolveSettings(snapshot.settings);
+  const callbackRules = parseClientConfig(snapshot.config).callback_rules.map(({ headers: _secret, ...rule }) => rule);
   const id = ulid(now);
   const submittedParameters = maskSecrets(request.parameters);
   const submissionLog: { severity: Severity; message: string }[] = [
@@ -66,6 +69,7 @@ export const submitJobRoutes = newRouter().openapi(submitJob, async (c) => {
     runAt: runAt === null ? null : new Date(runAt).toISOString(),
     submittedParameters,
     submissionLog,
+    callbackRules,
   };
   // The coordinator is the job's first and only durable record; it writes the D1 rows before answering.
   await coordinatorFor(c.env.JOB_COORDINATOR, id).start(spec);

@@ -1,0 +1,88 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { clientConfigText, clientKeys, putClientConfigText } from "../../db/clients";
+import { CallbackRule, parseClientConfig, redactedConfig } from "../../domain/client-config";
+import { newSigningSecret } from "../../domain/signing";
+import { ApiError } from "../errors";
+import { newRouter } from "../router";
+import { adminErrors, ClientName, security } from "./admin-clients";
+
+const getClientRoute = createRoute({
+  method: "get",
+  path: "/admin/clients/{name}",
+  summary: "A client's keys (without their values) and configuration (secrets masked)",
+  security,
+  request: { params: z.object({ name: ClientName }) },
+  responses: {
+    200: { description: "The client", content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } },
+    ...adminErrors,
+  },
+});
+
+const putConfigRoute = createRoute({
+  method: "put",
+  path: "/admin/clients/{name}/config",
+  summary: "Set a client's callback rules (URL prefix → extra headers, events filter, body template)",
+  security,
+  request: {
+    params: z.object({ name: ClientName }),
+    body: { required: true, content: { "application/json": { schema: z.object({ callback_rules: z.array(CallbackRule).max(50) }) } } },
+  },
+  responses: {
+    200: { description: "Stored (secrets masked)", content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } },
+    ...adminErrors,
+  },
+});
+
+const rotateSecretRoute = createRoute({
+  method: "post",
+  path: "/admin/clients/{name}/signing-secrets",
+  summary: "Rotate the callback signing secret: the new one is returned once; old ones keep signing during the overlap",
+  security,
+  request: {
+    params: z.object({ name: ClientName }),
+    body: {
+      required: false,
+      content: { "application/json": { schema: z.object({ overlap_seconds: z.int().min(0).max(30 * 86_400).default(86_400) }) } },
+    },
+  },
+  responses: {
+    201: { description: "Rotated", content: { "application/json": { schema: z.object({ signing_secret: z.string() }) } } },
+    ...adminErrors,
+  },
+});
+
+async function loadConfig(db: D1Database, name: string) {
+  const text = await clientConfigText(db, name);
+  if (text === null) throw new ApiError(404, "not_found", `Client '${name}' not found.`);
+  return parseClientConfig(text);
+}
+
+
+/** Operator API: client configuration and callback signing secrets. */
+export const adminConfigRoutes = newRouter()
+  .openapi(getClientRoute, async (c) => {
+    const { name } = c.req.valid("param");
+    const config = await loadConfig(c.env.DB, name);
+    return c.json({ client: name, keys: await clientKeys(c.env.DB, name), config: redactedConfig(config) as Record<string, unknown> }, 200);
+  })
+  .openapi(putConfigRoute, async (c) => {
+    const { name } = c.req.valid("param");
+    const { callback_rules } = c.req.valid("json");
+    const config = { ...(await loadConfig(c.env.DB, name)), callback_rules };
+    await putClientConfigText(c.env.DB, name, JSON.stringify(config));
+    return c.json(redactedConfig(config) as Record<string, unknown>, 200);
+  })
+  .openapi(rotateSecretRoute, async (c) => {
+    const { name } = c.req.valid("param");
+    const overlap = c.req.header("content-type") ? c.req.valid("json").overlap_seconds : 86_400;
+    const config = await loadConfig(c.env.DB, name);
+    const now = Date.now();
+    const until = new Date(now + overlap * 1000).toISOString();
+    const secret = newSigningSecret();
+    const kept = config.signing_secrets
+      .filter((entry) => entry.expires_at === null || Date.parse(entry.expires_at) > now)
+      .map((entry) => ({ secret: entry.secret, expires_at: entry.expires_at !== null && entry.expires_at < until ? entry.expires_at : until }));
+    const signing_secrets = [{ secret, expires_at: null }, ...kept].slice(0, 5);
+    await putClientConfigText(c.env.DB, name, JSON.stringify({ ...config, signing_secrets }));
+    return c.json({ signing_secret: secret }, 201);
+  });

@@ -1,0 +1,74 @@
+import { z } from "zod";
+
+/** The operator-managed configuration of a client (D1 `clients.config`). */
+
+export const CALLBACK_EVENTS = ["task.start", "task.complete", "task.fail", "job.end"] as const;
+export type CallbackEvent = (typeof CALLBACK_EVENTS)[number];
+
+const HeaderName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "must be a valid HTTP header name");
+const HeaderValue = z.string().max(4096).regex(/^[^\r\n\0]*$/, "must not contain line breaks");
+/** Headers a rule may not set: the engine owns them. */
+const RESERVED_HEADERS = new Set(["content-type", "content-length", "host", "user-agent", "webhook-id", "webhook-timestamp", "webhook-signature"]);
+
+export const CallbackRule = z.object({
+  /** The rule applies to endpoints whose URL starts with this prefix (the longest matching prefix wins). */
+  prefix: z.string().min(1).max(2048),
+  /** Extra headers; their values are secrets: never returned by the API nor logged. */
+  headers: z
+    .record(HeaderName, HeaderValue)
+    .refine((headers) => Object.keys(headers).every((name) => !RESERVED_HEADERS.has(name.toLowerCase())), "must not set engine-owned headers")
+    .optional(),
+  /** Only these events are sent to matching endpoints (all when absent). */
+  events: z.array(z.enum(CALLBACK_EVENTS)).min(1).optional(),
+  /** The body to send instead of the default one; `"{{field}}"` strings are replaced by the default body's fields. */
+  body_template: z.json().optional(),
+});
+export type CallbackRule = z.infer<typeof CallbackRule>;
+
+export const SigningSecretEntry = z.object({
+  secret: z.string(),
+  /** After this time the secret no longer signs (the end of a rotation's overlap). */
+  expires_at: z.string().nullable().default(null),
+});
+
+export const ClientConfig = z.object({
+  callback_rules: z.array(CallbackRule).max(50).default([]),
+  /** Newest first. During a rotation, the old secret stays until it expires and both sign. */
+  signing_secrets: z.array(SigningSecretEntry).max(5).default([]),
+});
+export type ClientConfig = z.infer<typeof ClientConfig>;
+
+/** Parses a stored configuration; a config that no longer parses counts as empty (and is reported by the caller). */
+export function parseClientConfig(text: string | null): ClientConfig {
+  try {
+    const parsed = ClientConfig.safeParse(JSON.parse(text ?? "{}"));
+    return parsed.success ? parsed.data : ClientConfig.parse({});
+  } catch {
+    return ClientConfig.parse({});
+  }
+}
+
+/** The rule for an endpoint: the one with the longest matching prefix. */
+export function ruleFor(endpoint: string, rules: CallbackRule[]): CallbackRule | undefined {
+  let best: CallbackRule | undefined;
+  for (const rule of rules) {
+    if (endpoint.startsWith(rule.prefix) && (!best || rule.prefix.length > best.prefix.length)) best = rule;
+  }
+  return best;
+}
+
+/** The secrets that sign at `now`: unexpired ones, newest first. */
+export function activeSecrets(config: ClientConfig, now: number): string[] {
+  return config.signing_secrets.filter((entry) => entry.expires_at === null || Date.parse(entry.expires_at) > now).map((entry) => entry.secret);
+}
+
+/** The configuration as the API shows it: header values and secrets masked. */
+export function redactedConfig(config: ClientConfig): unknown {
+  return {
+    callback_rules: config.callback_rules.map((rule) => ({
+      ...rule,
+      headers: rule.headers ? Object.fromEntries(Object.keys(rule.headers).map((name) => [name, "********"])) : undefined,
+    })),
+    signing_secrets: config.signing_secrets.map((entry) => ({ secret: "********", expires_at: entry.expires_at })),
+  };
+}

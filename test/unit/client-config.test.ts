@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { activeSecrets, ClientConfig, parseClientConfig, redactedConfig, ruleFor } from "../../src/domain/client-config";
+
+describe("client configuration", () => {
+  const rules = ClientConfig.parse({
+    callback_rules: [
+      { prefix: "https://cms.example/", headers: { Authorization: "Bearer s3cret" } },
+      { prefix: "https://cms.example/hooks/vod", events: ["job.end"], body_template: { id: "{{job_id}}" } },
+    ],
+  }).callback_rules;
+
+  it("picks the rule with the longest matching URL prefix", () => {
+    expect(ruleFor("https://cms.example/hooks/vod/1", rules)?.events).toEqual(["job.end"]);
+    expect(ruleFor("https://cms.example/other", rules)?.headers).toEqual({ Authorization: "Bearer s3cret" });
+    expect(ruleFor("https://elsewhere.example/", rules)).toBeUndefined();
+  });
+
+  it("refuses engine-owned headers, header injection and unknown events", () => {
+    expect(ClientConfig.safeParse({ callback_rules: [{ prefix: "https://x/", headers: { "Webhook-Signature": "v1,x" } }] }).success).toBe(false);
+    expect(ClientConfig.safeParse({ callback_rules: [{ prefix: "https://x/", headers: { "X-A": "a\r\nX-B: b" } }] }).success).toBe(false);
+    expect(ClientConfig.safeParse({ callback_rules: [{ prefix: "https://x/", headers: { "Bad Name": "a" } }] }).success).toBe(false);
+    expect(ClientConfig.safeParse({ callback_rules: [{ prefix: "https://x/", events: ["task.begin"] }] }).success).toBe(false);
+  });
+
+  it("signs with unexpired secrets only, newest first", () => {
+    const now = Date.parse("2026-11-28T12:00:00Z");
+    const config = ClientConfig.parse({
+      signing_secrets: [
+        { secret: "whsec_new", expires_at: null },
+        { secret: "whsec_overlap", expires_at: "2026-11-29T00:00:00Z" },
+        { secret: "whsec_gone", expires_at: "2026-11-28T11:59:59Z" },
+      ],
+    });
+    expect(activeSecrets(config, now)).toEqual(["whsec_new", "whsec_overlap"]);
+  });
+
+  it("masks header values and secrets when shown", () => {
+    const config = ClientConfig.parse({ callback_rules: rules, signing_secrets: [{ secret: "whsec_abc" }] });
+    const shown = JSON.stringify(redactedConfig(config));
+    expect(shown).not.toContain("s3cret");
+    expect(shown).not.toContain("whsec_abc");
+    expect(shown).toContain("Authorization");
+  });
+
+  it("treats an unreadable stored configuration as empty", () => {
+    expect(parseClientConfig("not json")).toEqual({ callback_rules: [], signing_secrets: [] });
+    expect(parseClientConfig(null)).toEqual({ callback_rules: [], signing_secrets: [] });
+  });
+});
