@@ -1,8 +1,10 @@
 /** What can happen to a job (events) and what the coordinator must do about it (effects). */
 
 export type JobEvent =
-  /** The job was created: skip tasks whose `when` is false (decided by the caller), dispatch ready ones. */
+  /** Admission control started the job: its ready tasks are dispatched. */
   | { type: "start" }
+  /** Retry in place of an ended, failed job: failed and cancelled tasks become pending again; completed ones stay. */
+  | { type: "restart" }
   /** A consumer wants to run an attempt it received. */
   | { type: "claim"; task: string; attempt: number }
   /**

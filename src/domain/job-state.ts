@@ -52,8 +52,10 @@ export interface TaskState {
   executor: string;
   needs: string[];
   status: TaskStatus;
-  /** Number of the current (or last) attempt; 0 before the first dispatch. */
+  /** Number of the current (or last) attempt; 0 before the first dispatch. Never decreases across retries in place. */
   attempt: number;
+  /** Attempts made before the job was last retried in place; the retry policy counts from here. */
+  attemptBase: number;
   policy: RetryPolicy;
   timeoutMs: number;
   /**
@@ -76,6 +78,8 @@ export interface JobState {
   workflow: string;
   contentId: string | null;
   outcome: JobOutcome;
+  /** Admission control let the job start (its ready tasks may be dispatched). */
+  admitted: boolean;
   /** Set when the client paused the job: running tasks finish, no new task starts. */
   paused: boolean;
   /** Error message of the job when it failed or was cancelled. */

@@ -170,13 +170,18 @@ export class Outbox {
     return { changed: dedupeLatest(changed), sends };
   }
 
-  /** The first callback of a line that is not yet delivered or failed. */
+  /**
+   * The callback a line is busy with: the one in flight (a redelivered earlier callback must wait for it),
+   * else the first pending one.
+   */
   private headOf(ids: string[]): OutboxEntry | undefined {
+    let firstPending: OutboxEntry | undefined;
     for (const id of ids) {
       const entry = this.entries.get(id)!;
-      if (entry.state === "pending" || entry.state === "in_flight") return entry;
+      if (entry.state === "in_flight") return entry;
+      if (entry.state === "pending") firstPending ??= entry;
     }
-    return undefined;
+    return firstPending;
   }
 
   private insert(entry: OutboxEntry): void {

@@ -15,6 +15,7 @@ export interface TransitionResult {
  * The coordinator persists the returned state before it performs the returned effects.
  */
 export function transition(state: JobState, event: JobEvent, now: number): TransitionResult {
+  if (event.type === "restart") return restart(state, now);
   if (state.outcome !== "running") return ignored(state, "job has ended");
   const draft = new Draft(state, now);
   const reason = apply(draft, event);
@@ -31,10 +32,13 @@ function ignored(state: JobState, reason: string): TransitionResult {
 function apply(draft: Draft, event: JobEvent): string | null {
   switch (event.type) {
     case "start":
-      if (draft.base.version !== 0) return "job already started";
+      if (draft.admitted) return "job already started";
+      draft.admitted = true;
       draft.dispatchReady(false);
       draft.touch();
       return null;
+    case "restart":
+      return "restart is handled before the draft";
     case "claim": {
       const task = draft.task(event.task);
       if (!task) return "unknown task";
@@ -93,6 +97,19 @@ function apply(draft: Draft, event: JobEvent): string | null {
   }
 }
 
+/** Retry in place: only an ended, failed job; completed and skipped tasks keep their results. */
+function restart(state: JobState, now: number): TransitionResult {
+  if (state.outcome !== "failed") return ignored(state, state.outcome === "running" ? "job is still running" : "job completed");
+  const draft = new Draft({ ...state, outcome: "running", failureMessage: "", endedAt: null, admitted: false, paused: false }, now);
+  for (const name of state.order) {
+    const task = draft.tasks[name]!;
+    if (task.status !== "failed" && task.status !== "cancelled") continue;
+    draft.update(name, { status: "pending", attemptBase: task.attempt, deadline: null, endedAt: null, message: "", progress: 0 });
+  }
+  draft.log(null, "info", "job retried in place: failed and cancelled tasks will run again");
+  return draft.finish();
+}
+
 function staleReason(task: TaskState, attempt: number): string {
   if (attempt < task.attempt) return `stale attempt ${attempt} (current ${task.attempt})`;
   return `task is ${task.status} at attempt ${task.attempt}`;
@@ -104,6 +121,7 @@ class Draft {
   readonly effects: Effect[] = [];
   readonly version: number;
   paused: boolean;
+  admitted: boolean;
   private nextSequence: number;
   private nextLogSeq: number;
   private outcome: JobState["outcome"];
@@ -118,6 +136,7 @@ class Draft {
     this.tasks = { ...base.tasks };
     this.version = base.version + 1;
     this.paused = base.paused;
+    this.admitted = base.admitted;
     this.nextSequence = base.nextSequence;
     this.nextLogSeq = base.nextLogSeq;
     this.outcome = base.outcome;
@@ -163,7 +182,7 @@ class Draft {
 
   /** Sends every pending task whose needs are met; with `takeNext` the first one is handed to the reporter. */
   dispatchReady(takeNext: boolean): void {
-    if (this.paused) return;
+    if (this.paused || !this.admitted) return;
     let handedOff = !takeNext;
     for (const name of this.base.order) {
       const task = this.tasks[name]!;
@@ -194,7 +213,7 @@ class Draft {
   }
 
   failAttempt(task: TaskState, error: string, retryable: boolean): void {
-    const decision = decideRetry(task.policy, task.attempt, retryable, `${this.base.jobId}/${task.name}/${task.attempt}`);
+    const decision = decideRetry(task.policy, task.attempt - task.attemptBase, retryable, `${this.base.jobId}/${task.name}/${task.attempt}`);
     if (decision.type === "retry") {
       const retrying = this.update(task.name, { status: "retrying", deadline: this.now + decision.delayMs, message: error });
       this.notifyTask(retrying, "fail", error, true);
@@ -309,6 +328,7 @@ class Draft {
       ...this.base,
       tasks: this.tasks,
       paused: this.paused,
+      admitted: this.admitted,
       outcome: this.outcome,
       failureMessage: this.failureMessage,
       nextSequence: this.nextSequence,
