@@ -9,6 +9,7 @@ import { consumeTasks } from "./queues/task-consumer";
 import { runSchedules } from "./schedules";
 
 export { JobCoordinator } from "./coordinator/job-coordinator";
+export { ClientScheduler } from "./scheduler/client-scheduler";
 
 const app = createApp();
 

@@ -12,6 +12,7 @@ import { getJobRoutes } from "./routes/get-job";
 import { getLogsRoutes } from "./routes/get-logs";
 import { jobCallbackRoutes } from "./routes/job-callbacks";
 import { listJobsRoutes } from "./routes/list-jobs";
+import { manageJobRoutes } from "./routes/manage-job";
 import { postSettingsRoutes } from "./routes/post-settings";
 import { rootRoutes } from "./routes/root";
 import { submitJobRoutes } from "./routes/submit-job";
@@ -31,6 +32,7 @@ export function createApp() {
   app.route("/", submitJobRoutes);
   app.route("/", listJobsRoutes);
   app.route("/", getJobRoutes);
+  app.route("/", manageJobRoutes);
   app.route("/", getLogsRoutes);
   app.route("/", jobCallbackRoutes);
   app.route("/", postSettingsRoutes);

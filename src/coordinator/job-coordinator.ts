@@ -1,128 +1,161 @@
 import { DurableObject } from "cloudflare:workers";
-import { ulid } from "ulidx";
 import { engineConfig, type EngineConfig } from "../config";
-import { attemptRow, callbackRow, jobRow, logRow, newJobRow, taskRow, type AttemptRecord, type QueueState } from "../db/projection";
-import { bind, type Statement } from "../db/statement";
-import { initialJobState, nextTaskDeadline, type TaskPlan } from "../domain/job-graph";
-import type { JobEvent } from "../domain/job-events";
+import { attemptRow, callbackRow, jobRow, logRow, taskRow, type AttemptRecord } from "../db/projection";
+import type { Statement } from "../db/statement";
+import { initialJobState, nextTaskDeadline } from "../domain/job-graph";
+import type { Effect, JobEvent } from "../domain/job-events";
+import { isEnded, planChange, waitingState, type JobChange, type JobMeta } from "../domain/job-management";
 import { jobProgress, type JobState } from "../domain/job-state";
-import { Outbox, type OutboxEntry, type Send } from "../domain/outbox";
+import { Outbox, type OutboxChange, type OutboxEntry, type Send } from "../domain/outbox";
 import { transition } from "../domain/transition";
 import type { CallbackMessage, TaskMessage } from "../queues/messages";
+import type { SchedulerSync } from "../scheduler/client-scheduler";
+import type { SchedulerConfig } from "../scheduler/scheduler-config";
+import { schedulerFor } from "../scheduler/stub";
 import type { TaskDefinition, Workflow } from "../workflows/definition";
 import { findWorkflow } from "../workflows/registry";
 import type { ClaimResult, JobSpec, TaskAssignment } from "./job-spec";
 import { JobStore } from "./job-store";
 import { callbacksFor, jobResult, taskOutputs } from "./notices";
+import { planTasks } from "./planning";
+import { ProjectionFlusher } from "./projection-flusher";
 
-/** Projection statements sent to D1 in one batch at most. */
-const FLUSH_BATCH = 400;
-/** If a D1 write fails, the alarm tries again after this long. */
-const FLUSH_RETRY_MS = 5_000;
-/** A task's attempt timeout when its definition gives none. */
-const DEFAULT_TASK_TIMEOUT_MS = 60_000;
+/** If a D1 write or a scheduler sync fails, the alarm tries again after this long. */
+const RETRY_MS = 2_000;
 
 interface LoadedJob {
   spec: JobSpec;
   state: JobState;
+  meta: JobMeta;
   outbox: Outbox;
   workflow: Workflow;
   definitions: ReadonlyMap<string, TaskDefinition<unknown>>;
 }
 
-/** Work that may start once a transition is persisted. */
+/** Work that may start once a change is persisted. */
 interface AfterCommit {
   dispatches: TaskMessage[];
   sends: Send[];
-  handoff: TaskAssignment | null;
 }
 
 /** A callback attempt a consumer delivers itself (without a queue hop). */
 export type Delivery = CallbackMessage;
 
+export type ChangeResult = { ok: true; performed: string[] } | { ok: false; conflict: string };
+
 /**
- * The source of truth of one job: its task graph, task attempts and leases, and its callback outbox.
- * A thin adapter around the pure `transition` reducer and `Outbox`: every change is persisted in this
- * object's SQLite storage before any effect (queue send, D1 write, callback) is performed.
+ * The source of truth of one job: its task graph, attempts and leases, its admission state and its
+ * callback outbox. A thin adapter around the pure reducer (`transition`), `Outbox` and `planChange`:
+ * every change is persisted in this object's SQLite storage before any effect (queue send, D1 write,
+ * callback, admission sync) is performed.
  */
 export class JobCoordinator extends DurableObject<Env> {
   private store: JobStore;
   private readonly config: EngineConfig;
+  private readonly flusher: ProjectionFlusher;
   private job: LoadedJob | null = null;
   private alarmAt: number | null = null;
-  private flushing: Promise<void> | null = null;
-  private flushAgain = false;
+  /** Admission settings handed over at creation, for the job's first sync. */
+  private schedulerConfig: SchedulerConfig | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = engineConfig(env);
     this.store = new JobStore(ctx.storage.sql);
+    this.flusher = new ProjectionFlusher(env.DB, () => this.store, (message) => this.logError(message));
     void ctx.blockConcurrencyWhile(async () => {
       const stored = this.store.load();
-      if (stored) this.job = this.loaded(stored.spec, stored.state, stored.outbox);
+      if (stored) this.job = this.loaded(stored.spec, stored.state, stored.meta, stored.outbox);
       this.alarmAt = await ctx.storage.getAlarm();
     });
   }
 
   /**
-   * Creates the job: persists its spec and task graph, writes its D1 rows (awaited, so the job can be
-   * read as soon as this returns), then dispatches its ready tasks. Calling it again does nothing.
+   * Creates the job: persists its spec and task graph, writes its D1 rows (awaited, so the job can be read
+   * as soon as this returns) and hands it to its client's admission control. Calling it again does nothing.
    */
+  async create(spec: JobSpec, scheduler?: SchedulerConfig): Promise<{ created: boolean }> {
+    if (this.job) return { created: false };
+    this.schedulerConfig = scheduler;
+    const now = Date.now();
+    this.initialise(spec, {
+      queueState: waitingState(spec.runAt === null ? null : Date.parse(spec.runAt), spec.semaphoreUrl ?? null, now),
+      priority: spec.priority,
+      runAt: spec.runAt === null ? null : Date.parse(spec.runAt),
+      semaphoreUrl: spec.semaphoreUrl ?? null,
+      persist: spec.persist,
+      generation: 1,
+      startedAt: null,
+      syncPending: scheduler !== undefined,
+    });
+    await this.flusher.flush();
+    await this.syncScheduler();
+    return { created: true };
+  }
+
+  /** Creates the job and starts it at once, without admission control (tools and tests). */
   async start(spec: JobSpec): Promise<{ started: boolean }> {
-    if (this.job) return { started: false };
-    const workflow = findWorkflow(spec.workflow);
-    if (!workflow) throw new Error(`unknown workflow ${spec.workflow}`);
-    const tasks: TaskPlan[] = workflow.tasks(spec.parameters).map((definition) => ({
-      name: definition.name,
-      id: ulid(),
-      executor: definition.executor,
-      needs: definition.needs ?? [],
-      skip: definition.when ? !definition.when(spec.parameters) : false,
-      policy: {
-        limit: definition.retry?.limit ?? spec.retryLimit,
-        delayMs: definition.retry?.delayMs ?? spec.retryDelayMs,
-        backoff: definition.retry?.backoff ?? 2,
-      },
-      timeoutMs:
-        typeof definition.timeoutMs === "function"
-          ? definition.timeoutMs(spec.parameters)
-          : (definition.timeoutMs ?? DEFAULT_TASK_TIMEOUT_MS),
-    }));
-    const initial = initialJobState({
-      jobId: spec.jobId,
-      client: spec.client,
-      workflow: spec.workflow,
-      contentId: spec.contentId,
-      tasks,
-      createdAt: spec.createdAt,
-      dispatchLeaseMs: this.config.dispatchLeaseMs,
-      leaseGraceMs: this.config.leaseGraceMs,
-    });
-    // The API's submission lines take the first log numbers.
-    const state = { ...initial, nextLogSeq: 1 + spec.submissionLog.length };
-    this.job = this.loaded(spec, state, []);
-    const statements: Statement[] = [
-      newJobRow(spec, "queued"),
-      ...spec.submissionLog.map((line, index) =>
-        logRow(spec.jobId, { seq: index + 1, taskId: null, time: spec.createdAt, ...line }, "api"),
-      ),
-      // Every task row exists from the start (pending or skipped), so the job object shows the whole graph.
-      ...state.order.map((name, position) => taskRow(spec.jobId, state.tasks[name]!, position)),
-    ];
-    this.ctx.storage.transactionSync(() => {
-      this.store.saveJob(spec, state);
-      state.order.forEach((name, position) => this.store.saveTask(state.tasks[name]!, position));
-      this.store.appendProjection(statements);
-    });
-    await this.flush();
-    await this.apply({ type: "start" });
-    return { started: true };
+    const { created } = await this.create(spec);
+    if (created) await this.admit(this.job!.meta.generation);
+    return { started: created };
+  }
+
+  /** Admission control started the job (round `generation`): its ready tasks are dispatched. */
+  async admit(generation: number): Promise<"started" | "stale"> {
+    const job = this.job;
+    if (!job || generation !== job.meta.generation) return "stale";
+    if (job.meta.queueState === "started") return "started";
+    if (job.meta.queueState !== "queued" && job.meta.queueState !== "scheduled") return "stale";
+    const now = Date.now();
+    const event: JobEvent = job.state.admitted ? { type: "resume" } : { type: "start" };
+    await this.commit([event], { ...job.meta, queueState: "started", startedAt: job.meta.startedAt ?? now });
+    return "started";
+  }
+
+  /** Admission control found a scheduled job due (its run_at passed, its semaphore opened). */
+  async markQueued(generation: number): Promise<void> {
+    const job = this.job;
+    if (!job || generation !== job.meta.generation || job.meta.queueState !== "scheduled") return;
+    await this.commit([], { ...job.meta, queueState: "queued" });
+  }
+
+  /** PATCH /jobs/{id}: all of the change, or (409) none of it. */
+  async change(change: JobChange): Promise<ChangeResult> {
+    const job = this.job;
+    if (!job) return { ok: false, conflict: "unknown job" };
+    const plan = planChange(job.meta, job.state.admitted, change, Date.now());
+    if (!plan.ok) return plan;
+    await this.commit(plan.events, plan.meta);
+    return { ok: true, performed: plan.performed };
+  }
+
+  /** Retry in place: a failed or broken job runs its failed and cancelled tasks again, through admission. */
+  async retryInPlace(): Promise<ChangeResult> {
+    const job = this.job;
+    if (!job) return { ok: false, conflict: "unknown job" };
+    if (job.state.outcome !== "failed") return { ok: false, conflict: `Only a failed or broken job can be retried; this one is ${job.meta.queueState}.` };
+    const meta: JobMeta = { ...job.meta, queueState: "queued", generation: job.meta.generation + 1, runAt: null, semaphoreUrl: null, syncPending: true };
+    await this.commit([{ type: "restart" }], meta);
+    return { ok: true, performed: ["retry"] };
+  }
+
+  /** A rerun replaced this job: it becomes `broken` (a running job is cancelled first, with its callbacks). */
+  async markBroken(): Promise<void> {
+    const job = this.job;
+    if (!job || job.meta.queueState === "broken") return;
+    const events: JobEvent[] = isEnded(job.meta.queueState) ? [] : [{ type: "cancel", message: "job cancelled: replaced by a rerun" }];
+    await this.commit(events, { ...job.meta, queueState: "broken", syncPending: true });
+  }
+
+  /** The job's spec, for a rerun. */
+  async spec(): Promise<JobSpec | null> {
+    return this.job?.spec ?? null;
   }
 
   /** A consumer asks to run an attempt it received; stale and duplicate claims are refused. */
   async claim(task: string, attempt: number): Promise<ClaimResult> {
     if (!this.job) return { ok: false, reason: "unknown job" };
-    const outcome = await this.apply({ type: "claim", task, attempt });
+    const outcome = await this.commit([{ type: "claim", task, attempt }]);
     if (!outcome.applied) return { ok: false, reason: outcome.reason };
     return { ok: true, assignment: this.assignment(task) };
   }
@@ -130,18 +163,15 @@ export class JobCoordinator extends DurableObject<Env> {
   /** Reports a successful attempt. With `takeNext`, returns one newly ready task for the caller to run. */
   async complete(task: string, attempt: number, output: unknown, takeNext = false): Promise<TaskAssignment | null> {
     if (!this.job) return null;
-    const outcome = await this.apply({ type: "complete", task, attempt, output, takeNext });
-    return outcome.handoff;
+    return (await this.commit([{ type: "complete", task, attempt, output, takeNext }])).handoff;
   }
 
   async fail(task: string, attempt: number, error: string, retryable: boolean): Promise<void> {
-    if (!this.job) return;
-    await this.apply({ type: "fail", task, attempt, error, retryable });
+    if (this.job) await this.commit([{ type: "fail", task, attempt, error, retryable }]);
   }
 
   async progress(task: string, attempt: number, progress: number): Promise<void> {
-    if (!this.job) return;
-    await this.apply({ type: "progress", task, attempt, progress });
+    if (this.job) await this.commit([{ type: "progress", task, attempt, progress }]);
   }
 
   /**
@@ -154,59 +184,36 @@ export class JobCoordinator extends DurableObject<Env> {
     if (!job || !entry) return null;
     const now = Date.now();
     const change = job.outbox.recordAttempt(id, attempt, record, now);
-    const statements: Statement[] = [attemptRow(job.spec.jobId, id, attempt, record)];
-    this.ctx.storage.transactionSync(() => {
-      for (const changed of change.changed) {
-        this.store.saveOutboxEntry(changed);
-        statements.push(callbackRow(job.spec.jobId, changed, job.spec.createdAt, now));
-      }
-      this.store.appendProjection(statements);
-    });
-    await this.ensureAlarm();
     const inline = takeNext ? change.sends.find((send) => send.endpoint === entry.endpoint) : undefined;
-    const queued = change.sends.filter((send) => send !== inline);
-    this.ctx.waitUntil(this.performEffects({ dispatches: [], sends: queued, handoff: null }));
+    await this.commitOutbox(change, now, [attemptRow(job.spec.jobId, id, attempt, record)], inline);
     if (!inline) return null;
-    await this.flush();
+    // The callback leaves only once the D1 rows of the transition that made it are written.
+    await this.flusher.flush();
     return this.delivery(inline);
   }
 
-  /**
-   * Starts a new attempt series for a callback that was delivered or failed (same webhook-id). It waits
-   * its turn behind earlier undelivered callbacks of its endpoint.
-   */
+  /** A new attempt series for a delivered or failed callback (same webhook-id), in its endpoint's order. */
   async redeliver(id: string): Promise<{ ok: boolean; reason: string }> {
     const job = this.job;
     if (!job || !job.outbox.get(id)) return { ok: false, reason: "unknown callback" };
     const now = Date.now();
     const change = job.outbox.redeliver(id, now);
     if (!change) return { ok: false, reason: "callback is still being delivered" };
-    this.ctx.storage.transactionSync(() => {
-      for (const changed of change.changed) this.store.saveOutboxEntry(changed);
-      this.store.appendProjection(change.changed.map((entry) => callbackRow(job.spec.jobId, entry, job.spec.createdAt, now)));
-    });
-    await this.ensureAlarm();
-    this.ctx.waitUntil(this.performEffects({ dispatches: [], sends: change.sends, handoff: null }));
+    await this.commitOutbox(change, now, []);
     return { ok: true, reason: "" };
   }
 
-  /** Watchdog: re-dispatches tasks whose lease passed, starts due retries, re-sends lost callbacks. */
+  /** Watchdog: expired leases, due retries, lost callbacks, unflushed D1 rows, unacknowledged admission syncs. */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     const job = this.job;
     if (!job) return;
-    await this.apply({ type: "tick" });
+    await this.commit([{ type: "tick" }]);
     const now = Date.now();
-    const change = job.outbox.tick(now);
-    if (change.changed.length > 0) {
-      this.ctx.storage.transactionSync(() => {
-        for (const changed of change.changed) this.store.saveOutboxEntry(changed);
-        this.store.appendProjection(change.changed.map((entry) => callbackRow(job.spec.jobId, entry, job.spec.createdAt, now)));
-      });
-    }
+    await this.commitOutbox(job.outbox.tick(now), now, []);
+    await this.flusher.flush();
+    await this.syncScheduler();
     await this.ensureAlarm();
-    await this.performEffects({ dispatches: [], sends: change.sends, handoff: null });
-    await this.flush();
   }
 
   /** Deletes the storage of an ended job whose callbacks are settled (retention). */
@@ -221,59 +228,88 @@ export class JobCoordinator extends DurableObject<Env> {
   }
 
   /** The coordinator's view of the job, for tests and diagnostics. */
-  async snapshot(): Promise<{ spec: JobSpec; state: JobState; outbox: OutboxEntry[] } | null> {
+  async snapshot(): Promise<{ spec: JobSpec; state: JobState; meta: JobMeta; outbox: OutboxEntry[] } | null> {
     if (!this.job) return null;
-    return { spec: this.job.spec, state: this.job.state, outbox: this.job.outbox.all() };
+    return { spec: this.job.spec, state: this.job.state, meta: this.job.meta, outbox: this.job.outbox.all() };
   }
 
-  private loaded(spec: JobSpec, state: JobState, outbox: OutboxEntry[]): LoadedJob {
+  private loaded(spec: JobSpec, state: JobState, meta: JobMeta, outbox: OutboxEntry[]): LoadedJob {
     const workflow = findWorkflow(spec.workflow);
     if (!workflow) throw new Error(`workflow ${spec.workflow} is no longer known`);
     const definitions = new Map(workflow.tasks(spec.parameters).map((definition) => [definition.name, definition]));
-    const policy = {
-      scheduleMs: spec.callbackScheduleMs,
-      inFlightLeaseMs: this.config.callbackTimeoutMs + this.config.leaseGraceMs,
-    };
-    return { spec, state, outbox: new Outbox(outbox, policy), workflow, definitions };
+    const policy = { scheduleMs: spec.callbackScheduleMs, inFlightLeaseMs: this.config.callbackTimeoutMs + this.config.leaseGraceMs };
+    return { spec, state, meta, outbox: new Outbox(outbox, policy), workflow, definitions };
+  }
+
+  /** Persists a new job with every task row (pending or skipped), so the job object shows the whole graph. */
+  private initialise(spec: JobSpec, meta: JobMeta): void {
+    const workflow = findWorkflow(spec.workflow);
+    if (!workflow) throw new Error(`unknown workflow ${spec.workflow}`);
+    const initial = initialJobState({
+      jobId: spec.jobId,
+      client: spec.client,
+      workflow: spec.workflow,
+      contentId: spec.contentId,
+      tasks: planTasks(workflow, spec),
+      createdAt: spec.createdAt,
+      dispatchLeaseMs: this.config.dispatchLeaseMs,
+      leaseGraceMs: this.config.leaseGraceMs,
+    });
+    // The API's submission lines take the first log numbers.
+    const state = { ...initial, nextLogSeq: 1 + spec.submissionLog.length };
+    this.job = this.loaded(spec, state, meta, []);
+    const statements: Statement[] = [
+      jobRow(spec, state, meta, 0, null, spec.createdAt),
+      ...spec.submissionLog.map((line, index) => logRow(spec.jobId, { seq: index + 1, taskId: null, time: spec.createdAt, ...line }, "api")),
+      ...state.order.map((name, position) => taskRow(spec.jobId, state.tasks[name]!, position)),
+    ];
+    this.ctx.storage.transactionSync(() => {
+      this.store.saveJob(spec, state, meta);
+      state.order.forEach((name, position) => this.store.saveTask(state.tasks[name]!, position));
+      this.store.appendProjection(statements);
+    });
   }
 
   /**
-   * Applies one event: the reducer computes the new state, which is persisted (job, changed tasks,
-   * new callbacks, D1 projection rows) in one storage transaction; then the effects are started.
+   * Applies reducer events and a new meta as one change: the new state, changed tasks, new callbacks and
+   * their D1 statements are persisted in one storage transaction; then the effects are started.
    */
-  private async apply(event: JobEvent): Promise<{ applied: boolean; reason: string; handoff: TaskAssignment | null }> {
+  private async commit(events: JobEvent[], nextMeta?: JobMeta): Promise<{ applied: boolean; reason: string; handoff: TaskAssignment | null }> {
     const job = this.job!;
     const now = Date.now();
     const before = job.state;
-    const result = transition(before, event, now);
-    if (!result.applied) return { applied: false, reason: result.reason ?? "ignored", handoff: null };
-    const state = result.state;
+    let state = before;
+    let reason = "";
+    const effects: Effect[] = [];
+    for (const event of events) {
+      const result = transition(state, event, now);
+      if (result.applied) {
+        state = result.state;
+        effects.push(...result.effects);
+      } else {
+        reason = result.reason ?? "ignored";
+      }
+    }
+    let meta = nextMeta ?? job.meta;
+    if (effects.some((effect) => effect.type === "ended")) {
+      meta = { ...meta, queueState: meta.queueState === "broken" ? "broken" : "completed", syncPending: true };
+    }
+    if (state === before && meta === job.meta) return { applied: false, reason, handoff: null };
+    const metaChanged = meta !== job.meta;
     job.state = state;
-    const after: AfterCommit = { dispatches: [], sends: [], handoff: null };
+    job.meta = meta;
+
+    const after: AfterCommit = { dispatches: [], sends: [] };
     const statements: Statement[] = [];
     const newCallbacks: { entry: OutboxEntry; body: string }[] = [];
-    for (const effect of result.effects) {
-      switch (effect.type) {
-        case "dispatch":
-          after.dispatches.push({ jobId: job.spec.jobId, task: effect.task, attempt: effect.attempt });
-          break;
-        case "handoff":
-          after.handoff = this.assignment(effect.task);
-          break;
-        case "log":
-          statements.push(
-            logRow(job.spec.jobId, {
-              ...effect,
-              taskId: effect.task === null ? null : (state.tasks[effect.task]?.id ?? null),
-            }),
-          );
-          break;
-        case "notify":
-          newCallbacks.push(...callbacksFor(effect.notice, job.spec, state, job.workflow, job.definitions));
-          break;
-        case "ended":
-          break;
-      }
+    let handoff: TaskAssignment | null = null;
+    for (const effect of effects) {
+      if (effect.type === "dispatch") after.dispatches.push({ jobId: job.spec.jobId, task: effect.task, attempt: effect.attempt });
+      else if (effect.type === "handoff") handoff = this.assignment(effect.task);
+      else if (effect.type === "log") {
+        const taskId = effect.task === null ? null : (state.tasks[effect.task]?.id ?? null);
+        statements.push(logRow(job.spec.jobId, { ...effect, taskId }));
+      } else if (effect.type === "notify") newCallbacks.push(...callbacksFor(effect.notice, job.spec, state, job.workflow, job.definitions));
     }
     const bodies = new Map(newCallbacks.map((callback) => [callback.entry.id, callback.body]));
     const change = job.outbox.enqueue(
@@ -282,10 +318,10 @@ export class JobCoordinator extends DurableObject<Env> {
     );
     after.sends = change.sends;
     this.ctx.storage.transactionSync(() => {
-      this.store.saveJob(job.spec, state);
+      this.store.saveJob(job.spec, state, meta);
       state.order.forEach((name, position) => {
         const task = state.tasks[name]!;
-        if (task.version !== state.version) return;
+        if (task.version <= before.version) return;
         this.store.saveTask(task, position);
         statements.push(taskRow(job.spec.jobId, task, position));
       });
@@ -293,21 +329,34 @@ export class JobCoordinator extends DurableObject<Env> {
         this.store.saveOutboxEntry(entry, bodies.get(entry.id));
         statements.push(callbackRow(job.spec.jobId, entry, now, now));
       }
-      if (jobProgress(before) !== jobProgress(state) || before.outcome !== state.outcome || before.paused !== state.paused) {
-        const queueState: QueueState = state.outcome !== "running" ? "completed" : state.paused ? "paused" : "started";
-        const resultFields = state.outcome === "completed" ? jobResult(job.workflow, job.spec, state) : null;
-        statements.push(jobRow(state, queueState, jobProgress(state), resultFields, now));
-      } else if (before.version === 0) {
-        statements.push(jobRow(state, "started", jobProgress(state), null, now));
+      const progressed = jobProgress(before) !== jobProgress(state) || before.outcome !== state.outcome || before.paused !== state.paused;
+      if (metaChanged || progressed) {
+        const result = state.outcome === "completed" ? jobResult(job.workflow, job.spec, state) : null;
+        statements.push(jobRow(job.spec, state, meta, jobProgress(state), result, now));
       }
       this.store.appendProjection(statements);
     });
     await this.ensureAlarm();
-    this.ctx.waitUntil(this.performEffects({ ...after, handoff: null }));
-    return { applied: true, reason: "", handoff: after.handoff };
+    this.ctx.waitUntil(this.performEffects(after));
+    return { applied: state !== before, reason, handoff };
   }
 
-  /** Starts the effects of a persisted change: tasks go out at once; callbacks after their D1 rows. */
+  /** Persists an outbox change with its D1 rows, then sends what it started (except the one delivered inline). */
+  private async commitOutbox(change: OutboxChange, now: number, extra: Statement[], inline?: Send): Promise<void> {
+    const job = this.job!;
+    if (change.changed.length === 0 && extra.length === 0) return;
+    this.ctx.storage.transactionSync(() => {
+      for (const entry of change.changed) this.store.saveOutboxEntry(entry);
+      this.store.appendProjection([...extra, ...change.changed.map((entry) => callbackRow(job.spec.jobId, entry, job.spec.createdAt, now))]);
+    });
+    await this.ensureAlarm();
+    this.ctx.waitUntil(this.performEffects({ dispatches: [], sends: change.sends.filter((send) => send !== inline) }));
+  }
+
+  /**
+   * Starts the effects of a persisted change: tasks go out at once; D1 rows are written; then admission
+   * control hears of the change; callbacks leave last, so a receiver that reads the job sees what they say.
+   */
   private async performEffects(after: AfterCommit): Promise<void> {
     try {
       for (let i = 0; i < after.dispatches.length; i += 100) {
@@ -315,42 +364,40 @@ export class JobCoordinator extends DurableObject<Env> {
       }
     } catch (error) {
       // The tasks stay `dispatched` with a lease: the alarm dispatches them again.
-      this.logError("task dispatch failed", error);
+      this.logError(`task dispatch failed: ${String(error)}`);
     }
-    await this.flush();
+    if (!(await this.flusher.flush())) await this.ensureAlarm(Date.now() + RETRY_MS);
+    await this.syncScheduler();
     if (after.sends.length === 0) return;
     try {
       const messages = after.sends.map((send) => ({ body: this.delivery(send) }));
       for (let i = 0; i < messages.length; i += 100) await this.env.CALLBACK_QUEUE.sendBatch(messages.slice(i, i + 100));
     } catch (error) {
       // The callbacks stay in flight with a lease: the alarm sends them again.
-      this.logError("callback send failed", error);
+      this.logError(`callback send failed: ${String(error)}`);
     }
   }
 
-  /** Writes pending projection statements to D1, oldest first, one flush at a time. */
-  private flush(): Promise<void> {
-    if (this.flushing) {
-      this.flushAgain = true;
-      return this.flushing;
+  /** Tells the client's admission control the job's current state; the latest change wins. */
+  private async syncScheduler(): Promise<void> {
+    const job = this.job;
+    if (!job?.meta.syncPending) return;
+    const sent = job.meta;
+    const { jobId, client, createdAt } = job.spec;
+    const sync: SchedulerSync =
+      sent.queueState === "scheduled" || sent.queueState === "queued" || sent.queueState === "started"
+        ? { jobId, generation: sent.generation, kind: "waiting", priority: sent.priority, submittedAt: createdAt, runAt: sent.runAt, semaphoreUrl: sent.semaphoreUrl }
+        : { jobId, generation: sent.generation, kind: "gone" };
+    try {
+      await schedulerFor(this.env.CLIENT_SCHEDULER, client).sync(sync, this.schedulerConfig);
+      this.schedulerConfig = undefined;
+      if (job.meta !== sent) return;
+      job.meta = { ...sent, syncPending: false };
+      this.store.saveJob(job.spec, job.state, job.meta);
+    } catch (error) {
+      this.logError(`admission sync failed; the alarm retries: ${String(error)}`);
+      await this.ensureAlarm(Date.now() + RETRY_MS);
     }
-    this.flushing = (async () => {
-      try {
-        do {
-          this.flushAgain = false;
-          for (let batch = this.store.pendingProjection(FLUSH_BATCH); batch; batch = this.store.pendingProjection(FLUSH_BATCH)) {
-            await this.env.DB.batch(batch.statements.map((statement) => bind(this.env.DB, statement)));
-            this.store.dropProjection(batch.lastId);
-          }
-        } while (this.flushAgain);
-      } catch (error) {
-        this.logError("D1 projection failed; the alarm retries", error);
-        await this.ensureAlarm(Date.now() + FLUSH_RETRY_MS);
-      } finally {
-        this.flushing = null;
-      }
-    })();
-    return this.flushing;
   }
 
   /** Arms the alarm for the earliest deadline, if that is earlier than the one already armed. */
@@ -358,7 +405,7 @@ export class JobCoordinator extends DurableObject<Env> {
     const job = this.job;
     if (!job) return;
     const candidates = [nextTaskDeadline(job.state), job.outbox.nextDue(), extra];
-    if (this.store.hasPendingProjection()) candidates.push(Date.now() + 2 * FLUSH_RETRY_MS);
+    if (this.store.hasPendingProjection() || job.meta.syncPending) candidates.push(Date.now() + 5 * RETRY_MS);
     const wake = candidates.reduce<number | null>((min, at) => (at !== null && (min === null || at < min) ? at : min), null);
     if (wake === null || (this.alarmAt !== null && this.alarmAt <= wake)) return;
     this.alarmAt = wake;
@@ -385,25 +432,11 @@ export class JobCoordinator extends DurableObject<Env> {
 
   private delivery(send: Send): Delivery {
     const job = this.job!;
-    return {
-      jobId: job.spec.jobId,
-      client: job.spec.client,
-      id: send.id,
-      attempt: send.attempt,
-      endpoint: send.endpoint,
-      body: this.store.callbackBody(send.id) ?? "{}",
-    };
+    const body = this.store.callbackBody(send.id) ?? "{}";
+    return { jobId: job.spec.jobId, client: job.spec.client, id: send.id, attempt: send.attempt, endpoint: send.endpoint, body };
   }
 
-  private logError(message: string, error: unknown): void {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        message,
-        job_id: this.job?.spec.jobId,
-        client: this.job?.spec.client,
-        error: error instanceof Error ? error.message : String(error),
-      }),
-    );
+  private logError(message: string): void {
+    console.error(JSON.stringify({ level: "error", message, job_id: this.job?.spec.jobId, client: this.job?.spec.client }));
   }
 }

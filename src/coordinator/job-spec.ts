@@ -21,10 +21,13 @@ export interface JobSpec {
   priority: number;
   persist: boolean;
   runAt: string | null;
+  semaphoreUrl?: string | null;
   /** The parameters as submitted, secrets masked: what the job object shows. */
   submittedParameters: unknown;
   /** The client's callback rules at submission (events filter, body template), without header values. */
   callbackRules?: JobCallbackRule[];
+  /** The job this one reruns. */
+  rerunOf?: string;
   /** Lines the API adds to the job log at submission (progname `api`). */
   submissionLog: { severity: Severity; message: string }[];
 }

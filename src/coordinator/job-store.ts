@@ -1,3 +1,4 @@
+import type { JobMeta } from "../domain/job-management";
 import type { JobState, TaskState } from "../domain/job-state";
 import type { OutboxEntry } from "../domain/outbox";
 import type { Statement } from "../db/statement";
@@ -9,20 +10,21 @@ type JobHead = Omit<JobState, "tasks">;
 export interface StoredJob {
   spec: JobSpec;
   state: JobState;
+  meta: JobMeta;
   outbox: OutboxEntry[];
 }
 
 /** A JobCoordinator's durable storage (Durable Object SQLite). All writes are synchronous. */
 export class JobStore {
   constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS job (id INTEGER PRIMARY KEY CHECK (id = 1), spec TEXT NOT NULL, head TEXT NOT NULL)`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS job (id INTEGER PRIMARY KEY CHECK (id = 1), spec TEXT NOT NULL, head TEXT NOT NULL, meta TEXT NOT NULL)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS tasks (name TEXT PRIMARY KEY, position INTEGER NOT NULL, body TEXT NOT NULL)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, entry TEXT NOT NULL, body TEXT NOT NULL)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS projection (id INTEGER PRIMARY KEY AUTOINCREMENT, statement TEXT NOT NULL)`);
   }
 
   load(): StoredJob | null {
-    const row = this.sql.exec<{ spec: string; head: string }>(`SELECT spec, head FROM job WHERE id = 1`).toArray()[0];
+    const row = this.sql.exec<{ spec: string; head: string; meta: string }>(`SELECT spec, head, meta FROM job WHERE id = 1`).toArray()[0];
     if (!row) return null;
     const head = JSON.parse(row.head) as JobHead;
     const tasks: Record<string, TaskState> = {};
@@ -34,15 +36,17 @@ export class JobStore {
       .exec<{ entry: string }>(`SELECT entry FROM outbox`)
       .toArray()
       .map((entry) => JSON.parse(entry.entry) as OutboxEntry);
-    return { spec: JSON.parse(row.spec) as JobSpec, state: { ...head, tasks }, outbox };
+    return { spec: JSON.parse(row.spec) as JobSpec, state: { ...head, tasks }, meta: JSON.parse(row.meta) as JobMeta, outbox };
   }
 
-  saveJob(spec: JobSpec, state: JobState): void {
+  /** Stores the job-level state and meta (the spec only the first time). */
+  saveJob(spec: JobSpec, state: JobState, meta: JobMeta): void {
     const { tasks: _tasks, ...head } = state;
     this.sql.exec(
-      `INSERT INTO job (id, spec, head) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET head = excluded.head`,
+      `INSERT INTO job (id, spec, head, meta) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET head = excluded.head, meta = excluded.meta`,
       JSON.stringify(spec),
       JSON.stringify(head),
+      JSON.stringify(meta),
     );
   }
 

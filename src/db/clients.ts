@@ -70,15 +70,20 @@ export async function putClientConfigText(db: D1Database, name: string, config: 
   return result.meta.changes === 1;
 }
 
-/** What a job takes from its client at submission: the stored settings and the configuration text. */
-export async function clientSnapshot(db: D1Database, client: string): Promise<{ settings: { name: string; value: string }[]; config: string | null }> {
-  const [settings, config] = await db.batch([
+/** What a job takes from its client at submission: stored settings, configuration text, switched-off schedules. */
+export async function clientSnapshot(
+  db: D1Database,
+  client: string,
+): Promise<{ settings: { name: string; value: string }[]; config: string | null; inactiveSchedules: string[] }> {
+  const [settings, config, schedules] = await db.batch([
     db.prepare(`SELECT name, value FROM settings WHERE client = ?`).bind(client),
     db.prepare(`SELECT config FROM clients WHERE name = ?`).bind(client),
+    db.prepare(`SELECT name FROM schedules WHERE client = ? AND active = 0`).bind(client),
   ]);
   return {
     settings: (settings?.results ?? []) as { name: string; value: string }[],
     config: ((config?.results ?? [])[0] as { config: string } | undefined)?.config ?? null,
+    inactiveSchedules: ((schedules?.results ?? []) as { name: string }[]).map((row) => row.name),
   };
 }
 

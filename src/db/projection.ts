@@ -2,6 +2,7 @@ import type { Severity } from "../domain/job-events";
 import type { JobState, TaskState } from "../domain/job-state";
 import type { AttemptOutcome, OutboxEntry } from "../domain/outbox";
 import type { JobSpec } from "../coordinator/job-spec";
+import type { JobMeta } from "../domain/job-management";
 import { iso, type Statement } from "./statement";
 
 /**
@@ -9,51 +10,43 @@ import { iso, type Statement } from "./statement";
  * idempotent (upsert or insert-or-ignore): a batch may be applied again after a lost response.
  */
 
-/** The job's row, created by its coordinator; a repeated insert changes nothing. */
-export function newJobRow(spec: JobSpec, queueState: QueueState): Statement {
-  const createdAt = iso(spec.createdAt);
-  return {
-    sql: `INSERT INTO jobs (id, client, workflow, content_id, priority, queue_state, failed, run_at, semaphore_url, persist,
-                            parameters, progress, created_at, updated_at, version)
-          VALUES (?, ?, ?, ?, ?, ?, 0, ?, NULL, ?, ?, 0, ?, ?, 0)
-          ON CONFLICT (id) DO NOTHING`,
-    params: [
-      spec.jobId,
-      spec.client,
-      spec.workflow,
-      spec.contentId,
-      spec.priority,
-      queueState,
-      spec.runAt,
-      spec.persist ? 1 : 0,
-      JSON.stringify(spec.submittedParameters),
-      createdAt,
-      createdAt,
-    ],
-  };
-}
-
-export type QueueState = "queued" | "started" | "completed" | "paused" | "broken" | "scheduled" | "pending";
-
+/** The job's row as the coordinator sees it now; the first write creates it, later ones update it. */
 export function jobRow(
+  spec: JobSpec,
   state: JobState,
-  queueState: QueueState,
+  meta: JobMeta,
   progress: number,
   result: Record<string, unknown> | null,
   now: number,
 ): Statement {
   return {
-    sql: `UPDATE jobs SET queue_state = ?, failed = ?, progress = ?, result = ?, updated_at = ?, ended_at = ?, version = ?
-          WHERE id = ? AND version < ?`,
+    sql: `INSERT INTO jobs (id, client, workflow, content_id, priority, queue_state, failed, run_at, semaphore_url, persist,
+                            parameters, result, progress, rerun_of, created_at, updated_at, started_at, ended_at, version)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT (id) DO UPDATE SET priority = excluded.priority, queue_state = excluded.queue_state,
+            failed = excluded.failed, run_at = excluded.run_at, semaphore_url = excluded.semaphore_url,
+            persist = excluded.persist, result = excluded.result, progress = excluded.progress,
+            updated_at = excluded.updated_at, started_at = excluded.started_at, ended_at = excluded.ended_at,
+            version = excluded.version`,
     params: [
-      queueState,
+      spec.jobId,
+      spec.client,
+      spec.workflow,
+      spec.contentId,
+      meta.priority,
+      meta.queueState,
       state.outcome === "failed" ? 1 : 0,
-      progress,
+      iso(meta.runAt),
+      meta.semaphoreUrl,
+      meta.persist ? 1 : 0,
+      JSON.stringify(spec.submittedParameters),
       result === null ? null : JSON.stringify(result),
+      progress,
+      spec.rerunOf ?? null,
+      iso(spec.createdAt),
       iso(now),
+      iso(meta.startedAt),
       iso(state.endedAt),
-      state.version,
-      state.jobId,
       state.version,
     ],
   };

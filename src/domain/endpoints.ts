@@ -25,28 +25,40 @@ export function endpointProblem(text: string, allowPrivate: boolean): string | n
 function isPrivateIPv4(host: string): boolean {
   const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
   if (!match) return false;
-  const [a, b] = [Number(match[1]), Number(match[2])];
+  const [a, b, c] = [Number(match[1]), Number(match[2]), Number(match[3])];
   return (
     a === 0 ||
     a === 10 ||
     a === 127 ||
+    a >= 224 || // multicast, reserved, broadcast
     (a === 100 && b >= 64 && b <= 127) ||
     (a === 169 && b === 254) ||
     (a === 172 && b >= 16 && b <= 31) ||
-    (a === 192 && b === 168)
+    (a === 192 && b === 168) ||
+    (a === 192 && b === 0 && c === 0) ||
+    (a === 198 && (b === 18 || b === 19))
   );
+}
+
+/** The IPv4 address in the last 32 bits of an IPv6 address written as two hex groups. */
+function embeddedIPv4(high: string, low: string): string {
+  const h = parseInt(high, 16);
+  const l = parseInt(low, 16);
+  return `${h >> 8}.${h & 255}.${l >> 8}.${l & 255}`;
 }
 
 function isPrivateIPv6(address: string): boolean {
   const lower = address.toLowerCase();
   if (lower === "::1" || lower === "::") return true;
-  // IPv4-mapped (::ffff:a.b.c.d, which URL normalises to hex groups) inherits the IPv4 rules.
-  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
-  if (mapped) {
-    const high = parseInt(mapped[1]!, 16);
-    const low = parseInt(mapped[2]!, 16);
-    return isPrivateIPv4(`${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`);
-  }
+  // IPv4-compatible (::a.b.c.d), IPv4-mapped (::ffff:…, ::ffff:0:…) and NAT64 (64:ff9b::…) addresses carry
+  // an IPv4 address that the IPv4 rules judge; URL parsing has already turned it into two hex groups.
+  const embedded = /^(?:::|::ffff:|::ffff:0:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
+  if (embedded) return isPrivateIPv4(embeddedIPv4(embedded[1]!, embedded[2]!));
   const first = parseInt(lower.split(":")[0] || "0", 16);
-  return (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80;
+  return (
+    (first & 0xfe00) === 0xfc00 || // unique-local fc00::/7
+    (first & 0xffc0) === 0xfe80 || // link-local fe80::/10
+    (first & 0xffc0) === 0xfec0 || // site-local fec0::/10 (deprecated)
+    (first & 0xff00) === 0xff00 // multicast ff00::/8
+  );
 }

@@ -110,7 +110,9 @@ export class Outbox {
     } else if (attempt - (entry.seriesStart ?? 0) > this.policy.scheduleMs.length) {
       changed.push(this.set({ ...entry, state: "failed", dueAt: null, error: outcome.error ?? `HTTP ${outcome.status}` }));
     } else {
-      const delay = Math.max(this.policy.scheduleMs[attempt - (entry.seriesStart ?? 0) - 1]!, outcome.retryAfterMs ?? 0);
+      // Retry-After is honoured (when longer than the schedule) on 429 and 503 only, as callbacks.md says.
+      const retryAfter = outcome.status === 429 || outcome.status === 503 ? (outcome.retryAfterMs ?? 0) : 0;
+      const delay = Math.max(this.policy.scheduleMs[attempt - (entry.seriesStart ?? 0) - 1]!, retryAfter);
       changed.push(this.set({ ...entry, state: "pending", dueAt: now + delay, error: outcome.error }));
     }
     return this.pump(now, changed);

@@ -1,5 +1,6 @@
 /** Parameter names whose values are secrets: masked in the job object and the job log. */
-const SECRET_NAME = /(content_key|playready_key|secret|password|passwd|token|api[_-]?key|authorization|credential|sas)/i;
+const SECRET_NAME =
+  /(^key$|content_key|playready_key|private_key|access_key|signing_key|secret|password|passwd|token|api[_-]?key|authorization|credential|^sas$|sas_token|whsec)/i;
 
 export const MASK = "********";
 

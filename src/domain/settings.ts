@@ -37,7 +37,7 @@ const seconds =
   (max: number): Parser<number> =>
   (text) => {
     const value = Number(text.trim());
-    return text.trim() !== "" && Number.isFinite(value) && value >= 0 && value <= max
+    return /^\s*\d+(\.\d+)?\s*$/.test(text) && value >= 0 && value <= max
       ? value
       : `must be a number of seconds from 0 to ${max}`;
   };
@@ -45,7 +45,7 @@ const seconds =
 const schedule: Parser<number[]> = (text) => {
   const parts = text.split(",").map((part) => part.trim());
   const values = parts.map(Number);
-  if (parts.length > 20 || parts.some((part) => part === "") || values.some((v) => !Number.isFinite(v) || v < 0 || v > 86_400)) {
+  if (parts.length > 20 || parts.some((part) => !/^\d+(\.\d+)?$/.test(part)) || values.some((v) => !Number.isFinite(v) || v < 0 || v > 86_400)) {
     return "must be a comma-separated list of at most 20 delays in seconds (0 to 86400 each)";
   }
   return values;
@@ -79,7 +79,7 @@ export function parseSetting<K extends SettingName>(name: K, text: string): { va
 
 /** The client's settings: the stored ones over the defaults. Stored values that no longer parse are ignored. */
 export function resolveSettings(stored: Iterable<{ name: string; value: string }>): ClientSettings {
-  const settings: ClientSettings = { ...DEFAULT_SETTINGS };
+  const settings: ClientSettings = { ...DEFAULT_SETTINGS, callback_retry_schedule: [...DEFAULT_SETTINGS.callback_retry_schedule] };
   for (const { name, value } of stored) {
     if (!isSettingName(name)) continue;
     const parsed = parseSetting(name, value);

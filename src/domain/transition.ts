@@ -186,7 +186,7 @@ class Draft {
     let handedOff = !takeNext;
     for (const name of this.base.order) {
       const task = this.tasks[name]!;
-      if (task.status !== "pending" || !task.needs.every((need) => satisfiesNeeds(this.tasks[need]!.status))) continue;
+      if (task.status !== "pending" || !task.needs.every((need) => this.needMet(need))) continue;
       const attempt = task.attempt + 1;
       if (!handedOff) {
         handedOff = true;
@@ -229,14 +229,30 @@ class Draft {
   }
 
   /** Cancels every pending task that needs `failedTask`, directly or through others. */
+  /**
+   * Whether a needed task lets its dependents start: completed, or skipped with its own needs met (a skipped
+   * task stands in for its needs, so `a → [b] → c` still waits for `a`).
+   */
+  private needMet(name: string): boolean {
+    const task = this.tasks[name]!;
+    return satisfiesNeeds(task.status) && (task.status !== "skipped" || task.needs.every((need) => this.needMet(need)));
+  }
+
   private cancelDependents(failedTask: string): void {
     const blocked = new Set([failedTask]);
-    // Definition order need not follow the graph, so sweep until no further task is blocked.
+    // Definition order need not follow the graph, so sweep until no further task is blocked. Blocking
+    // passes through skipped tasks, which stand in for their needs.
     for (let found = true; found; ) {
       found = false;
       for (const name of this.base.order) {
         const task = this.tasks[name]!;
-        if (task.status !== "pending" || !task.needs.some((need) => blocked.has(need))) continue;
+        if (blocked.has(name) || !task.needs.some((need) => blocked.has(need))) continue;
+        if (task.status === "skipped") {
+          blocked.add(name);
+          found = true;
+          continue;
+        }
+        if (task.status !== "pending") continue;
         blocked.add(name);
         found = true;
         this.update(name, { status: "cancelled", endedAt: this.now, message: `cancelled: '${failedTask}' failed` });

@@ -72,17 +72,19 @@ function toEvent(message: Message): JobEvent {
 }
 
 /**
- * Every task that needs `name`, directly or through others. A skipped task counts as satisfied for its
- * dependents, so the chain of blocked tasks stops at it.
+ * Every non-skipped task that needs `name`, directly or through others. A skipped task stands in for its
+ * own needs, so blocking passes through it (it is not itself cancelled).
  */
 function dependentsOf(state: JobState, name: string): Set<string> {
+  const blocked = new Set<string>([name]);
   const found = new Set<string>();
   for (let grew = true; grew; ) {
     grew = false;
     for (const other of state.order) {
-      if (found.has(other) || state.tasks[other]!.status === "skipped") continue;
-      if (state.tasks[other]!.needs.some((need) => need === name || found.has(need))) {
-        found.add(other);
+      if (blocked.has(other)) continue;
+      if (state.tasks[other]!.needs.some((need) => blocked.has(need))) {
+        blocked.add(other);
+        if (state.tasks[other]!.status !== "skipped") found.add(other);
         grew = true;
       }
     }

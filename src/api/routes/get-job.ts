@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { findJob, jobTasks } from "../../db/jobs";
+import { schedulerFor } from "../../scheduler/stub";
 import { notFound } from "../errors";
 import { toJobObject } from "../job-object";
 import { newRouter } from "../router";
@@ -19,7 +20,14 @@ const getJob = createRoute({
 
 export const getJobRoutes = newRouter().openapi(getJob, async (c) => {
   const { id } = c.req.valid("param");
-  const row = await findJob(c.env.DB, c.get("client"), id);
+  const client = c.get("client");
+  const row = await findJob(c.env.DB, client, id);
   if (!row) throw notFound();
-  return c.json(toJobObject(row, await jobTasks(c.env.DB, id)), 200);
+  const job = toJobObject(row, await jobTasks(c.env.DB, id));
+  if (row.queue_state === "queued") {
+    const view = await schedulerFor(c.env.CLIENT_SCHEDULER, client).view();
+    job.position = view.entries.find((entry) => entry.jobId === id)?.position ?? null;
+    job.top_of_queue = job.position === 1;
+  }
+  return c.json(job, 200);
 });

@@ -1,6 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { putSetting } from "../../db/clients";
-import { isSettingName, parseSetting, settingNames } from "../../domain/settings";
+import { clientSnapshot, putSetting } from "../../db/clients";
+import { isSettingName, parseSetting, settingNames, type SettingName } from "../../domain/settings";
+import { schedulerConfigOf } from "../../scheduler/scheduler-config";
+import { schedulerFor } from "../../scheduler/stub";
 import { ApiError } from "../errors";
 import { newRouter } from "../router";
 import { errorResponses } from "../schemas";
@@ -11,6 +13,8 @@ const SettingRequest = z
     setting: z.union([z.string().max(1024), z.number()]).openapi({ example: "4" }),
   })
   .openapi("SettingRequest");
+
+const ADMISSION_SETTINGS = new Set<SettingName>(["max_jobs", "priority_slots", "priority_threshold", "schedule_interval"]);
 
 const postSettings = createRoute({
   method: "post",
@@ -36,6 +40,12 @@ export const postSettingsRoutes = newRouter().openapi(postSettings, async (c) =>
   const text = String(setting);
   const parsed = parseSetting(name, text);
   if ("error" in parsed) throw new ApiError(400, "validation_failed", parsed.error, [{ path: "setting", message: parsed.error }]);
-  await putSetting(c.env.DB, c.get("client"), name, text.trim(), new Date().toISOString());
+  const client = c.get("client");
+  await putSetting(c.env.DB, client, name, text.trim(), new Date().toISOString());
+  if (ADMISSION_SETTINGS.has(name)) {
+    // Admission control applies new limits at once and fills any slots they free.
+    const config = schedulerConfigOf(await clientSnapshot(c.env.DB, client));
+    await schedulerFor(c.env.CLIENT_SCHEDULER, client).configure(config);
+  }
   return c.json({ result: "ok" as const, message: `${name} setting created/updated` }, 200);
 });

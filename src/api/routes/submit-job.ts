@@ -1,13 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
-import { ulid } from "ulidx";
-import type { JobSpec } from "../../coordinator/job-spec";
-import { coordinatorFor } from "../../coordinator/stub";
-import { clientSnapshot } from "../../db/clients";
-import { parseClientConfig } from "../../domain/client-config";
-import type { Severity } from "../../domain/job-events";
 import { maskSecrets } from "../../domain/secrets";
-import { resolveSettings } from "../../domain/settings";
-import { ApiError } from "../errors";
+import { endpointProblem } from "../../domain/endpoints";
+import { validationError } from "../errors";
+import { createJob, type NewJob } from "../job-creation";
 import { validateSubmission } from "../job-submission";
 import { newRouter } from "../router";
 import { errorResponses, JobAccepted, JobRequest, utcText } from "../schemas";
@@ -28,19 +23,13 @@ export const submitJobRoutes = newRouter().openapi(submitJob, async (c) => {
   const client = c.get("client");
   const submission = validateSubmission(request, client, c.get("config").allowPrivateCallbacks);
   const now = Date.now();
-  const runAt = request.job.run_at ? Date.parse(utcText(request.job.run_at)) : null;
-  if ((runAt !== null && runAt > now) || request.job.semaphore_url !== undefined) {
-    const path = request.job.semaphore_url !== undefined ? "job.semaphore_url" : "job.run_at";
-    throw new ApiError(400, "validation_failed", "Scheduled jobs (a future run_at or a semaphore_url) are not supported yet.", [
-      { path, message: "scheduling is not supported yet" },
-    ]);
-  }
-  const snapshot = await clientSnapshot(c.env.DB, client);
-  const settings = resolveSettings(snapshot.settings);
-  const callbackRules = parseClientConfig(snapshot.config).callback_rules.map(({ headers: _secret, ...rule }) => rule);
-  const id = ulid(now);
+  // A run_at in the past means now.
+  const runAt = request.job.run_at ? Math.max(Date.parse(utcText(request.job.run_at)), now) : null;
+  const semaphoreUrl = request.job.semaphore_url ?? null;
+  const semaphoreProblem = semaphoreUrl === null ? null : endpointProblem(semaphoreUrl, c.get("config").allowPrivateCallbacks);
+  if (semaphoreProblem) throw validationError([{ path: "job.semaphore_url", message: `semaphore URL ${semaphoreProblem}` }]);
   const submittedParameters = maskSecrets(request.parameters);
-  const submissionLog: { severity: Severity; message: string }[] = [
+  const submissionLog: NewJob["submissionLog"] = [
     {
       severity: "info",
       message: JSON.stringify({ path: "POST /job", request_id: c.get("requestId"), parameters: submittedParameters, payload: "job_created" }),
@@ -52,26 +41,22 @@ export const submitJobRoutes = newRouter().openapi(submitJob, async (c) => {
       message: `Ignored parameters not used by ${submission.workflow.name}: ${submission.ignoredKeys.join(", ")}`,
     });
   }
-  const spec: JobSpec = {
-    jobId: id,
-    client,
-    workflow: submission.workflow.name,
-    contentId: submission.contentId,
-    parameters: submission.parameters,
-    customData: submission.parameters.custom_data ?? null,
-    endpoints: submission.endpoints,
-    retryLimit: settings.retry_limit,
-    retryDelayMs: Math.round(settings.retry_delay * 1000),
-    callbackScheduleMs: settings.callback_retry_schedule.map((seconds) => Math.round(seconds * 1000)),
-    createdAt: now,
-    priority: request.job.priority,
-    persist: request.job.persist,
-    runAt: runAt === null ? null : new Date(runAt).toISOString(),
-    submittedParameters,
-    submissionLog,
-    callbackRules,
-  };
-  // The coordinator is the job's first and only durable record; it writes the D1 rows before answering.
-  await coordinatorFor(c.env.JOB_COORDINATOR, id).start(spec);
-  return c.json({ id, job_id: id, result: "accepted" as const, queue_state: "queued" }, 202);
+  const { id, queueState } = await createJob(
+    c.env,
+    {
+      client,
+      workflow: submission.workflow.name,
+      contentId: submission.contentId,
+      parameters: submission.parameters,
+      submittedParameters,
+      endpoints: submission.endpoints,
+      priority: request.job.priority,
+      persist: request.job.persist,
+      runAt,
+      semaphoreUrl,
+      submissionLog,
+    },
+    now,
+  );
+  return c.json({ id, job_id: id, result: "accepted" as const, queue_state: queueState }, 202);
 });

@@ -1,0 +1,62 @@
+import { ulid } from "ulidx";
+import type { JobSpec } from "../coordinator/job-spec";
+import { coordinatorFor } from "../coordinator/stub";
+import { clientSnapshot } from "../db/clients";
+import { parseClientConfig } from "../domain/client-config";
+import type { Severity } from "../domain/job-events";
+import { waitingState, type QueueState } from "../domain/job-management";
+import { resolveSettings } from "../domain/settings";
+import { schedulerConfigOf } from "../scheduler/scheduler-config";
+
+/** A job to create, after validation (POST /job) or copied from another job (rerun). */
+export interface NewJob {
+  client: string;
+  workflow: string;
+  contentId: string | null;
+  /** Validated parameters with defaults. */
+  parameters: Record<string, unknown>;
+  /** As submitted, secrets masked: what the job object shows. */
+  submittedParameters: unknown;
+  endpoints: string[];
+  priority: number;
+  persist: boolean;
+  /** ms, or null for now. */
+  runAt: number | null;
+  semaphoreUrl: string | null;
+  submissionLog: { severity: Severity; message: string }[];
+  rerunOf?: string;
+}
+
+/**
+ * Creates a job: takes the client's settings and callback rules as they are now, and hands the job to a new
+ * coordinator, which stores it, writes its D1 rows and enters it into the client's admission control.
+ */
+export async function createJob(env: Env, job: NewJob, now = Date.now()): Promise<{ id: string; queueState: QueueState }> {
+  const snapshot = await clientSnapshot(env.DB, job.client);
+  const settings = resolveSettings(snapshot.settings);
+  const id = ulid(now);
+  const spec: JobSpec = {
+    jobId: id,
+    client: job.client,
+    workflow: job.workflow,
+    contentId: job.contentId,
+    parameters: job.parameters,
+    customData: job.parameters.custom_data ?? null,
+    endpoints: job.endpoints,
+    retryLimit: settings.retry_limit,
+    retryDelayMs: Math.round(settings.retry_delay * 1000),
+    callbackScheduleMs: settings.callback_retry_schedule.map((seconds) => Math.round(seconds * 1000)),
+    createdAt: now,
+    priority: job.priority,
+    persist: job.persist,
+    runAt: job.runAt === null ? null : new Date(job.runAt).toISOString(),
+    semaphoreUrl: job.semaphoreUrl,
+    submittedParameters: job.submittedParameters,
+    submissionLog: job.submissionLog,
+    // Header values stay in the client configuration; the job keeps the events filter and body template.
+    callbackRules: parseClientConfig(snapshot.config).callback_rules.map(({ headers: _secret, ...rule }) => rule),
+    rerunOf: job.rerunOf,
+  };
+  await coordinatorFor(env.JOB_COORDINATOR, id).create(spec, schedulerConfigOf(snapshot));
+  return { id, queueState: waitingState(job.runAt, job.semaphoreUrl, now) };
+}

@@ -1,0 +1,126 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { coordinatorFor } from "../../coordinator/stub";
+import { findJob } from "../../db/jobs";
+import type { JobChange } from "../../domain/job-management";
+import { ApiError, notFound, validationError } from "../errors";
+import { createJob } from "../job-creation";
+import { newRouter } from "../router";
+import { ErrorBody, errorResponses, JobIdParam, looseBoolean, notFoundResponse, Priority, UtcTime, utcText } from "../schemas";
+
+const JobPatch = z
+  .object({
+    client: z.string().optional(),
+    queue_state: z.enum(["paused", "broken", "queued"]).optional().openapi({ description: "paused, broken, or queued to resume" }),
+    priority: Priority.optional().openapi({ type: "integer", minimum: 1, maximum: 10 }),
+    run_at: UtcTime.nullable().optional(),
+    semaphore_url: z.url({ protocol: /^https?$/ }).nullable().optional(),
+    /** The reference documentation spells it this way once. */
+    sempahore_url: z.url({ protocol: /^https?$/ }).nullable().optional(),
+    persist: looseBoolean.optional().openapi({ type: "boolean" }),
+  })
+  .strict()
+  .openapi("JobPatch");
+
+const conflict = { 409: { description: "The job's state forbids the change", content: { "application/json": { schema: ErrorBody } } } } as const;
+
+const patchJob = createRoute({
+  method: "patch",
+  path: "/jobs/{id}",
+  summary: "Pause, resume or break a job; change its priority, run_at, semaphore_url or persist",
+  request: { params: JobIdParam, body: { required: true, content: { "application/json": { schema: JobPatch } } } },
+  responses: {
+    200: {
+      description: "Applied",
+      content: { "application/json": { schema: z.object({ id: z.string(), result: z.string().openapi({ example: "Performed updates: priority, run_at" }) }) } },
+    },
+    ...errorResponses,
+    ...notFoundResponse,
+    ...conflict,
+  },
+});
+
+const rerunJob = createRoute({
+  method: "post",
+  path: "/jobs/{id}/rerun",
+  summary: "A new job with the same parameters; the original becomes broken",
+  request: { params: JobIdParam },
+  responses: {
+    202: {
+      description: "Accepted",
+      content: { "application/json": { schema: z.object({ id: z.string(), job_id: z.string(), result: z.literal("accepted"), rerun_of: z.string() }) } },
+    },
+    ...errorResponses,
+    ...notFoundResponse,
+  },
+});
+
+const retryJob = createRoute({
+  method: "post",
+  path: "/jobs/{id}/retry",
+  summary: "Resume a failed or broken job in place: completed tasks are kept, failed and cancelled ones run again",
+  request: { params: JobIdParam },
+  responses: {
+    202: { description: "Accepted", content: { "application/json": { schema: z.object({ id: z.string(), result: z.literal("accepted") }) } } },
+    ...errorResponses,
+    ...notFoundResponse,
+    ...conflict,
+  },
+});
+
+async function ownJob(env: Env, client: string, id: string): Promise<void> {
+  if (!(await findJob(env.DB, client, id))) throw notFound();
+}
+
+export const manageJobRoutes = newRouter()
+  .openapi(patchJob, async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const client = c.get("client");
+    if (body.client !== undefined && body.client !== client) throw new ApiError(403, "forbidden", "The client in the body does not match the client header.");
+    await ownJob(c.env, client, id);
+    const semaphore = body.semaphore_url !== undefined ? body.semaphore_url : body.sempahore_url;
+    const change: JobChange = {
+      queueState: body.queue_state,
+      priority: body.priority,
+      runAt: body.run_at === undefined ? undefined : body.run_at === null ? null : Date.parse(utcText(body.run_at)),
+      semaphoreUrl: semaphore,
+      persist: body.persist,
+    };
+    if (Object.values(change).every((value) => value === undefined)) {
+      throw validationError([{ path: "", message: "nothing to change: give queue_state, priority, run_at, semaphore_url or persist" }]);
+    }
+    const result = await coordinatorFor(c.env.JOB_COORDINATOR, id).change(change);
+    if (!result.ok) throw new ApiError(409, "conflict", result.conflict);
+    return c.json({ id, result: `Performed updates: ${result.performed.join(", ")}` }, 200);
+  })
+  .openapi(rerunJob, async (c) => {
+    const { id } = c.req.valid("param");
+    const client = c.get("client");
+    await ownJob(c.env, client, id);
+    const original = coordinatorFor(c.env.JOB_COORDINATOR, id);
+    const spec = await original.spec();
+    if (!spec) throw notFound();
+    const created = await createJob(c.env, {
+      client,
+      workflow: spec.workflow,
+      contentId: spec.contentId,
+      parameters: spec.parameters,
+      submittedParameters: spec.submittedParameters,
+      endpoints: spec.endpoints,
+      priority: spec.priority,
+      persist: spec.persist,
+      runAt: null,
+      semaphoreUrl: null,
+      submissionLog: [{ severity: "info", message: JSON.stringify({ path: `POST /jobs/${id}/rerun`, request_id: c.get("requestId"), payload: "job_created", rerun_of: id }) }],
+      rerunOf: id,
+    });
+    await original.markBroken();
+    return c.json({ id: created.id, job_id: created.id, result: "accepted" as const, rerun_of: id }, 202);
+  })
+  .openapi(retryJob, async (c) => {
+    const { id } = c.req.valid("param");
+    await ownJob(c.env, c.get("client"), id);
+    const result = await coordinatorFor(c.env.JOB_COORDINATOR, id).retryInPlace();
+    if (!result.ok) throw new ApiError(409, "conflict", result.conflict);
+    return c.json({ id, result: "accepted" as const }, 202);
+  });

@@ -1,0 +1,48 @@
+import { bind } from "../db/statement";
+import { errorMessage } from "../executors/errors";
+import type { JobStore } from "./job-store";
+
+/** Projection statements sent to D1 in one batch at most. */
+const FLUSH_BATCH = 400;
+
+/**
+ * Writes a coordinator's pending projection statements to D1, oldest first, one flush at a time. The
+ * statements were stored with the transition that produced them, so a failed flush loses nothing: the
+ * caller's alarm flushes again.
+ */
+export class ProjectionFlusher {
+  private flushing: Promise<boolean> | null = null;
+  private again = false;
+
+  constructor(
+    private readonly db: D1Database,
+    private readonly store: () => JobStore,
+    private readonly onError: (message: string) => void,
+  ) {}
+
+  /** Resolves once everything stored before the call is in D1 (true), or a write failed (false). */
+  flush(): Promise<boolean> {
+    if (this.flushing) {
+      this.again = true;
+      return this.flushing;
+    }
+    this.flushing = (async () => {
+      try {
+        do {
+          this.again = false;
+          for (let batch = this.store().pendingProjection(FLUSH_BATCH); batch; batch = this.store().pendingProjection(FLUSH_BATCH)) {
+            await this.db.batch(batch.statements.map((statement) => bind(this.db, statement)));
+            this.store().dropProjection(batch.lastId);
+          }
+        } while (this.again);
+        return true;
+      } catch (error) {
+        this.onError(`D1 projection failed; the alarm retries: ${errorMessage(error)}`);
+        return false;
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+}

@@ -1,0 +1,198 @@
+import { DurableObject } from "cloudflare:workers";
+import { jobsToStart, queuePositions } from "../domain/admission";
+import { errorMessage } from "../executors/errors";
+import { coordinatorFor } from "../coordinator/stub";
+import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from "./scheduler-config";
+import { SchedulerStore, type SchedulerEntry } from "./scheduler-store";
+
+/** What a job's coordinator wants admission control to know about it. */
+export type SchedulerSync =
+  | { jobId: string; generation: number; kind: "waiting"; priority: number; submittedAt: number; runAt: number | null; semaphoreUrl: string | null }
+  | { jobId: string; generation: number; kind: "gone" };
+
+export interface QueueView {
+  config: SchedulerConfig;
+  entries: (SchedulerEntry & { position: number | null })[];
+}
+
+/** Retry delay for a coordinator that could not be told to start a job. */
+const ADMIT_RETRY_MS = 2_000;
+/** Timeout of one semaphore poll. */
+const SEMAPHORE_TIMEOUT_MS = 10_000;
+
+/**
+ * Admission control of one client: its scheduled and queued jobs ordered by priority then submission time,
+ * started while the client has free slots (max_jobs, priority_slots, priority_threshold). A job holds a
+ * slot while its entry is `started`; the slot is freed exactly once, when the entry goes.
+ */
+export class ClientScheduler extends DurableObject<Env> {
+  private readonly store: SchedulerStore;
+  private readonly entries = new Map<string, SchedulerEntry>();
+  private config: SchedulerConfig = DEFAULT_SCHEDULER_CONFIG;
+  private alarmAt: number | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new SchedulerStore(ctx.storage.sql);
+    void ctx.blockConcurrencyWhile(async () => {
+      for (const entry of this.store.entries()) this.entries.set(entry.jobId, entry);
+      this.config = { ...DEFAULT_SCHEDULER_CONFIG, ...(this.store.limits() as Partial<SchedulerConfig> | null) };
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  /** Applies a coordinator's view of its job: (re-)enter the queue, update it, or leave (freeing its slot). */
+  async sync(sync: SchedulerSync, config?: SchedulerConfig): Promise<void> {
+    if (config) this.setConfig(config);
+    const current = this.entries.get(sync.jobId);
+    if (current && current.generation > sync.generation) return;
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      if (sync.kind === "gone") {
+        this.entries.delete(sync.jobId);
+        this.store.remove(sync.jobId);
+        return;
+      }
+      const sameRound = current !== undefined && current.generation === sync.generation;
+      if (sameRound && current.state === "started") {
+        this.save({ ...current, priority: sync.priority });
+        return;
+      }
+      const waitsForTime = sync.runAt !== null && sync.runAt > now;
+      const scheduled = waitsForTime || sync.semaphoreUrl !== null;
+      this.save({
+        jobId: sync.jobId,
+        generation: sync.generation,
+        priority: sync.priority,
+        submittedAt: sync.submittedAt,
+        state: scheduled ? "scheduled" : "queued",
+        runAt: sync.runAt,
+        semaphoreUrl: sync.semaphoreUrl,
+        checkAt: scheduled ? (waitsForTime ? sync.runAt : now) : null,
+        startedAt: null,
+        admitPending: false,
+      });
+    });
+    await this.pump();
+  }
+
+  /** New admission settings; free slots are filled at once (the reference system's push_jobs). */
+  async configure(config: SchedulerConfig): Promise<void> {
+    this.setConfig(config);
+    await this.pump();
+  }
+
+  async view(): Promise<QueueView> {
+    const queued = [...this.entries.values()].filter((entry) => entry.state === "queued");
+    const positions = queuePositions(queued);
+    return {
+      config: this.config,
+      entries: [...this.entries.values()].map((entry) => ({ ...entry, position: positions.get(entry.jobId) ?? null })),
+    };
+  }
+
+  /** Promotes scheduled jobs that came due, retries unconfirmed starts, then fills free slots. */
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const now = Date.now();
+    const due = [...this.entries.values()].filter((entry) => entry.state === "scheduled" && entry.checkAt !== null && entry.checkAt <= now);
+    if (this.config.queueScheduledJobs) {
+      await Promise.all(due.map((entry) => this.checkScheduled(entry, now)));
+    }
+    await this.pump();
+  }
+
+  private setConfig(config: SchedulerConfig): void {
+    this.config = config;
+    this.store.saveLimits(config);
+  }
+
+  private save(entry: SchedulerEntry): void {
+    this.entries.set(entry.jobId, entry);
+    this.store.save(entry);
+  }
+
+  /** A scheduled job whose check came due: queued when its time has come and its semaphore (if any) is open. */
+  private async checkScheduled(entry: SchedulerEntry, now: number): Promise<void> {
+    if (entry.runAt !== null && entry.runAt > now) {
+      this.save({ ...entry, checkAt: entry.runAt });
+      return;
+    }
+    const open = entry.semaphoreUrl === null || (await this.semaphoreOpen(entry.semaphoreUrl));
+    const latest = this.entries.get(entry.jobId);
+    if (!latest || latest.generation !== entry.generation || latest.state !== "scheduled") return;
+    if (!open) {
+      this.save({ ...latest, checkAt: Date.now() + this.config.scheduleIntervalMs });
+      return;
+    }
+    this.save({ ...latest, state: "queued", checkAt: null });
+    await coordinatorFor(this.env.JOB_COORDINATOR, entry.jobId)
+      .markQueued(entry.generation)
+      .catch((error: unknown) => this.log("could not mark a job queued", entry.jobId, error));
+  }
+
+  private async semaphoreOpen(url: string): Promise<boolean> {
+    try {
+      const response = await fetch(url, { method: "GET", redirect: "manual", signal: AbortSignal.timeout(SEMAPHORE_TIMEOUT_MS) });
+      await response.body?.cancel();
+      return response.status >= 200 && response.status < 400;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Starts queued jobs while slots are free. The choice and the slot are persisted first; then each job's
+   * coordinator is told. A coordinator that answers `stale` (the job moved on) gives its slot back.
+   */
+  private async pump(): Promise<void> {
+    const now = Date.now();
+    const all = [...this.entries.values()];
+    const started = all.filter((entry) => entry.state === "started").length;
+    const chosen = jobsToStart(all.filter((entry) => entry.state === "queued"), started, this.config);
+    const toAdmit = all.filter((entry) => entry.state === "started" && entry.admitPending);
+    this.ctx.storage.transactionSync(() => {
+      for (const job of chosen) {
+        const entry = { ...this.entries.get(job.jobId)!, state: "started" as const, startedAt: now, admitPending: true };
+        this.save(entry);
+        toAdmit.push(entry);
+      }
+    });
+    let freed = false;
+    await Promise.all(
+      toAdmit.map(async (entry) => {
+        try {
+          const answer = await coordinatorFor(this.env.JOB_COORDINATOR, entry.jobId).admit(entry.generation);
+          const latest = this.entries.get(entry.jobId);
+          if (!latest || latest.generation !== entry.generation) return;
+          if (answer === "started") {
+            this.save({ ...latest, admitPending: false });
+          } else {
+            this.entries.delete(entry.jobId);
+            this.store.remove(entry.jobId);
+            freed = true;
+          }
+        } catch (error) {
+          this.log("could not start a job; retrying", entry.jobId, error);
+        }
+      }),
+    );
+    if (freed) return this.pump();
+    await this.ensureAlarm();
+  }
+
+  private async ensureAlarm(): Promise<void> {
+    let wake: number | null = null;
+    for (const entry of this.entries.values()) {
+      const at = entry.state === "scheduled" ? entry.checkAt : entry.admitPending ? Date.now() + ADMIT_RETRY_MS : null;
+      if (at !== null && (wake === null || at < wake)) wake = at;
+    }
+    if (wake === null || (this.alarmAt !== null && this.alarmAt <= wake)) return;
+    this.alarmAt = wake;
+    await this.ctx.storage.setAlarm(wake);
+  }
+
+  private log(message: string, jobId: string, error: unknown): void {
+    console.error(JSON.stringify({ level: "error", message, job_id: jobId, error: errorMessage(error) }));
+  }
+}
