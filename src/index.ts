@@ -8,6 +8,7 @@ import type { CallbackMessage, TaskMessage } from "./queues/messages";
 import { consumeTasks } from "./queues/task-consumer";
 import { runSchedules } from "./schedules";
 
+export { ClientRateLimiter } from "./api/rate-limiter";
 export { JobCoordinator } from "./coordinator/job-coordinator";
 export { ClientScheduler } from "./scheduler/client-scheduler";
 

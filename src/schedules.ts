@@ -17,7 +17,10 @@ export async function runSchedules(env: Env, now: number): Promise<void> {
  * delivery log, and their coordinator's storage, unless the job has `persist` set.
  */
 export async function retentionCleanup(env: Env, now: number): Promise<number> {
-  const { results: clients } = await env.DB.prepare(`SELECT name FROM clients`).all<{ name: string }>();
+  // Clients that switched retention_cleanup off (PUT /scheduler) keep everything.
+  const { results: clients } = await env.DB.prepare(
+    `SELECT name FROM clients WHERE name NOT IN (SELECT client FROM schedules WHERE name = 'retention_cleanup' AND active = 0)`,
+  ).all<{ name: string }>();
   let deleted = 0;
   for (const { name } of clients) {
     const settings = resolveSettings(await storedSettings(env.DB, name));

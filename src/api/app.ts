@@ -1,3 +1,4 @@
+import { swaggerUI } from "@hono/swagger-ui";
 import { engineConfig } from "../config";
 import type { AppEnv } from "./app-env";
 import { ApiError, handleError } from "./errors";
@@ -13,6 +14,7 @@ import { getLogsRoutes } from "./routes/get-logs";
 import { jobCallbackRoutes } from "./routes/job-callbacks";
 import { listJobsRoutes } from "./routes/list-jobs";
 import { manageJobRoutes } from "./routes/manage-job";
+import { operationsRoutes } from "./routes/operations";
 import { postSettingsRoutes } from "./routes/post-settings";
 import { rootRoutes } from "./routes/root";
 import { submitJobRoutes } from "./routes/submit-job";
@@ -36,6 +38,7 @@ export function createApp() {
   app.route("/", getLogsRoutes);
   app.route("/", jobCallbackRoutes);
   app.route("/", postSettingsRoutes);
+  app.route("/", operationsRoutes);
   app.route("/", adminClientRoutes);
   app.route("/", adminConfigRoutes);
   app.openAPIRegistry.registerComponent("securitySchemes", "adminBearer", { type: "http", scheme: "bearer" });
@@ -47,6 +50,7 @@ export function createApp() {
       description: "Jobs, workflows and callbacks; compatible with the Vualto / JW Player Task Engine API.",
     },
   }));
+  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Task Engine API" }));
   app.notFound((c) => {
     throw new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`);
   });

@@ -25,6 +25,8 @@ export interface NewJob {
   semaphoreUrl: string | null;
   submissionLog: { severity: Severity; message: string }[];
   rerunOf?: string;
+  /** The id to use (an idempotent submission reserves it first); a new one otherwise. */
+  id?: string;
 }
 
 /**
@@ -34,7 +36,7 @@ export interface NewJob {
 export async function createJob(env: Env, job: NewJob, now = Date.now()): Promise<{ id: string; queueState: QueueState }> {
   const snapshot = await clientSnapshot(env.DB, job.client);
   const settings = resolveSettings(snapshot.settings);
-  const id = ulid(now);
+  const id = job.id ?? ulid(now);
   const spec: JobSpec = {
     jobId: id,
     client: job.client,

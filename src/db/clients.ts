@@ -1,11 +1,20 @@
 /** Clients, API keys and settings in D1. */
 
-export async function activeKeyHashes(db: D1Database, client: string): Promise<string[]> {
+/** The client's active key digests, and its rate settings (null when not set), in one query. */
+export async function authRecord(
+  db: D1Database,
+  client: string,
+): Promise<{ hashes: string[]; rateLimit: string | null; rateBurst: string | null }> {
   const { results } = await db
-    .prepare(`SELECT key_hash FROM api_keys WHERE client = ? AND revoked_at IS NULL`)
+    .prepare(
+      `SELECT key_hash,
+              (SELECT value FROM settings WHERE client = ?1 AND name = 'rate_limit') AS rate_limit,
+              (SELECT value FROM settings WHERE client = ?1 AND name = 'rate_burst') AS rate_burst
+       FROM api_keys WHERE client = ?1 AND revoked_at IS NULL`,
+    )
     .bind(client)
-    .all<{ key_hash: string }>();
-  return results.map((row) => row.key_hash);
+    .all<{ key_hash: string; rate_limit: string | null; rate_burst: string | null }>();
+  return { hashes: results.map((row) => row.key_hash), rateLimit: results[0]?.rate_limit ?? null, rateBurst: results[0]?.rate_burst ?? null };
 }
 
 export async function storedSettings(db: D1Database, client: string): Promise<{ name: string; value: string }[]> {
@@ -100,4 +109,14 @@ export async function clientKeys(db: D1Database, client: string): Promise<KeyRow
     .bind(client)
     .all<KeyRow>();
   return results;
+}
+
+export async function putSchedule(db: D1Database, client: string, name: string, active: boolean, now: string): Promise<void> {
+  await db
+    .prepare(
+      `INSERT INTO schedules (client, name, active, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (client, name) DO UPDATE SET active = excluded.active, updated_at = excluded.updated_at`,
+    )
+    .bind(client, name, active ? 1 : 0, now)
+    .run();
 }

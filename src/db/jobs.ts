@@ -48,33 +48,80 @@ export async function jobTasks(db: D1Database, jobId: string): Promise<TaskRow[]
   return results;
 }
 
+export type JobOrder = "created_at" | "updated_at" | "priority";
+
 export interface JobFilter {
   limit: number;
-  orderBy: "created_at" | "updated_at" | "priority";
+  orderBy: JobOrder;
   ascending: boolean;
   queueState?: string;
   failed?: boolean;
+  /** Creation time bounds (ISO-8601, inclusive from, exclusive to). */
+  from?: string;
+  to?: string;
+  /** content_id prefix. */
+  search?: string;
+  jobIds?: string[];
+  workflow?: string;
+  persist?: boolean;
+  /** Continue after this row (keyset pagination). */
+  after?: { value: string | number; id: string };
 }
 
+/**
+ * One page of the client's jobs. Every condition is a bound parameter on an indexed column that starts
+ * with the client; the ORDER BY column comes from a closed list. Fetches one row more than the limit, so
+ * the caller knows whether a next page exists.
+ */
 export async function listJobs(db: D1Database, client: string, filter: JobFilter): Promise<JobRow[]> {
   const where = ["client = ?"];
   const params: SqlValue[] = [client];
-  if (filter.queueState !== undefined) {
-    where.push("queue_state = ?");
-    params.push(filter.queueState);
-  }
-  if (filter.failed !== undefined) {
-    where.push("failed = ?");
-    params.push(filter.failed ? 1 : 0);
-  }
+  const add = (condition: string, ...values: SqlValue[]) => {
+    where.push(condition);
+    params.push(...values);
+  };
+  if (filter.queueState !== undefined) add("queue_state = ?", filter.queueState);
+  if (filter.failed !== undefined) add("failed = ?", filter.failed ? 1 : 0);
+  if (filter.from !== undefined) add("created_at >= ?", filter.from);
+  if (filter.to !== undefined) add("created_at < ?", filter.to);
+  // A prefix match as a range keeps the (client, content_id) index usable; LIKE would not.
+  if (filter.search !== undefined) add("content_id >= ? AND content_id < ?", filter.search, `${filter.search}\uffff`);
+  if (filter.jobIds !== undefined) add(`id IN (${filter.jobIds.map(() => "?").join(", ")})`, ...filter.jobIds);
+  if (filter.workflow !== undefined) add("workflow = ?", filter.workflow);
+  if (filter.persist !== undefined) add("persist = ?", filter.persist ? 1 : 0);
+  const column = filter.orderBy;
   const direction = filter.ascending ? "ASC" : "DESC";
-  // The column comes from a closed list, never from the request text.
-  const sql = `SELECT * FROM jobs WHERE ${where.join(" AND ")} ORDER BY ${filter.orderBy} ${direction}, id ${direction} LIMIT ?`;
+  const beyond = filter.ascending ? ">" : "<";
+  if (filter.after) add(`(${column} ${beyond} ? OR (${column} = ? AND id ${beyond} ?))`, filter.after.value, filter.after.value, filter.after.id);
+  const sql = `SELECT * FROM jobs WHERE ${where.join(" AND ")} ORDER BY ${column} ${direction}, id ${direction} LIMIT ?`;
   const { results } = await db
     .prepare(sql)
-    .bind(...params, filter.limit)
+    .bind(...params, filter.limit + 1)
     .all<JobRow>();
   return results;
+}
+
+/** Jobs of the client in some queue states, oldest first (dashboard). */
+export async function jobsInStates(db: D1Database, client: string, states: string[], limit: number): Promise<JobRow[]> {
+  const { results } = await db
+    .prepare(`SELECT * FROM jobs WHERE client = ? AND queue_state IN (${states.map(() => "?").join(", ")}) ORDER BY created_at LIMIT ?`)
+    .bind(client, ...states, limit)
+    .all<JobRow>();
+  return results;
+}
+
+/** How many of the client's jobs are in each queue state, failed ones apart. */
+export async function jobCounts(db: D1Database, client: string): Promise<Record<string, number>> {
+  const { results } = await db
+    .prepare(`SELECT queue_state, failed, COUNT(*) AS n FROM jobs WHERE client = ? GROUP BY queue_state, failed`)
+    .bind(client)
+    .all<{ queue_state: string; failed: number; n: number }>();
+  const counts: Record<string, number> = { queued: 0, started: 0, scheduled: 0, paused: 0, pending: 0, completed: 0, failed: 0, broken: 0 };
+  for (const row of results) {
+    const key = row.queue_state === "completed" && row.failed === 1 ? "failed" : row.queue_state;
+    counts[key] = (counts[key] ?? 0) + row.n;
+  }
+  return counts;
 }
 
 export interface LogRow {

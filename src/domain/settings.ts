@@ -9,6 +9,10 @@ export interface ClientSettings {
   retry_limit: number;
   callback_retry_schedule: number[];
   retention_days: number;
+  /** Requests a second the client may make (token bucket rate). */
+  rate_limit: number;
+  /** Requests the client may make at once (token bucket size). */
+  rate_burst: number;
 }
 
 export type SettingName = keyof ClientSettings;
@@ -22,6 +26,8 @@ export const DEFAULT_SETTINGS: ClientSettings = {
   retry_limit: 3,
   callback_retry_schedule: [5, 300, 1800, 7200, 18000, 36000, 36000],
   retention_days: 30,
+  rate_limit: 50,
+  rate_burst: 100,
 };
 
 type Parser<T> = (text: string) => T | string;
@@ -60,6 +66,8 @@ const parsers: { [K in SettingName]: Parser<ClientSettings[K]> } = {
   retry_limit: integer(0, 20),
   callback_retry_schedule: schedule,
   retention_days: integer(1, 3650),
+  rate_limit: integer(1, 100_000),
+  rate_burst: integer(1, 100_000),
 };
 
 export function isSettingName(name: string): name is SettingName {

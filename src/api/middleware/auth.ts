@@ -1,21 +1,35 @@
 import type { MiddlewareHandler } from "hono";
-import { activeKeyHashes } from "../../db/clients";
+import { authRecord } from "../../db/clients";
+import { resolveSettings } from "../../domain/settings";
 import { matchesAnyKey } from "../api-keys";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 
 const PUBLIC_PATHS = new Set(["/", "/openapi.json", "/docs"]);
 
-/** Resolves the client from the `client` and `api-key` headers; 401 when either is missing or wrong. */
+/**
+ * Resolves the client from the `client` and `api-key` headers (401 when either is missing or wrong), then
+ * draws one request from the client's token bucket (429 with Retry-After when it is empty).
+ */
 export function clientAuth(): MiddlewareHandler<AppEnv> {
   return async function clientAuthMiddleware(c, next) {
     if (PUBLIC_PATHS.has(c.req.path) || c.req.path.startsWith("/admin")) return next();
     const client = c.req.header("client")?.trim();
     const key = c.req.header("api-key") ?? c.req.header("x-api-key");
     if (!client || !key || client.length > 128 || key.length > 256) throw unauthorised();
-    const hashes = await activeKeyHashes(c.env.DB, client);
-    if (!(await matchesAnyKey(key, hashes))) throw unauthorised();
+    const record = await authRecord(c.env.DB, client);
+    if (!(await matchesAnyKey(key, record.hashes))) throw unauthorised();
     c.set("client", client);
+    const settings = resolveSettings([
+      ...(record.rateLimit === null ? [] : [{ name: "rate_limit", value: record.rateLimit }]),
+      ...(record.rateBurst === null ? [] : [{ name: "rate_burst", value: record.rateBurst }]),
+    ]);
+    const limiter = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(client));
+    const budget = await limiter.take(settings.rate_limit, settings.rate_burst);
+    if (!budget.ok) {
+      const seconds = String(Math.max(1, Math.ceil(budget.retryAfterMs / 1000)));
+      throw new ApiError(429, "rate_limited", `Too many requests; try again in ${seconds} s.`, undefined, { "Retry-After": seconds });
+    }
     return next();
   };
 }

@@ -1,19 +1,28 @@
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { maskSecrets } from "../../domain/secrets";
 import { endpointProblem } from "../../domain/endpoints";
-import { validationError } from "../errors";
+import { ulid } from "ulidx";
+import { findJob } from "../../db/jobs";
+import { releaseKey, reserveKey } from "../../db/idempotency";
+import { sha256Hex } from "../api-keys";
+import { ApiError, validationError } from "../errors";
 import { createJob, type NewJob } from "../job-creation";
 import { validateSubmission } from "../job-submission";
 import { newRouter } from "../router";
-import { errorResponses, JobAccepted, JobRequest, utcText } from "../schemas";
+import { ErrorBody, errorResponses, JobAccepted, JobRequest, utcText } from "../schemas";
 
 const submitJob = createRoute({
   method: "post",
   path: "/job",
   summary: "Submit a job",
-  request: { body: { required: true, content: { "application/json": { schema: JobRequest } } } },
+  request: {
+    headers: z.object({ "idempotency-key": z.string().optional().openapi({ description: "Same key and body within 24 h → the same job" }) }),
+    body: { required: true, content: { "application/json": { schema: JobRequest } } },
+  },
   responses: {
+    200: { description: "The job an earlier request with the same Idempotency-Key created", content: { "application/json": { schema: JobAccepted } } },
     202: { description: "Accepted", content: { "application/json": { schema: JobAccepted } } },
+    409: { description: "Idempotency-Key reused with another body", content: { "application/json": { schema: ErrorBody } } },
     ...errorResponses,
   },
 });
@@ -41,9 +50,28 @@ export const submitJobRoutes = newRouter().openapi(submitJob, async (c) => {
       message: `Ignored parameters not used by ${submission.workflow.name}: ${submission.ignoredKeys.join(", ")}`,
     });
   }
-  const { id, queueState } = await createJob(
+  const idempotencyKey = c.req.header("idempotency-key");
+  let reservedId: string | undefined;
+  if (idempotencyKey !== undefined) {
+    if (!/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
+      throw validationError([{ path: "Idempotency-Key", message: "must be 1-255 visible ASCII characters" }]);
+    }
+    reservedId = ulid(now);
+    const bodyHash = await sha256Hex(JSON.stringify(request));
+    const reservation = await reserveKey(c.env.DB, client, idempotencyKey, bodyHash, reservedId, now);
+    if (reservation.kind === "conflict") {
+      throw new ApiError(409, "conflict", "This Idempotency-Key was used in the last 24 hours with another request body.");
+    }
+    if (reservation.kind === "replay") {
+      const existing = await findJob(c.env.DB, client, reservation.jobId);
+      const queueState = existing?.queue_state ?? "queued";
+      return c.json({ id: reservation.jobId, job_id: reservation.jobId, result: "accepted" as const, queue_state: queueState }, 200);
+    }
+  }
+  const created = createJob(
     c.env,
     {
+      id: reservedId,
       client,
       workflow: submission.workflow.name,
       contentId: submission.contentId,
@@ -58,5 +86,9 @@ export const submitJobRoutes = newRouter().openapi(submitJob, async (c) => {
     },
     now,
   );
+  const { id, queueState } = await created.catch(async (error: unknown) => {
+    if (idempotencyKey !== undefined && reservedId !== undefined) await releaseKey(c.env.DB, client, idempotencyKey, reservedId);
+    throw error;
+  });
   return c.json({ id, job_id: id, result: "accepted" as const, queue_state: queueState }, 202);
 });

@@ -1,0 +1,136 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { clientSnapshot, putSchedule } from "../../db/clients";
+import { jobCounts, jobsInStates } from "../../db/jobs";
+import { resolveSettings } from "../../domain/settings";
+import { SCHEDULES, isScheduleName, type ScheduleName } from "../../schedule-catalogue";
+import { schedulerConfigOf } from "../../scheduler/scheduler-config";
+import { schedulerFor } from "../../scheduler/stub";
+import { ApiError } from "../errors";
+import { toJobObject } from "../job-object";
+import { newRouter } from "../router";
+import { errorResponses, JobObject } from "../schemas";
+
+const json = (schema: z.ZodType, description: string) => ({ description, content: { "application/json": { schema } } });
+const Anything = z.record(z.string(), z.unknown());
+
+const health = createRoute({
+  method: "get",
+  path: "/health",
+  summary: "Versions, storage checks and the caller's job counts",
+  responses: { 200: json(Anything, "Healthy"), ...errorResponses, 500: json(Anything, "A check failed") },
+});
+
+const dashboard = createRoute({
+  method: "get",
+  path: "/dashboard",
+  summary: "The caller's started, queued and scheduled jobs with its slot settings",
+  responses: {
+    200: json(
+      z.object({
+        max_jobs: z.number(),
+        priority_slots: z.number(),
+        started: z.array(JobObject),
+        queued: z.array(JobObject),
+        scheduled: z.array(JobObject),
+        version: z.string(),
+      }),
+      "Dashboard",
+    ),
+    ...errorResponses,
+  },
+});
+
+const schedules = createRoute({
+  method: "get",
+  path: "/schedules",
+  summary: "The engine's recurring jobs and whether they are active for the caller",
+  responses: { 200: json(z.object({ result: z.literal("ok"), schedules: Anything }), "Schedules"), ...errorResponses },
+});
+
+const putScheduler = createRoute({
+  method: "put",
+  path: "/scheduler",
+  summary: "Switch one of the recurring jobs on or off for the caller",
+  request: {
+    body: {
+      required: true,
+      content: { "application/json": { schema: z.object({ schedule: z.string().min(1).max(64), active: z.boolean() }).openapi("SchedulerSwitch") } },
+    },
+  },
+  responses: { 200: json(z.object({ result: z.literal("ok"), schedules: z.array(Anything) }), "Switched"), ...errorResponses },
+});
+
+function scheduleList(inactive: string[]) {
+  return Object.fromEntries(
+    Object.entries(SCHEDULES).map(([name, schedule]) => [name, { ...schedule, active: !inactive.includes(name) }]),
+  ) as Record<ScheduleName, (typeof SCHEDULES)[ScheduleName] & { active: boolean }>;
+}
+
+export const operationsRoutes = newRouter()
+  .openapi(health, async (c) => {
+    const client = c.get("client");
+    const [counts, snapshot, deadLetters] = await Promise.all([
+      jobCounts(c.env.DB, client),
+      clientSnapshot(c.env.DB, client),
+      c.env.DB.prepare(`SELECT queue, COUNT(*) AS n FROM dead_letters GROUP BY queue`).all<{ queue: string; n: number }>(),
+    ]);
+    const settings = resolveSettings(snapshot.settings);
+    const dead = Object.fromEntries(deadLetters.results.map((row) => [row.queue, row.n]));
+    return c.json(
+      {
+        version: c.get("config").version,
+        databases: { d1: "OK" },
+        queues: {
+          tasks: { binding: "OK", dead_letters: dead["task-engine-tasks-dlq"] ?? 0 },
+          callbacks: { binding: "OK", dead_letters: dead["task-engine-callbacks-dlq"] ?? 0 },
+        },
+        jobs: { ...counts, max_jobs: settings.max_jobs, priority_slots: settings.priority_slots },
+      },
+      200,
+    );
+  })
+  .openapi(dashboard, async (c) => {
+    const client = c.get("client");
+    const [rows, snapshot, view] = await Promise.all([
+      jobsInStates(c.env.DB, client, ["started", "queued", "scheduled"], 500),
+      clientSnapshot(c.env.DB, client),
+      schedulerFor(c.env.CLIENT_SCHEDULER, client).view(),
+    ]);
+    const settings = resolveSettings(snapshot.settings);
+    const positions = new Map(view.entries.map((entry) => [entry.jobId, entry.position]));
+    const jobs = rows.map((row) => {
+      const job = toJobObject(row);
+      job.position = positions.get(row.id) ?? null;
+      job.top_of_queue = job.position === 1;
+      return job;
+    });
+    return c.json(
+      {
+        max_jobs: settings.max_jobs,
+        priority_slots: settings.priority_slots,
+        started: jobs.filter((job) => job.queue_state === "started"),
+        queued: jobs.filter((job) => job.queue_state === "queued").sort((a, b) => (a.position ?? Infinity) - (b.position ?? Infinity)),
+        scheduled: jobs.filter((job) => job.queue_state === "scheduled"),
+        version: c.get("config").version,
+      },
+      200,
+    );
+  })
+  .openapi(schedules, async (c) => {
+    const snapshot = await clientSnapshot(c.env.DB, c.get("client"));
+    return c.json({ result: "ok" as const, schedules: scheduleList(snapshot.inactiveSchedules) }, 200);
+  })
+  .openapi(putScheduler, async (c) => {
+    const { schedule, active } = c.req.valid("json");
+    if (!isScheduleName(schedule)) {
+      throw new ApiError(400, "validation_failed", `Unknown schedule '${schedule}'. Known schedules: ${Object.keys(SCHEDULES).join(", ")}.`, [
+        { path: "schedule", message: `must be one of: ${Object.keys(SCHEDULES).join(", ")}` },
+      ]);
+    }
+    const client = c.get("client");
+    await putSchedule(c.env.DB, client, schedule, active, new Date().toISOString());
+    const snapshot = await clientSnapshot(c.env.DB, client);
+    if (schedule === "queue_scheduled_jobs") await schedulerFor(c.env.CLIENT_SCHEDULER, client).configure(schedulerConfigOf(snapshot));
+    const list = scheduleList(snapshot.inactiveSchedules);
+    return c.json({ result: "ok" as const, schedules: Object.entries(list).map(([name, value]) => ({ name, ...value })) }, 200);
+  });
