@@ -3,7 +3,8 @@ import { defineConfig } from "vitest/config";
 
 /**
  * Three tiers (quality.md): `unit` is pure logic in Node; `workers` runs inside workerd with real D1,
- * Durable Objects, Queues and R2; `e2e` starts the real worker (wrangler) and talks HTTP to it.
+ * Durable Objects, Queues and R2; `e2e` starts the real worker (wrangler) and talks HTTP to it. `storage`
+ * runs the S3 and Azure Blob drivers in Node against local servers (s3rver, azurite) its setup starts.
  */
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("migrations");
@@ -26,6 +27,16 @@ export default defineConfig(async () => {
             name: "workers",
             include: ["test/workers/**/*.test.ts"],
             setupFiles: ["test/workers/apply-migrations.ts"],
+          },
+        },
+        {
+          test: {
+            name: "storage",
+            include: ["test/storage/**/*.test.ts"],
+            environment: "node",
+            globalSetup: ["test/support/storage-global-setup.ts"],
+            testTimeout: 60_000,
+            hookTimeout: 60_000,
           },
         },
         {

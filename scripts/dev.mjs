@@ -40,7 +40,11 @@ function devCredentials() {
 const credentials = devCredentials();
 const sqlText = (text) => `'${text.replaceAll("'", "''")}'`;
 const keyHash = createHash("sha256").update(credentials.api_key).digest("hex");
-const config = JSON.stringify({ signing_secrets: [{ secret: credentials.signing_secret, expires_at: null }] });
+// The demo client's files are in the local R2 bucket (MEDIA), below content/vod.
+const config = JSON.stringify({
+  signing_secrets: [{ secret: credentials.signing_secret, expires_at: null }],
+  storage: { default: "R2", locations: { R2: { driver: "r2", binding: "MEDIA", roots: { input_root: "input", output_root: "content/vod" } } } },
+});
 const now = new Date().toISOString();
 
 console.log("Applying D1 migrations locally…");

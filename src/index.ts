@@ -1,12 +1,14 @@
 import { createApp } from "./api/app";
 import { engineConfig } from "./config";
 import { coordinatorFor } from "./coordinator/stub";
+import { clientConfigText } from "./db/clients";
 import { consumeCallbacks } from "./queues/callback-consumer";
 import { callbackHeaders } from "./queues/callback-headers";
 import { consumeDeadLetters } from "./queues/dead-letter-consumer";
 import type { CallbackMessage, TaskMessage } from "./queues/messages";
 import { consumeTasks } from "./queues/task-consumer";
 import { runSchedules } from "./schedules";
+import { storageResolver } from "./storage/resolve";
 
 export { ClientRateLimiter } from "./api/rate-limiter";
 export { JobCoordinator } from "./coordinator/job-coordinator";
@@ -20,7 +22,13 @@ export default {
   async queue(batch, env) {
     const coordinator = (jobId: string) => coordinatorFor(env.JOB_COORDINATOR, jobId);
     if (batch.queue.endsWith("-dlq")) return consumeDeadLetters(batch, env.DB);
-    if (batch.queue.endsWith("-tasks")) return consumeTasks(batch as MessageBatch<TaskMessage>, { coordinator });
+    if (batch.queue.endsWith("-tasks")) {
+      const storage = storageResolver((client) => clientConfigText(env.DB, client), {
+        r2: { MEDIA: env.MEDIA },
+        fetch: (input, init) => fetch(input, init),
+      });
+      return consumeTasks(batch as MessageBatch<TaskMessage>, { coordinator, storage });
+    }
     if (batch.queue.endsWith("-callbacks")) {
       const config = engineConfig(env);
       return consumeCallbacks(batch as MessageBatch<CallbackMessage>, {

@@ -9,6 +9,7 @@ import { requestId } from "./middleware/request-id";
 import { newRouter } from "./router";
 import { adminClientRoutes } from "./routes/admin-clients";
 import { adminConfigRoutes } from "./routes/admin-config";
+import { adminStorageRoutes } from "./routes/admin-storage";
 import { getJobRoutes } from "./routes/get-job";
 import { getLogsRoutes } from "./routes/get-logs";
 import { jobCallbackRoutes } from "./routes/job-callbacks";
@@ -18,6 +19,7 @@ import { operationsRoutes } from "./routes/operations";
 import { postSettingsRoutes } from "./routes/post-settings";
 import { rootRoutes } from "./routes/root";
 import { submitJobRoutes } from "./routes/submit-job";
+import { workflowRoutes } from "./routes/workflows";
 
 /** The HTTP API: one router per resource behind request id, body and auth middleware. */
 export function createApp() {
@@ -39,8 +41,10 @@ export function createApp() {
   app.route("/", jobCallbackRoutes);
   app.route("/", postSettingsRoutes);
   app.route("/", operationsRoutes);
+  app.route("/", workflowRoutes);
   app.route("/", adminClientRoutes);
   app.route("/", adminConfigRoutes);
+  app.route("/", adminStorageRoutes);
   app.openAPIRegistry.registerComponent("securitySchemes", "adminBearer", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",

@@ -1,4 +1,5 @@
 import { endpointProblem } from "../domain/endpoints";
+import { defaultStorage, rootFolder, storageProblem, type StorageConfig, type StorageName } from "../domain/storage-config";
 import type { Workflow } from "../workflows/definition";
 import { findWorkflow, workflowNames } from "../workflows/registry";
 import { ApiError, validationError, zodDetails, type ErrorDetail } from "./errors";
@@ -42,6 +43,43 @@ export function validateSubmission(request: JobRequest, headerClient: string, al
     endpoints,
     contentId: typeof parameters.content_id === "string" ? parameters.content_id : null,
   };
+}
+
+/** Parameters that name a storage (reference §3, common parameters). */
+const STORAGE_PARAMETERS = ["source_storage", "destination_storage"] as const;
+
+/** Whether the workflow touches storage, so its submission needs the client's storage configuration. */
+export function usesStorage(workflow: Workflow): boolean {
+  const keys = knownKeys(workflow);
+  return STORAGE_PARAMETERS.some((name) => keys.has(name));
+}
+
+/**
+ * Fills absent storage parameters with the client's default storage and checks that every storage named is
+ * configured for the client and has the root `output_root` picks; else 400 (workflows.md, Storage).
+ */
+export function resolveStorageParameters(submission: ValidSubmission, storage: StorageConfig): void {
+  const keys = knownKeys(submission.workflow);
+  const parameters = submission.parameters;
+  const problems: ErrorDetail[] = [];
+  const names: StorageName[] = [];
+  for (const name of STORAGE_PARAMETERS) {
+    if (!keys.has(name)) continue;
+    // destination_storage defaults to the source storage where the workflow has one.
+    parameters[name] ??= name === "destination_storage" && typeof parameters.source_storage === "string" ? parameters.source_storage : defaultStorage(storage);
+    const problem = storageProblem(storage, parameters[name] as string);
+    if (problem) problems.push({ path: `parameters.${name}`, message: problem });
+    else names.push(parameters[name] as StorageName);
+  }
+  const rootKey = parameters.output_root;
+  if (typeof rootKey === "string") {
+    for (const name of names) {
+      if (rootFolder(storage.locations[name]!, rootKey) === null) {
+        problems.push({ path: "parameters.output_root", message: `root '${rootKey}' is not configured for storage '${name}'` });
+      }
+    }
+  }
+  if (problems.length > 0) throw validationError(problems);
 }
 
 const knownKeysCache = new WeakMap<Workflow, Set<string>>();

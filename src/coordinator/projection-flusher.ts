@@ -26,6 +26,9 @@ export class ProjectionFlusher {
       this.again = true;
       return this.flushing;
     }
+    // Nothing to write: answer at once. An async body that reaches no `await` runs its `finally` before
+    // `this.flushing` is assigned, which would leave a settled promise there and skip every later flush.
+    if (!this.store().hasPendingProjection()) return Promise.resolve(true);
     this.flushing = (async () => {
       try {
         do {

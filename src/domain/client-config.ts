@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { redactedStorage, StorageConfig } from "./storage-config";
 
 /** The operator-managed configuration of a client (D1 `clients.config`). */
 
@@ -35,6 +36,8 @@ export const ClientConfig = z.object({
   callback_rules: z.array(CallbackRule).max(50).default([]),
   /** Newest first. During a rotation, the old secret stays until it expires and both sign. */
   signing_secrets: z.array(SigningSecretEntry).max(5).default([]),
+  /** Storage names → driver, location and roots (storage-config.ts). */
+  storage: StorageConfig.default({ locations: {} }),
 });
 export type ClientConfig = z.infer<typeof ClientConfig>;
 
@@ -70,5 +73,6 @@ export function redactedConfig(config: ClientConfig): unknown {
       headers: rule.headers ? Object.fromEntries(Object.keys(rule.headers).map((name) => [name, "********"])) : undefined,
     })),
     signing_secrets: config.signing_secrets.map((entry) => ({ secret: "********", expires_at: entry.expires_at })),
+    storage: redactedStorage(config.storage),
   };
 }

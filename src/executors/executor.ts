@@ -1,3 +1,5 @@
+import type { StorageLocation } from "../storage/location";
+
 /** What an executor gets besides its input. */
 export interface ExecutorContext {
   jobId: string;
@@ -10,6 +12,8 @@ export interface ExecutorContext {
   log: (message: string) => void;
   /** Reports progress 0-100 (best effort). */
   progress: (percent: number) => void;
+  /** The job's client's storage location by name (`S3`, `azure_blob`, `local`, `R2`), from its configuration. */
+  storage: (name: string) => Promise<StorageLocation>;
 }
 
 /** Runs one attempt of a task: resolves with its output or throws (see errors.ts). */

@@ -1,7 +1,18 @@
+import { getFilenames, prepareSwitch, renameManifests } from "./drm-switch";
 import type { Executor } from "./executor";
 import { selftestWait } from "./selftest-wait";
+import { deleteFiles } from "./storage-files";
+import { deleteKeys, listFolder } from "./storage-folder";
 
-const executors: ReadonlyMap<string, Executor> = new Map([["selftest.wait", selftestWait]]);
+const executors: ReadonlyMap<string, Executor> = new Map([
+  ["selftest.wait", selftestWait],
+  ["storage.list_folder", listFolder],
+  ["storage.delete_keys", deleteKeys],
+  ["storage.delete_files", deleteFiles],
+  ["storage.list_manifests", getFilenames],
+  ["storage.prepare_switch", prepareSwitch],
+  ["storage.rename_manifests", renameManifests],
+]);
 
 export function findExecutor(name: string): Executor | undefined {
   return executors.get(name);

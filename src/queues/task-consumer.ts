@@ -1,6 +1,7 @@
 import type { TaskAssignment } from "../coordinator/job-spec";
 import { errorMessage, isRetryable, NonRetryableError } from "../executors/errors";
 import { findExecutor } from "../executors/registry";
+import type { StorageResolver } from "../storage/resolve";
 import type { TaskMessage } from "./messages";
 
 /** How many follow-on tasks one message may run without going back through the queue. */
@@ -16,6 +17,8 @@ export interface TaskCoordinator {
 
 export interface TaskConsumerDeps {
   coordinator: (jobId: string) => TaskCoordinator;
+  /** Storage locations of a client, for executors. */
+  storage: StorageResolver;
 }
 
 /**
@@ -43,7 +46,7 @@ export async function runTaskMessage(body: TaskMessage, deps: TaskConsumerDeps):
   if (!claim.ok) return;
   let assignment: TaskAssignment | null = claim.assignment;
   for (let ran = 1; assignment; ran++) {
-    const outcome = await runAttempt(assignment, coordinator);
+    const outcome = await runAttempt(assignment, coordinator, deps.storage);
     if (outcome.ok) {
       assignment = await coordinator.complete(assignment.task, assignment.attempt, outcome.output, ran < MAX_INLINE_TASKS);
     } else {
@@ -56,7 +59,7 @@ export async function runTaskMessage(body: TaskMessage, deps: TaskConsumerDeps):
 type AttemptOutcome = { ok: true; output: unknown } | { ok: false; error: string; retryable: boolean };
 
 /** Runs one attempt's executor under its timeout; never throws. */
-export async function runAttempt(assignment: TaskAssignment, coordinator: TaskCoordinator): Promise<AttemptOutcome> {
+export async function runAttempt(assignment: TaskAssignment, coordinator: TaskCoordinator, storage: StorageResolver): Promise<AttemptOutcome> {
   const executor = findExecutor(assignment.executor);
   if (!executor) return { ok: false, error: `unknown executor '${assignment.executor}'`, retryable: false };
   const controller = new AbortController();
@@ -79,6 +82,7 @@ export async function runAttempt(assignment: TaskAssignment, coordinator: TaskCo
         signal: controller.signal,
         log: (message) => console.log(JSON.stringify({ level: "info", job_id: assignment.jobId, task: assignment.task, message })),
         progress: (percent) => void coordinator.progress(assignment.task, assignment.attempt, percent).catch(() => undefined),
+        storage: (name) => storage(assignment.client, name),
       }),
       timeout,
     ]);

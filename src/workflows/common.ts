@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { StorageName } from "../domain/storage-config";
+import { pathProblem } from "../storage/paths";
 
 /** Parameters every workflow accepts (reference §3, common parameters). */
 export const ContentId = z.string().trim().min(1, "content_id must not be empty").max(256);
@@ -15,3 +17,25 @@ export const commonParameters = {
   custom_data: CustomData,
   output_root: OutputRoot,
 };
+
+/** `source_storage` / `destination_storage`: absent → the client's default storage, filled in at submission. */
+export const StorageParameter = StorageName.optional();
+
+/** A path below a storage root (a folder or a file): relative, no `..`, no empty segments (workflows.md, Storage). */
+export const StoragePath = z
+  .string()
+  .max(1024)
+  .superRefine((path, ctx) => {
+    const problem = pathProblem(path);
+    if (problem) ctx.addIssue({ code: "custom", message: `path ${problem}` });
+  });
+
+/** A folder below a storage root; one trailing '/' is accepted and dropped. */
+export const StorageFolder = z
+  .string()
+  .max(1024)
+  .transform((path) => (path.endsWith("/") ? path.slice(0, -1) : path))
+  .pipe(StoragePath);
+
+/** The DRM systems of the reference's DRM parameter set. */
+export const DrmSystem = z.enum(["playready", "widevine", "fairplay", "cenc", "aes", "clear"]);

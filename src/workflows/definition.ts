@@ -25,6 +25,8 @@ export interface WorkflowSpec<S extends z.ZodType> {
   description: string;
   /** Validates the job's `parameters` and fills their defaults. */
   parameters: S;
+  /** A documented example of `parameters` (reference §3); the catalogue shows the task graph it gives. */
+  example: z.input<S>;
   /** The task graph for these parameters. */
   tasks: (params: z.output<S>) => TaskDefinition<z.output<S>>[];
   /** The workflow's own job-callback fields (`message`, `files`, ...) once the job completed. */
@@ -36,6 +38,7 @@ export interface Workflow {
   name: string;
   description: string;
   parameters: z.ZodType;
+  example: Record<string, unknown>;
   tasks: (params: unknown) => TaskDefinition<unknown>[];
   result: (params: unknown, outputs: Record<string, unknown>) => Record<string, unknown>;
 }

@@ -1,8 +1,13 @@
+import { assetDelete } from "./asset-delete";
 import type { Workflow } from "./definition";
+import { drmswitch } from "./drmswitch";
 import { selftest } from "./selftest";
+import { voddelete } from "./voddelete";
 
 /** The catalogue: every workflow this engine runs, by name. */
-const catalogue: ReadonlyMap<string, Workflow> = new Map([selftest].map((workflow) => [workflow.name, workflow]));
+const catalogue: ReadonlyMap<string, Workflow> = new Map(
+  [selftest, voddelete, assetDelete, drmswitch].map((workflow) => [workflow.name, workflow]),
+);
 
 export function findWorkflow(name: string): Workflow | undefined {
   return catalogue.get(name);

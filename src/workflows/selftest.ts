@@ -36,6 +36,7 @@ export const selftest = defineWorkflow({
   description:
     "The engine's own health and load check: a chain or fan-out of 1–1000 tasks that each wait task_ms and fail on request.",
   parameters: SelftestParameters,
+  example: { content_id: "selftest-1", tasks: 3, shape: "chain", task_ms: 100 },
   tasks: (params) =>
     Array.from({ length: params.tasks }, (_, i): TaskDefinition<SelftestParameters> => {
       const name = `task_${i + 1}`;

@@ -43,7 +43,7 @@ describe("client configuration", () => {
   });
 
   it("treats an unreadable stored configuration as empty", () => {
-    expect(parseClientConfig("not json")).toEqual({ callback_rules: [], signing_secrets: [] });
-    expect(parseClientConfig(null)).toEqual({ callback_rules: [], signing_secrets: [] });
+    expect(parseClientConfig("not json")).toEqual({ callback_rules: [], signing_secrets: [], storage: { locations: {} } });
+    expect(parseClientConfig(null)).toEqual({ callback_rules: [], signing_secrets: [], storage: { locations: {} } });
   });
 });

@@ -1,5 +1,26 @@
 import { env, exports } from "cloudflare:workers";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  evictDurableObject,
+  getQueueResult,
+  runInDurableObject,
+  waitOnExecutionContext,
+  type QueueResult,
+} from "cloudflare:test";
+import { ulid } from "ulidx";
+import { vi } from "vitest";
 import { sha256Hex } from "../../src/api/api-keys";
+import type { JobObject } from "../../src/api/schemas";
+import type { JobSpec } from "../../src/coordinator/job-spec";
+import worker, { type JobCoordinator } from "../../src/index";
+import { SelftestParameters } from "../../src/workflows/selftest";
+
+export type { JobObject };
+
+/** The worker's default export seen through the handler interface, so tests call it as the runtime does. */
+const handlers: ExportedHandler<Env> = worker;
 
 /** Creates a client with one API key and returns the headers that authenticate as it. */
 export async function createClient(name: string, key = `key-${name}-${crypto.randomUUID()}`): Promise<Record<string, string>> {
@@ -25,6 +46,61 @@ export function postJson(path: string, body: unknown, headers: Record<string, st
   return call(path, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(body) });
 }
 
+/**
+ * Sends a request to the worker's fetch handler with extra bindings, as `app.request(url, init, env)` does:
+ * the test configuration sets no `ADMIN_TOKEN`, so the operator API is reached this way.
+ */
+export async function callWithBindings(path: string, init: RequestInit, bindings: Partial<Env>): Promise<Response> {
+  const request = new Request(`http://engine.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>;
+  return handlers.fetch!(request, { ...env, ...bindings }, createExecutionContext());
+}
+
+/** GET with the client's headers, parsed. */
+export async function getJson<T>(path: string, headers: Record<string, string>): Promise<{ status: number; body: T }> {
+  const response = await call(path, { headers });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+/** Submits a selftest job and returns its id; fails the test unless it is accepted. */
+export async function submitSelftest(
+  headers: Record<string, string>,
+  parameters: Record<string, unknown>,
+  job: Record<string, unknown> = {},
+): Promise<string> {
+  const response = await postJson("/job", { job: { workflow: "selftest", ...job }, parameters }, headers);
+  const body = (await response.json()) as { id?: string };
+  if (response.status !== 202 || !body.id) throw new Error(`job not accepted: ${response.status} ${JSON.stringify(body)}`);
+  return body.id;
+}
+
+export async function jobObject(id: string, headers: Record<string, string>): Promise<JobObject> {
+  const { status, body } = await getJson<JobObject>(`/jobs/${id}`, headers);
+  if (status !== 200) throw new Error(`GET /jobs/${id} answered ${status}: ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** Waits until the job has ended (queue_state `completed`) and returns it. */
+export function waitForJobEnd(id: string, headers: Record<string, string>, timeoutMs = 10_000): Promise<JobObject> {
+  return waitFor(
+    () => jobObject(id, headers),
+    (job) => job.queue_state === "completed",
+    timeoutMs,
+  );
+}
+
+export interface LogLine {
+  id: number;
+  job_id: string;
+  task_id: string | null;
+  severity: number;
+  severity_description: string;
+  progname: string;
+  message: string;
+  created_at: string;
+  updated_at: string;
+  visible: boolean;
+}
+
 /** Polls `read` until `done` holds or the time runs out. */
 export async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -34,4 +110,146 @@ export async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boo
     if (Date.now() > until) throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** Rows of a D1 query. */
+export async function rows<T>(sql: string, ...params: (string | number | null)[]): Promise<T[]> {
+  const { results } = await env.DB.prepare(sql)
+    .bind(...params)
+    .all<T>();
+  return results;
+}
+
+/**
+ * Keeps the messages sent on `queue` (by the API, a coordinator or a consumer: they share the test's
+ * isolate) instead of delivering them, so a test decides when and how each one reaches its consumer.
+ * Restored by `vi.restoreAllMocks()`.
+ */
+export function captureQueue<T>(queue: Queue): T[] {
+  const sent: T[] = [];
+  const metrics = { backlogCount: 0, backlogBytes: 0 };
+  vi.spyOn(queue, "send").mockImplementation(async (body) => {
+    sent.push(body as T);
+    return { metadata: { metrics } };
+  });
+  vi.spyOn(queue, "sendBatch").mockImplementation(async (messages) => {
+    for (const message of messages) sent.push(message.body as T);
+    return { metadata: { metrics } };
+  });
+  return sent;
+}
+
+export interface Delivered<T> {
+  id: string;
+  body: T;
+  attempts?: number;
+}
+
+/**
+ * Hands a batch to the worker's queue handler, as the runtime does, and returns how each message was
+ * settled. `getQueueResult` does not report a retry's delay, so each message's `retry` is observed too.
+ */
+export async function deliverBatch<T>(queue: string, messages: Delivered<T>[], bindings: Partial<Env> = {}): Promise<QueueResult> {
+  const batch = createMessageBatch<T>(
+    queue,
+    messages.map((message) => ({ id: message.id, timestamp: new Date(), attempts: message.attempts ?? 1, body: message.body })),
+  );
+  const delays = new Map<string, number>();
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    message.retry = (options) => {
+      if (options?.delaySeconds !== undefined) delays.set(message.id, options.delaySeconds);
+      retry(options);
+    };
+  }
+  const ctx = createExecutionContext();
+  await handlers.queue!(batch as MessageBatch<unknown>, { ...env, ...bindings }, ctx);
+  const result = await getQueueResult(batch, ctx);
+  return {
+    ...result,
+    explicitAcks: [...result.explicitAcks].sort(),
+    retryMessages: result.retryMessages.map((retry) => {
+      const delaySeconds = retry.delaySeconds ?? delays.get(retry.msgId);
+      return delaySeconds === undefined ? retry : { ...retry, delaySeconds };
+    }),
+  };
+}
+
+/** Runs the worker's cron handler at `scheduledTime`. */
+export async function runScheduled(scheduledTime: number, cron = "*/5 * * * *"): Promise<void> {
+  const ctx = createExecutionContext();
+  await handlers.scheduled!(createScheduledController({ scheduledTime, cron }), env, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+/**
+ * A JobCoordinator stub whose RPC methods keep the class's declared types: the generated stub types
+ * turn results holding `unknown` (task outputs, inputs) into `never`.
+ */
+export type CoordinatorStub = Omit<DurableObjectStub<JobCoordinator>, CoordinatorMethod> & Pick<JobCoordinator, CoordinatorMethod>;
+type CoordinatorMethod = "start" | "claim" | "complete" | "fail" | "snapshot" | "purge";
+
+/** The JobCoordinator of a job, named by the job id as the engine names it. */
+export function coordinatorOf(jobId: string): CoordinatorStub {
+  return env.JOB_COORDINATOR.get(env.JOB_COORDINATOR.idFromName(jobId)) as unknown as CoordinatorStub;
+}
+
+/** A JobSpec for a selftest job as the API would build it; `parameters` go through the workflow's schema. */
+export function selftestSpec(parameters: Record<string, unknown>, overrides: Partial<JobSpec> = {}): JobSpec {
+  const submitted = { content_id: "content-1", ...parameters };
+  const parsed = SelftestParameters.parse(submitted);
+  return {
+    jobId: ulid(),
+    client: "coordinator-client",
+    workflow: "selftest",
+    contentId: parsed.content_id,
+    parameters: parsed,
+    customData: parsed.custom_data ?? null,
+    endpoints: parsed.rest_endpoints,
+    retryLimit: 3,
+    retryDelayMs: 5_000,
+    callbackScheduleMs: [5_000, 300_000],
+    createdAt: Date.now(),
+    priority: 5,
+    persist: false,
+    runAt: null,
+    submittedParameters: submitted,
+    submissionLog: [{ severity: "info", message: "submitted by a test" }],
+    ...overrides,
+  };
+}
+
+/**
+ * Makes a task's deadline (dispatch lease, attempt lease or retry timer) come due, as if its time had
+ * passed, then restarts the coordinator so it reloads its state from storage. Leases are tens of seconds
+ * in wrangler.toml; this moves the clock of one task instead of waiting.
+ */
+export async function expireTaskDeadline(jobId: string, task: string): Promise<void> {
+  const stub = env.JOB_COORDINATOR.get(env.JOB_COORDINATOR.idFromName(jobId));
+  await runInDurableObject(stub, (_instance, state) => {
+    const changed = state.storage.sql.exec(`UPDATE tasks SET body = json_set(body, '$.deadline', ?) WHERE name = ?`, Date.now() - 1, task);
+    if (changed.rowsWritten !== 1) throw new Error(`no stored task ${task}`);
+  });
+  await evictDurableObject(stub);
+}
+
+export interface RecordedRequest {
+  url: string;
+  method: string;
+  headers: Headers;
+  body: string;
+}
+
+/**
+ * Intercepts outbound fetch (the worker runs in the test's isolate) with a receiver that answers
+ * `respond(url)`; returns the requests it received, in order. Restored by `vi.restoreAllMocks()`.
+ */
+export function interceptFetch(respond: (url: string) => Response | Promise<Response>): RecordedRequest[] {
+  const received: RecordedRequest[] = [];
+  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const request = new Request(input, init);
+    received.push({ url: request.url, method: request.method, headers: request.headers, body: await request.text() });
+    return respond(request.url);
+  });
+  return received;
 }

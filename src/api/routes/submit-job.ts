@@ -7,7 +7,9 @@ import { releaseKey, reserveKey } from "../../db/idempotency";
 import { sha256Hex } from "../api-keys";
 import { ApiError, validationError } from "../errors";
 import { createJob, type NewJob } from "../job-creation";
-import { validateSubmission } from "../job-submission";
+import { resolveStorageParameters, usesStorage, validateSubmission } from "../job-submission";
+import { clientConfigText } from "../../db/clients";
+import { parseClientConfig } from "../../domain/client-config";
 import { newRouter } from "../router";
 import { ErrorBody, errorResponses, JobAccepted, JobRequest, utcText } from "../schemas";
 
@@ -31,6 +33,9 @@ export const submitJobRoutes = newRouter().openapi(submitJob, async (c) => {
   const request = c.req.valid("json");
   const client = c.get("client");
   const submission = validateSubmission(request, client, c.get("config").allowPrivateCallbacks);
+  if (usesStorage(submission.workflow)) {
+    resolveStorageParameters(submission, parseClientConfig(await clientConfigText(c.env.DB, client)).storage);
+  }
   const now = Date.now();
   // A run_at in the past means now.
   const runAt = request.job.run_at ? Math.max(Date.parse(utcText(request.job.run_at)), now) : null;

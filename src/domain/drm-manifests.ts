@@ -1,0 +1,97 @@
+/**
+ * drmswitch's manifest naming (reference §3.4): in a VOD folder the active server manifest is the one
+ * `.ism` — `<content_id>_drm_<guid>.ism` or `<content_id>_nodrm_<guid>.ism` — and inactive ones are parked as
+ * `<epoch>_<guid>_<content_id>.drm` (or `…_aes.drm`). A manifest keeps its guid when it is parked and
+ * brought back, so on → off → on returns to the same active name.
+ */
+
+export type ManifestKind = "drm" | "clear";
+
+export interface Manifest {
+  /** File name in the folder. */
+  name: string;
+  /** Full key. */
+  key: string;
+  state: "active" | "parked";
+  kind: ManifestKind;
+  guid: string;
+  contentId: string;
+  /** When it was parked (Unix seconds), for parked manifests. */
+  epoch: number | null;
+}
+
+export interface ParsedName {
+  state: "active" | "parked";
+  /** Known from the name (active manifests, `_aes.drm`), else null: the content decides. */
+  kind: ManifestKind | null;
+  guid: string | null;
+  contentId: string | null;
+  epoch: number | null;
+}
+
+const ACTIVE = /^(.+)_(drm|nodrm)_([^_]+)\.ism$/;
+const PARKED = /^(\d+)_([^_]+)_(.+?)(_aes)?\.drm$/;
+
+/** What a file name says about a manifest; null when it is not a manifest. */
+export function parseManifestName(name: string): ParsedName | null {
+  const active = ACTIVE.exec(name);
+  if (active) return { state: "active", kind: active[2] === "drm" ? "drm" : "clear", contentId: active[1]!, guid: active[3]!, epoch: null };
+  if (name.endsWith(".ism")) return { state: "active", kind: null, contentId: null, guid: null, epoch: null };
+  const parked = PARKED.exec(name);
+  if (parked) {
+    return { state: "parked", kind: parked[4] ? "drm" : null, epoch: Number(parked[1]), guid: parked[2]!, contentId: parked[3]! };
+  }
+  return null;
+}
+
+/** Words in USP server-manifest parameter names that only DRM (or AES) manifests carry. */
+const DRM_WORDS = new Set(["drm", "playready", "widevine", "fairplay", "marlin", "cenc", "cbcs", "aes", "key", "kid", "license", "cpix"]);
+
+/** Whether a server manifest's text sets encryption: one of its `<param name="…">` names is a DRM setting. */
+export function manifestHasDrm(text: string): boolean {
+  for (const match of text.matchAll(/<param\b[^>]*\bname\s*=\s*["']([^"']+)["']/gi)) {
+    if (match[1]!.toLowerCase().split(/[._\-]/).some((word) => DRM_WORDS.has(word))) return true;
+  }
+  return false;
+}
+
+export interface SwitchPlan {
+  /** The wanted manifest, moved into place as the active one (first). */
+  activate: { from: string; to: string } | null;
+  /** The previously active manifest, parked (after the new one is in place). */
+  park: { from: string; to: string } | null;
+  /** The active manifest once the switch is done. */
+  active: string;
+}
+
+export type PlanResult = { ok: true; plan: SwitchPlan } | { ok: false; error: string };
+
+/** What to rename so that the manifest of the wanted kind is the active one. */
+export function planSwitch(manifests: Manifest[], enableDrm: boolean, folder: string, contentId: string, epoch: number): PlanResult {
+  const wanted: ManifestKind = enableDrm ? "drm" : "clear";
+  const active = manifests.filter((manifest) => manifest.state === "active");
+  if (active.length > 1) return { ok: false, error: `several active manifests in '${folder}': ${active.map((m) => m.name).join(", ")}` };
+  const current = active[0];
+  if (current?.kind === wanted) return { ok: true, plan: { activate: null, park: null, active: current.key } };
+  const candidate = manifests
+    .filter((manifest) => manifest.state === "parked" && manifest.kind === wanted)
+    .sort((a, b) => (b.epoch ?? 0) - (a.epoch ?? 0))[0];
+  if (!candidate) {
+    const label = wanted === "drm" ? "DRM" : "clear (nodrm)";
+    const name = `${contentId}_${wanted === "drm" ? "drm" : "nodrm"}_<guid>.ism`;
+    return {
+      ok: false,
+      error: `the ${label} manifest is missing in '${folder}': no ${name} and no parked ${label} manifest (<epoch>_<guid>_${contentId}.drm); generating it needs the packager`,
+    };
+  }
+  const prefix = candidate.key.slice(0, candidate.key.length - candidate.name.length);
+  const activeName = `${candidate.contentId}_${wanted === "drm" ? "drm" : "nodrm"}_${candidate.guid}.ism`;
+  return {
+    ok: true,
+    plan: {
+      activate: { from: candidate.key, to: `${prefix}${activeName}` },
+      park: current ? { from: current.key, to: `${prefix}${epoch}_${current.guid}_${current.contentId}.drm` } : null,
+      active: `${prefix}${activeName}`,
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { manifestHasDrm, parseManifestName, planSwitch, type Manifest } from "../../src/domain/drm-manifests";
+
+const folder = "content/vod/demo1";
+const manifest = (name: string, kind: Manifest["kind"]): Manifest => {
+  const parsed = parseManifestName(name)!;
+  return { name, key: `${folder}/${name}`, state: parsed.state, kind, guid: parsed.guid ?? "generated", contentId: parsed.contentId ?? "demo1", epoch: parsed.epoch };
+};
+
+describe("manifest names (reference §3.4)", () => {
+  it("parses active and parked names", () => {
+    expect(parseManifestName("demo1_drm_57d8a1.ism")).toStrictEqual({ state: "active", kind: "drm", contentId: "demo1", guid: "57d8a1", epoch: null });
+    expect(parseManifestName("my_content_nodrm_ab-12.ism")).toStrictEqual({ state: "active", kind: "clear", contentId: "my_content", guid: "ab-12", epoch: null });
+    expect(parseManifestName("1700000000_ab12_my_content.drm")).toStrictEqual({ state: "parked", kind: null, contentId: "my_content", guid: "ab12", epoch: 1700000000 });
+    expect(parseManifestName("1700000000_ab12_demo1_aes.drm")).toMatchObject({ state: "parked", kind: "drm", contentId: "demo1" });
+    expect(parseManifestName("demo1.ism")).toMatchObject({ state: "active", kind: null, guid: null });
+    expect(parseManifestName("demo1.ismv")).toBeNull();
+    expect(parseManifestName("notes.drm")).toBeNull();
+  });
+
+  it("tells DRM manifests by their parameters", () => {
+    expect(manifestHasDrm(`<smil><head><meta name="clientManifestRelativePath" content="x.ismc"/><param name="iss.license_server_url" value="https://pr"/></head></smil>`)).toBe(true);
+    expect(manifestHasDrm(`<param name="widevine.drm_specific_data" value="x"/>`)).toBe(true);
+    expect(manifestHasDrm(`<param name='hls_key' value='x'/>`)).toBe(true);
+    expect(manifestHasDrm(`<smil><head><meta name="creator" content="drm tool"/><param name="hls_client_manifest_version" value="4"/></head><body><video src="demo1_drm.ismv"/></body></smil>`)).toBe(false);
+  });
+});
+
+describe("planSwitch", () => {
+  const drmActive = manifest("demo1_drm_g1.ism", "drm");
+  const clearParked = manifest("1700000000_g2_demo1.drm", "clear");
+
+  it("disabling DRM activates the clear manifest first, then parks the DRM one under its guid", () => {
+    const result = planSwitch([drmActive, clearParked], false, folder, "demo1", 1800000000);
+    expect(result).toStrictEqual({
+      ok: true,
+      plan: {
+        activate: { from: `${folder}/1700000000_g2_demo1.drm`, to: `${folder}/demo1_nodrm_g2.ism` },
+        park: { from: `${folder}/demo1_drm_g1.ism`, to: `${folder}/1800000000_g1_demo1.drm` },
+        active: `${folder}/demo1_nodrm_g2.ism`,
+      },
+    });
+  });
+
+  it("round-trips: on → off → on gives back the same active name", () => {
+    const off = planSwitch([drmActive, clearParked], false, folder, "demo1", 1800000000);
+    if (!off.ok) throw new Error(off.error);
+    const afterOff = [manifest("demo1_nodrm_g2.ism", "clear"), manifest("1800000000_g1_demo1.drm", "drm")];
+    const on = planSwitch(afterOff, true, folder, "demo1", 1800000001);
+    if (!on.ok) throw new Error(on.error);
+    expect(on.plan.active).toBe(drmActive.key);
+    expect(on.plan.park?.to).toBe(`${folder}/1800000001_g2_demo1.drm`);
+  });
+
+  it("does nothing when the wanted manifest is already active", () => {
+    expect(planSwitch([drmActive, clearParked], true, folder, "demo1", 1)).toStrictEqual({ ok: true, plan: { activate: null, park: null, active: drmActive.key } });
+  });
+
+  it("picks the newest parked manifest of the wanted kind", () => {
+    const older = manifest("1600000000_g3_demo1.drm", "clear");
+    const result = planSwitch([drmActive, older, clearParked], false, folder, "demo1", 1);
+    expect(result.ok && result.plan.activate?.from).toBe(clearParked.key);
+  });
+
+  it("fails naming the missing manifest, and refuses several active ones", () => {
+    const missing = planSwitch([drmActive], false, folder, "demo1", 1);
+    expect(missing).toStrictEqual({
+      ok: false,
+      error: "the clear (nodrm) manifest is missing in 'content/vod/demo1': no demo1_nodrm_<guid>.ism and no parked clear (nodrm) manifest (<epoch>_<guid>_demo1.drm); generating it needs the packager",
+    });
+    const noDrm = planSwitch([manifest("demo1_nodrm_g2.ism", "clear")], true, folder, "demo1", 1);
+    expect(noDrm.ok || noDrm.error).toMatch(/^the DRM manifest is missing in 'content\/vod\/demo1': no demo1_drm_<guid>\.ism/);
+    const several = planSwitch([drmActive, manifest("demo1_nodrm_g2.ism", "clear")], true, folder, "demo1", 1);
+    expect(several.ok || several.error).toBe("several active manifests in 'content/vod/demo1': demo1_drm_g1.ism, demo1_nodrm_g2.ism");
+  });
+
+  it("activates a parked manifest when none is active", () => {
+    const result = planSwitch([clearParked], false, folder, "demo1", 1);
+    expect(result.ok && result.plan).toStrictEqual({ activate: { from: clearParked.key, to: `${folder}/demo1_nodrm_g2.ism` }, park: null, active: `${folder}/demo1_nodrm_g2.ism` });
+  });
+});

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import {
+  coordinatorOf,
+  createClient,
+  getJson,
+  interceptFetch,
+  jobObject,
+  postJson,
+  rows,
+  runScheduled,
+  submitSelftest,
+  waitFor,
+  waitForJobEnd,
+} from "./helpers";
+
+/**
+ * The retention_cleanup schedule, run through the worker's cron handler: ended jobs older than the
+ * client's retention_days go with their tasks, logs and delivery log; persisted, recent and unfinished
+ * jobs stay. Jobs run for real (queues and consumers); their callbacks reach an intercepted receiver.
+ */
+
+const DAY_MS = 86_400_000;
+const TABLES = ["jobs", "tasks", "logs", "callbacks", "callback_attempts"] as const;
+
+interface Client {
+  headers: Record<string, string>;
+}
+
+const keeper: Client = { headers: {} };
+const failing: Client = { headers: {} };
+const waiting: Client = { headers: {} };
+const patient: Client = { headers: {} };
+const ids = { old: "", oldFailed: "", persisted: "", recent: "", unfinished: "", withinLongerRetention: "" };
+
+async function setting(client: Client, name: string, value: string): Promise<void> {
+  expect((await postJson("/settings", { name, setting: value }, client.headers)).status).toBe(200);
+}
+
+/** Pretends the job was created `days` ago. */
+async function age(id: string, days: number): Promise<void> {
+  const then = new Date(Date.now() - days * DAY_MS).toISOString();
+  await rows(`UPDATE jobs SET created_at = ?, updated_at = ? WHERE id = ?`, then, then, id);
+}
+
+async function rowCounts(id: string): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of TABLES) {
+    const column = table === "jobs" ? "id" : "job_id";
+    const [row] = await rows<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE ${column} = ?`, id);
+    counts[table] = row!.n;
+  }
+  return counts;
+}
+
+/** Runs a job to its end with its callbacks delivered, so nothing of it is still moving. */
+async function settledJob(client: Client, parameters: Record<string, unknown>, job: Record<string, unknown> = {}): Promise<string> {
+  const id = await submitSelftest(client.headers, { tasks: 2, rest_endpoints: ["https://cms.receiver.invalid/hook"], ...parameters }, job);
+  await waitForJobEnd(id, client.headers);
+  await waitFor(
+    () => rows<{ state: string }>(`SELECT state FROM callbacks WHERE job_id = ?`, id),
+    (found) => found.length > 0 && found.every((row) => row.state === "delivered"),
+  );
+  return id;
+}
+
+beforeAll(async () => {
+  interceptFetch(() => new Response("ok"));
+  keeper.headers = await createClient("keeper-client");
+  failing.headers = await createClient("failing-client");
+  waiting.headers = await createClient("waiting-client");
+  patient.headers = await createClient("patient-client");
+  await setting(failing, "retry_limit", "0");
+  await setting(waiting, "retry_delay", "3600");
+  await setting(patient, "retention_days", "60");
+
+  ids.old = await settledJob(keeper, { content_id: "old" });
+  ids.oldFailed = await settledJob(failing, { content_id: "old-failed", fail_task: "task_1" });
+  ids.persisted = await settledJob(keeper, { content_id: "persisted" }, { persist: true });
+  ids.recent = await settledJob(keeper, { content_id: "recent" });
+  ids.withinLongerRetention = await settledJob(patient, { content_id: "patient" });
+  ids.unfinished = await submitSelftest(waiting.headers, { content_id: "unfinished", tasks: 1, fail_task: "task_1" });
+  await waitFor(
+    () => jobObject(ids.unfinished, waiting.headers),
+    (job) => job.tasks?.[0]?.state === "retrying",
+  );
+
+  for (const id of [ids.old, ids.oldFailed, ids.persisted, ids.unfinished, ids.withinLongerRetention]) await age(id, 40);
+  await age(ids.recent, 29);
+  expect(await rowCounts(ids.old)).toEqual({ jobs: 1, tasks: 2, logs: 6, callbacks: 5, callback_attempts: 5 });
+
+  await runScheduled(Date.now());
+}, 30_000);
+
+afterAll(() => {
+  vi.restoreAllMocks();
+});
+
+describe("retention cleanup (cron)", () => {
+  it("deletes ended jobs older than retention_days with their tasks, logs and delivery log", async () => {
+    for (const id of [ids.old, ids.oldFailed]) {
+      expect(await rowCounts(id)).toEqual({ jobs: 0, tasks: 0, logs: 0, callbacks: 0, callback_attempts: 0 });
+    }
+    for (const path of [`/jobs/${ids.old}`, `/logs/${ids.old}`]) {
+      expect(await getJson(path, keeper.headers)).toEqual({ status: 404, body: { error: "Job not found.", code: "not_found" } });
+    }
+    expect((await getJson<unknown[]>("/jobs?limit=100", failing.headers)).body).toEqual([]);
+  });
+
+  it("deletes the coordinator's storage of a deleted job", async () => {
+    expect(await coordinatorOf(ids.old).snapshot()).toBeNull();
+    expect(await coordinatorOf(ids.oldFailed).snapshot()).toBeNull();
+  });
+
+  it("keeps persisted jobs, recent jobs, unfinished jobs and jobs within their client's longer retention", async () => {
+    const kept: [string, Client][] = [
+      [ids.persisted, keeper],
+      [ids.recent, keeper],
+      [ids.unfinished, waiting],
+      [ids.withinLongerRetention, patient],
+    ];
+    for (const [id, client] of kept) {
+      expect((await getJson(`/jobs/${id}`, client.headers)).status).toBe(200);
+      const counts = await rowCounts(id);
+      expect(counts.jobs).toBe(1);
+      expect(counts.logs).toBeGreaterThan(0);
+      expect(await coordinatorOf(id).snapshot()).not.toBeNull();
+    }
+    expect((await rowCounts(ids.persisted)).callback_attempts).toBe(5);
+    expect((await jobObject(ids.unfinished, waiting.headers)).queue_state).toBe("started");
+  });
+
+  it("changes nothing when it runs again", async () => {
+    const before = await rows(`SELECT id FROM jobs ORDER BY id`);
+    await runScheduled(Date.now());
+    expect(await rows(`SELECT id FROM jobs ORDER BY id`)).toEqual(before);
+  });
+});
