@@ -30,6 +30,8 @@ export class ClientScheduler extends DurableObject<Env> {
   private readonly entries = new Map<string, SchedulerEntry>();
   private config: SchedulerConfig = DEFAULT_SCHEDULER_CONFIG;
   private alarmAt: number | null = null;
+  /** Jobs whose coordinator is being told to start; a concurrent pump must not tell it again. */
+  private readonly admitting = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -150,7 +152,7 @@ export class ClientScheduler extends DurableObject<Env> {
     const all = [...this.entries.values()];
     const started = all.filter((entry) => entry.state === "started").length;
     const chosen = jobsToStart(all.filter((entry) => entry.state === "queued"), started, this.config);
-    const toAdmit = all.filter((entry) => entry.state === "started" && entry.admitPending);
+    const toAdmit = all.filter((entry) => entry.state === "started" && entry.admitPending && !this.admitting.has(entry.jobId));
     this.ctx.storage.transactionSync(() => {
       for (const job of chosen) {
         const entry = { ...this.entries.get(job.jobId)!, state: "started" as const, startedAt: now, admitPending: true };
@@ -159,6 +161,7 @@ export class ClientScheduler extends DurableObject<Env> {
       }
     });
     let freed = false;
+    for (const entry of toAdmit) this.admitting.add(entry.jobId);
     await Promise.all(
       toAdmit.map(async (entry) => {
         try {
@@ -174,6 +177,8 @@ export class ClientScheduler extends DurableObject<Env> {
           }
         } catch (error) {
           this.log("could not start a job; retrying", entry.jobId, error);
+        } finally {
+          this.admitting.delete(entry.jobId);
         }
       }),
     );
