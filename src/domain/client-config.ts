@@ -22,7 +22,8 @@ export const CallbackRule = z.object({
   /** Only these events are sent to matching endpoints (all when absent). */
   events: z.array(z.enum(CALLBACK_EVENTS)).min(1).optional(),
   /** The body to send instead of the default one; `"{{field}}"` strings are replaced by the default body's fields. */
-  body_template: z.json().optional(),
+  // Any JSON value (it arrives from a JSON body). Not z.json(): its recursive schema loops the OpenAPI generator.
+  body_template: z.unknown().optional(),
 });
 export type CallbackRule = z.infer<typeof CallbackRule>;
 
