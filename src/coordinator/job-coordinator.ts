@@ -57,6 +57,12 @@ export class JobCoordinator extends DurableObject<Env> {
   private alarmAt: number | null = null;
   /** Admission settings handed over at creation, for the job's first sync. */
   private schedulerConfig: SchedulerConfig | undefined;
+  /**
+   * For each callback not yet sent: the newest projection statement of the transition that made it. It may
+   * leave once D1 holds that row, so a receiver that reads the job sees what it says. (After a restart the
+   * map is empty and a callback waits for every pending row, which is merely slower.)
+   */
+  private readonly callbackRowsThrough = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -89,7 +95,8 @@ export class JobCoordinator extends DurableObject<Env> {
       syncPending: scheduler !== undefined,
     });
     await this.flusher.flush();
-    await this.syncScheduler();
+    // The 202 does not wait for admission: the sync is persisted as pending, and the alarm retries it.
+    this.ctx.waitUntil(this.syncScheduler());
     return { created: true };
   }
 
@@ -187,8 +194,7 @@ export class JobCoordinator extends DurableObject<Env> {
     const inline = takeNext ? change.sends.find((send) => send.endpoint === entry.endpoint) : undefined;
     await this.commitOutbox(change, now, [attemptRow(job.spec.jobId, id, attempt, record)], inline);
     if (!inline) return null;
-    // The callback leaves only once the D1 rows of the transition that made it are written.
-    await this.flusher.flush();
+    await this.rowsWrittenFor([inline]);
     return this.delivery(inline);
   }
 
@@ -335,6 +341,8 @@ export class JobCoordinator extends DurableObject<Env> {
         statements.push(jobRow(job.spec, state, meta, jobProgress(state), result, now));
       }
       this.store.appendProjection(statements);
+      const rowsThrough = this.store.newestProjectionId();
+      for (const { entry } of newCallbacks) this.callbackRowsThrough.set(entry.id, rowsThrough);
     });
     await this.ensureAlarm();
     this.ctx.waitUntil(this.performEffects(after));
@@ -354,8 +362,9 @@ export class JobCoordinator extends DurableObject<Env> {
   }
 
   /**
-   * Starts the effects of a persisted change: tasks go out at once; D1 rows are written; then admission
-   * control hears of the change; callbacks leave last, so a receiver that reads the job sees what they say.
+   * Starts the effects of a persisted change: tasks go out at once; D1 rows are written; callbacks leave
+   * once the rows of the transitions that made them are in D1, so a receiver that reads the job sees what
+   * they say; admission control hears of the change last (it is off every callback's path).
    */
   private async performEffects(after: AfterCommit): Promise<void> {
     try {
@@ -366,16 +375,29 @@ export class JobCoordinator extends DurableObject<Env> {
       // The tasks stay `dispatched` with a lease: the alarm dispatches them again.
       this.logError(`task dispatch failed: ${String(error)}`);
     }
-    if (!(await this.flusher.flush())) await this.ensureAlarm(Date.now() + RETRY_MS);
-    await this.syncScheduler();
-    if (after.sends.length === 0) return;
-    try {
-      const messages = after.sends.map((send) => ({ body: this.delivery(send) }));
-      for (let i = 0; i < messages.length; i += 100) await this.env.CALLBACK_QUEUE.sendBatch(messages.slice(i, i + 100));
-    } catch (error) {
-      // The callbacks stay in flight with a lease: the alarm sends them again.
-      this.logError(`callback send failed: ${String(error)}`);
+    const flushed = this.flusher.flush();
+    if (after.sends.length > 0) {
+      await this.rowsWrittenFor(after.sends);
+      try {
+        const messages = after.sends.map((send) => ({ body: this.delivery(send) }));
+        for (let i = 0; i < messages.length; i += 100) await this.env.CALLBACK_QUEUE.sendBatch(messages.slice(i, i + 100));
+      } catch (error) {
+        // The callbacks stay in flight with a lease: the alarm sends them again.
+        this.logError(`callback send failed: ${String(error)}`);
+      }
     }
+    if (!(await flushed)) await this.ensureAlarm(Date.now() + RETRY_MS);
+    await this.syncScheduler();
+  }
+
+  /** Waits until D1 holds the rows of the transitions that made these callbacks (not later ones). */
+  private async rowsWrittenFor(sends: Send[]): Promise<void> {
+    let through = 0;
+    for (const send of sends) {
+      through = Math.max(through, this.callbackRowsThrough.get(send.id) ?? Number.MAX_SAFE_INTEGER);
+      this.callbackRowsThrough.delete(send.id);
+    }
+    await this.flusher.flushThrough(through);
   }
 
   /** Tells the client's admission control the job's current state; the latest change wins. */

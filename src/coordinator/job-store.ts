@@ -76,6 +76,16 @@ export class JobStore {
     for (const statement of statements) this.sql.exec(`INSERT INTO projection (statement) VALUES (?)`, JSON.stringify(statement));
   }
 
+  /** The id of the newest pending projection statement (0 when none is pending). */
+  newestProjectionId(): number {
+    return this.sql.exec<{ id: number | null }>(`SELECT MAX(id) AS id FROM projection`).one().id ?? 0;
+  }
+
+  /** The id of the oldest pending projection statement, or null when everything is in D1. */
+  oldestProjectionId(): number | null {
+    return this.sql.exec<{ id: number | null }>(`SELECT MIN(id) AS id FROM projection`).one().id;
+  }
+
   /** The oldest pending projection statements, up to `limit`. */
   pendingProjection(limit: number): { lastId: number; statements: Statement[] } | null {
     const rows = this.sql

@@ -20,6 +20,16 @@ export class ProjectionFlusher {
     private readonly onError: (message: string) => void,
   ) {}
 
+  /**
+   * Resolves once the statements up to `throughId` are in D1: at once when they already are (a callback
+   * does not wait for the rows of later transitions), otherwise after a flush.
+   */
+  flushThrough(throughId: number): Promise<boolean> {
+    const oldest = this.store().oldestProjectionId();
+    if (oldest === null || oldest > throughId) return Promise.resolve(true);
+    return this.flush();
+  }
+
   /** Resolves once everything stored before the call is in D1 (true), or a write failed (false). */
   flush(): Promise<boolean> {
     if (this.flushing) {
