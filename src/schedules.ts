@@ -14,7 +14,8 @@ export async function runSchedules(env: Env, now: number): Promise<void> {
 
 /**
  * Deletes ended jobs older than the client's `retention_days` (default 30) with their tasks, logs and
- * delivery log, and their coordinator's storage, unless the job has `persist` set.
+ * delivery log, and their coordinator's storage, unless the job has `persist` set or its coordinator
+ * refuses the purge (callbacks not yet delivered or failed).
  */
 export async function retentionCleanup(env: Env, now: number): Promise<number> {
   // Clients that switched retention_cleanup off (PUT /scheduler) keep everything.
@@ -33,7 +34,10 @@ export async function retentionCleanup(env: Env, now: number): Promise<number> {
       .all<{ id: string }>();
     for (const { id } of jobs) {
       try {
-        await coordinatorFor(env.JOB_COORDINATOR, id).purge();
+        // The coordinator keeps a job it still owes callbacks to (or one that runs again after a retry):
+        // its rows stay too, for a later run, so the delivery log is never cut short.
+        const { purged } = await coordinatorFor(env.JOB_COORDINATOR, id).purge();
+        if (!purged) continue;
         await env.DB.batch(
           ["callback_attempts", "callbacks", "logs", "tasks"].map((table) =>
             env.DB.prepare(`DELETE FROM ${table} WHERE job_id = ?`).bind(id),

@@ -28,7 +28,24 @@ export const Priority = looseInt(1, 10);
 export const UtcTime = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]00:?00)?$/, "must be an ISO-8601 UTC time such as 2026-12-01T10:00:00.000Z")
-  .refine((text) => !Number.isNaN(Date.parse(utcText(text))), "is not a valid date");
+  .refine(isRealTime, "is not a valid date and time (e.g. 30 February or 25:00)");
+
+/** Whether the fields of an ISO-8601 time name a real moment: Date.parse rolls 2027-02-30 over to 2 March. */
+function isRealTime(text: string): boolean {
+  const ms = Date.parse(utcText(text));
+  const fields = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(text);
+  if (Number.isNaN(ms) || !fields) return false;
+  const date = new Date(ms);
+  const [year, month, day, hour, minute, second = "0"] = fields.slice(1);
+  return (
+    date.getUTCFullYear() === Number(year) &&
+    date.getUTCMonth() + 1 === Number(month) &&
+    date.getUTCDate() === Number(day) &&
+    date.getUTCHours() === Number(hour) &&
+    date.getUTCMinutes() === Number(minute) &&
+    date.getUTCSeconds() === Number(second)
+  );
+}
 
 /** Appends `Z` to a UTC time written without a zone. */
 export function utcText(text: string): string {

@@ -189,7 +189,10 @@ export class ClientScheduler extends DurableObject<Env> {
   private async ensureAlarm(): Promise<void> {
     let wake: number | null = null;
     for (const entry of this.entries.values()) {
-      const at = entry.state === "scheduled" ? entry.checkAt : entry.admitPending ? Date.now() + ADMIT_RETRY_MS : null;
+      // With queue_scheduled_jobs off, a due scheduled job would re-arm a past alarm forever (a hot loop);
+      // it waits instead until configure() switches the schedule on, which arms the alarm again.
+      const scheduledAt = this.config.queueScheduledJobs ? entry.checkAt : null;
+      const at = entry.state === "scheduled" ? scheduledAt : entry.admitPending ? Date.now() + ADMIT_RETRY_MS : null;
       if (at !== null && (wake === null || at < wake)) wake = at;
     }
     if (wake === null || (this.alarmAt !== null && this.alarmAt <= wake)) return;

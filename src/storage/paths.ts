@@ -15,6 +15,8 @@ export function pathProblem(path: string): string | null {
   if (path.length === 0) return "must not be empty";
   if (new TextEncoder().encode(path).length > MAX_KEY_BYTES) return `must be at most ${MAX_KEY_BYTES} bytes`;
   if (CONTROL.test(path)) return "must not contain control characters";
+  // A lone surrogate has no UTF-8 form: the stored key would silently differ from the one asked for.
+  if (!path.isWellFormed()) return "must be valid Unicode (it contains a lone surrogate)";
   if (path.includes("\\")) return "must not contain backslashes";
   if (path.startsWith("/")) return "must be relative (no leading '/')";
   for (const segment of path.split("/")) {

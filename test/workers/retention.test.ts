@@ -63,8 +63,12 @@ async function settledJob(client: Client, parameters: Record<string, unknown>, j
   return id;
 }
 
+/** What the receiver of the `owing` client's callbacks answers (the other receivers answer 200). */
+let owedStatus = 500;
+const OWED_ENDPOINT = "https://owed.receiver.invalid/hook";
+
 beforeAll(async () => {
-  interceptFetch(() => new Response("ok"));
+  interceptFetch((url) => (url === OWED_ENDPOINT ? new Response("down", { status: owedStatus }) : new Response("ok")));
   keeper.headers = await createClient("keeper-client");
   failing.headers = await createClient("failing-client");
   waiting.headers = await createClient("waiting-client");
@@ -134,4 +138,39 @@ describe("retention cleanup (cron)", () => {
     await runScheduled(Date.now());
     expect(await rows(`SELECT id FROM jobs ORDER BY id`)).toEqual(before);
   });
+});
+
+describe("retention cleanup of a job that still owes callbacks", () => {
+  it("keeps the job, its rows and its coordinator while callbacks are unsettled; deletes them once settled", async () => {
+    const owing: Client = { headers: await createClient("owing-client") };
+    // Retries every 2 s, ten times: the callbacks stay pending for the first cleanup run.
+    await setting(owing, "callback_retry_schedule", "2,2,2,2,2,2,2,2,2,2");
+    const id = await submitSelftest(owing.headers, { content_id: "owed", tasks: 1, rest_endpoints: [OWED_ENDPOINT] });
+    await waitForJobEnd(id, owing.headers);
+    const callbacksOf = () =>
+      rows<{ state: string; attempts: number }>(
+        `SELECT state, (SELECT count(*) FROM callback_attempts a WHERE a.callback_id = c.id) AS attempts FROM callbacks c WHERE job_id = ?`,
+        id,
+      );
+    await waitFor(callbacksOf, (found) => found.length > 0 && found.some((row) => row.attempts > 0));
+    await age(id, 40);
+    const before = await rowCounts(id);
+    expect(before.jobs).toBe(1);
+    expect((await callbacksOf()).some((row) => row.state === "pending" || row.state === "in_flight")).toBe(true);
+
+    await runScheduled(Date.now());
+    const kept = await rowCounts(id);
+    expect({ jobs: kept.jobs, tasks: kept.tasks, callbacks: kept.callbacks }).toEqual({ jobs: 1, tasks: before.tasks, callbacks: before.callbacks });
+    expect(kept.logs).toBeGreaterThanOrEqual(before.logs!);
+    expect(kept.callback_attempts).toBeGreaterThanOrEqual(before.callback_attempts!);
+    expect(await coordinatorOf(id).snapshot()).not.toBeNull();
+    expect((await getJson(`/jobs/${id}/callbacks`, owing.headers)).status).toBe(200);
+
+    // The receiver is gone for good: every callback fails, the outbox is settled, and the next run deletes the job.
+    owedStatus = 410;
+    await waitFor(callbacksOf, (found) => found.every((row) => row.state === "failed"), 15_000);
+    await runScheduled(Date.now());
+    expect(await rowCounts(id)).toEqual({ jobs: 0, tasks: 0, logs: 0, callbacks: 0, callback_attempts: 0 });
+    expect(await coordinatorOf(id).snapshot()).toBeNull();
+  }, 30_000);
 });

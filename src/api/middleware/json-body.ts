@@ -4,8 +4,14 @@ import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 
 export const MAX_BODY_BYTES = 256 * 1024;
+/** How deeply arrays and objects may nest in a body: far beyond any real request, far below what recursion survives. */
+export const MAX_JSON_DEPTH = 64;
 
-/** Requests with a body must send JSON (415 otherwise) of at most 256 KiB (413 otherwise). */
+/**
+ * Requests with a body must send JSON (415 otherwise) of at most 256 KiB (413 otherwise), nested at most
+ * MAX_JSON_DEPTH deep (400 otherwise: 256 KiB of `[` would overflow the stack of every recursive step that
+ * follows, from schema validation to JSON.stringify, and answer 500).
+ */
 export function jsonBody(): MiddlewareHandler<AppEnv> {
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
@@ -21,6 +27,32 @@ export function jsonBody(): MiddlewareHandler<AppEnv> {
     if (hasBody && type !== "application/json" && !/^application\/[\w.-]+\+json$/.test(type)) {
       throw new ApiError(415, "unsupported_media_type", "Send the request body as JSON with Content-Type: application/json.");
     }
-    return limit(c, next);
+    return limit(c, async () => {
+      if (hasBody && nestsDeeperThan(await c.req.text(), MAX_JSON_DEPTH)) {
+        const message = `The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`;
+        throw new ApiError(400, "validation_failed", message, [{ path: "", message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` }]);
+      }
+      return next();
+    });
   };
+}
+
+/** Whether arrays and objects in JSON text nest deeper than `limit` (a linear scan that skips strings; no parsing). */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i);
+    if (inString) {
+      if (char === 0x5c) i++; // a backslash escapes the next character
+      else if (char === 0x22) inString = false;
+    } else if (char === 0x22) {
+      inString = true;
+    } else if (char === 0x5b || char === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (char === 0x5d || char === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
 }

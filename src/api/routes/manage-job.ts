@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { coordinatorFor } from "../../coordinator/stub";
 import { findJob } from "../../db/jobs";
+import { endpointProblem } from "../../domain/endpoints";
 import type { JobChange } from "../../domain/job-management";
 import { ApiError, notFound, validationError } from "../errors";
 import { createJob } from "../job-creation";
@@ -77,8 +78,14 @@ export const manageJobRoutes = newRouter()
     const body = c.req.valid("json");
     const client = c.get("client");
     if (body.client !== undefined && body.client !== client) throw new ApiError(403, "forbidden", "The client in the body does not match the client header.");
-    await ownJob(c.env, client, id);
     const semaphore = body.semaphore_url !== undefined ? body.semaphore_url : body.sempahore_url;
+    // The same refusals as at submission: control characters (header injection), credentials, private hosts.
+    const semaphoreProblem = typeof semaphore === "string" ? endpointProblem(semaphore, c.get("config").allowPrivateCallbacks) : null;
+    if (semaphoreProblem) {
+      const path = body.semaphore_url !== undefined ? "semaphore_url" : "sempahore_url";
+      throw validationError([{ path, message: `semaphore URL ${semaphoreProblem}` }]);
+    }
+    await ownJob(c.env, client, id);
     const change: JobChange = {
       queueState: body.queue_state,
       priority: body.priority,

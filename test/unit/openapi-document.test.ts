@@ -1,0 +1,79 @@
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../src/api/app";
+
+/**
+ * /openapi.json against the OpenAPI 3.1 JSON Schema (@seriousme/openapi-schema-validator: Ajv compiles
+ * schemas with `new Function`, which workerd forbids, so this runs in Node on the app itself), and against
+ * the app's own routing table: every route the app answers is documented, and nothing else is.
+ */
+
+const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
+/** The document and its viewer: served by the app, but not operations of the API they describe. */
+const UNDOCUMENTED = new Set(["GET /openapi.json", "GET /docs"]);
+
+interface Operation {
+  parameters?: { name: string; in: string; required?: boolean }[];
+  responses?: Record<string, unknown>;
+}
+type Document = { openapi: string; info: { version: string }; paths: Record<string, Partial<Record<(typeof METHODS)[number], Operation>>> };
+
+const app = createApp();
+let doc: Document;
+
+beforeAll(async () => {
+  const response = await app.request("/openapi.json", {}, { ENGINE_VERSION: "9.8.7" });
+  expect(response.status).toBe(200);
+  doc = (await response.json()) as Document;
+});
+
+/** "METHOD /path/{param}" for every handler the app routes to (middleware registers as ALL and is left out). */
+function routedOperations(): Set<string> {
+  return new Set(
+    app.routes
+      .filter((route) => route.method !== "ALL")
+      .map((route) => `${route.method} ${route.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`)
+      .filter((operation) => !UNDOCUMENTED.has(operation)),
+  );
+}
+
+function documentedOperations(): Set<string> {
+  return new Set(
+    Object.entries(doc.paths).flatMap(([path, item]) =>
+      METHODS.filter((method) => item[method] !== undefined).map((method) => `${method.toUpperCase()} ${path}`),
+    ),
+  );
+}
+
+describe("the OpenAPI document", () => {
+  it("is a valid OpenAPI 3.1 document", async () => {
+    const validator = new Validator();
+    const result = await validator.validate(doc as unknown as Record<string, unknown>);
+    expect(result.errors, JSON.stringify(result.errors, null, 2)).toBeUndefined();
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe("3.1");
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.info.version).toBe("9.8.7");
+  });
+
+  it("documents every route of the app, and no route the app does not have", () => {
+    const routed = routedOperations();
+    // The routing table is read, not assumed: the API's main routes must be among what it found.
+    expect([...routed]).toEqual(expect.arrayContaining(["POST /job", "GET /jobs", "GET /jobs/{id}", "PATCH /jobs/{id}", "DELETE /admin/clients/{name}/keys/{key_id}"]));
+    expect([...documentedOperations()].sort()).toEqual([...routed].sort());
+  });
+
+  it("declares every path parameter of every operation, and gives every operation responses", () => {
+    for (const [path, item] of Object.entries(doc.paths)) {
+      const names = [...path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]);
+      for (const method of METHODS) {
+        const operation = item[method];
+        if (!operation) continue;
+        const declared = (operation.parameters ?? []).filter((parameter) => parameter.in === "path");
+        expect(declared.map((parameter) => parameter.name).sort(), `${method} ${path}`).toEqual([...names].sort());
+        for (const parameter of declared) expect(parameter.required, `${method} ${path} ${parameter.name}`).toBe(true);
+        expect(Object.keys(operation.responses ?? {}).length, `${method} ${path}`).toBeGreaterThan(0);
+      }
+    }
+  });
+});
