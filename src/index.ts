@@ -19,7 +19,7 @@ const app = createApp();
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
 
-  async queue(batch, env) {
+  async queue(batch, env, ctx) {
     const coordinator = (jobId: string) => coordinatorFor(env.JOB_COORDINATOR, jobId);
     if (batch.queue.endsWith("-dlq")) return consumeDeadLetters(batch, env.DB);
     if (batch.queue.endsWith("-tasks")) {
@@ -37,6 +37,7 @@ export default {
         version: config.version,
         timeoutMs: config.callbackTimeoutMs,
         headersFor: callbackHeaders(env.DB),
+        waitUntil: (promise) => ctx.waitUntil(promise),
       });
     }
     console.error(JSON.stringify({ level: "error", message: "message from an unknown queue", queue: batch.queue }));

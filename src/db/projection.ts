@@ -117,9 +117,13 @@ export interface AttemptRecord extends AttemptOutcome {
   durationMs: number;
 }
 
+/**
+ * One attempt in the delivery log. The first report of an attempt wins, as in the outbox: a queue
+ * message delivered twice repeats the attempt, and its second outcome was never applied.
+ */
 export function attemptRow(jobId: string, callbackId: string, attempt: number, record: AttemptRecord): Statement {
   return {
-    sql: `INSERT OR REPLACE INTO callback_attempts (callback_id, attempt, job_id, attempted_at, status, duration_ms, error)
+    sql: `INSERT OR IGNORE INTO callback_attempts (callback_id, attempt, job_id, attempted_at, status, duration_ms, error)
           VALUES (?, ?, ?, ?, ?, ?, ?)`,
     params: [callbackId, attempt, jobId, iso(record.startedAt), record.status, Math.round(record.durationMs), record.error],
   };

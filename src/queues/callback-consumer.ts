@@ -6,36 +6,72 @@ import type { CallbackMessage } from "./messages";
 /** How many follow-on callbacks of one endpoint a message may deliver without going back through the queue. */
 const MAX_INLINE_DELIVERIES = 100;
 
+/**
+ * How long a batch may wait for its slowest endpoint. A queue hands out its next batch only when this
+ * one ends, so an endpoint that hangs until the attempt timeout would otherwise hold back every callback
+ * queued behind it, of every endpoint and every job.
+ */
+const BATCH_BUDGET_MS = 1_000;
+
+/** Follow-on callbacks are taken inline only this long, so a handed-off series stays within waitUntil's limits. */
+const INLINE_BUDGET_MS = 10_000;
+
 export interface CallbackCoordinator {
   recordDelivery(id: string, attempt: number, record: AttemptRecord, takeNext: boolean): Promise<CallbackMessage | null>;
 }
 
 export interface CallbackConsumerDeps extends DeliveryDeps {
   coordinator: (jobId: string) => CallbackCoordinator;
+  /** Keeps a delivery running after the batch has ended (the invocation's `ctx.waitUntil`). */
+  waitUntil?: (promise: Promise<unknown>) => void;
 }
 
 /**
  * Callbacks queue consumer: delivers one callback to one endpoint, reports the attempt to the job's
  * coordinator (which records it and schedules any retry), then delivers the next callback of that
  * endpoint if the coordinator hands one back. Each message is acked or retried on its own.
+ *
+ * Deliveries still running when the batch budget runs out are handed to `waitUntil` and their messages
+ * acked: the coordinator leased each callback it sent, so one whose report never arrives is sent again
+ * by its alarm. Nothing is lost; the batch just stops waiting.
  */
 export async function consumeCallbacks(batch: MessageBatch<CallbackMessage>, deps: CallbackConsumerDeps): Promise<void> {
-  await Promise.all(
-    batch.messages.map(async (message) => {
-      try {
-        let delivery: CallbackMessage | null = message.body;
-        for (let sent = 1; delivery; sent++) {
-          const record = await deliverCallback(delivery, deps);
-          delivery = await deps
-            .coordinator(delivery.jobId)
-            .recordDelivery(delivery.id, delivery.attempt, record, sent < MAX_INLINE_DELIVERIES);
-        }
-        message.ack();
-      } catch (error) {
-        // The coordinator could not be told: try again (receivers dedupe on webhook-id).
-        console.error(JSON.stringify({ level: "error", message: "callback report failed", job_id: message.body.jobId, callback_id: message.body.id, error: errorMessage(error) }));
-        message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
-      }
-    }),
-  );
+  // Messages this invocation still has to ack or retry; a handed-off message leaves the set, acked.
+  const unsettled = new Set(batch.messages);
+  const series = batch.messages.map(async (message) => {
+    let reported = true;
+    try {
+      await deliverInOrder(message.body, deps);
+    } catch (error) {
+      // The coordinator could not be told: try again (receivers dedupe on webhook-id), or, once the
+      // message is handed off, leave it to the coordinator's lease.
+      console.error(JSON.stringify({ level: "error", message: "callback report failed", job_id: message.body.jobId, callback_id: message.body.id, error: errorMessage(error) }));
+      reported = false;
+    }
+    if (!unsettled.delete(message)) return;
+    if (reported) message.ack();
+    else message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
+  });
+  const all = Promise.all(series);
+  if (!deps.waitUntil) return void (await all);
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, BATCH_BUDGET_MS)))]);
+  clearTimeout(timer);
+  if (unsettled.size === 0) return;
+  const handedOff = [...unsettled];
+  unsettled.clear();
+  for (const message of handedOff) message.ack();
+  deps.waitUntil(all);
+}
+
+/** Delivers a callback, then each follow-on callback of the same endpoint the coordinator hands back. */
+async function deliverInOrder(first: CallbackMessage, deps: CallbackConsumerDeps): Promise<void> {
+  const startedAt = Date.now();
+  let delivery: CallbackMessage | null = first;
+  for (let sent = 1; delivery; sent++) {
+    const record = await deliverCallback(delivery, deps);
+    const takeNext = sent < MAX_INLINE_DELIVERIES && Date.now() - startedAt < INLINE_BUDGET_MS;
+    delivery = await deps.coordinator(delivery.jobId).recordDelivery(delivery.id, delivery.attempt, record, takeNext);
+  }
 }

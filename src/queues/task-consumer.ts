@@ -32,7 +32,9 @@ export async function consumeTasks(batch: MessageBatch<TaskMessage>, deps: TaskC
         await runTaskMessage(message.body, deps);
         message.ack();
       } catch (error) {
-        console.error(JSON.stringify({ level: "error", message: "task message failed", job_id: message.body.jobId, task: message.body.task, error: errorMessage(error) }));
+        // A malformed body is retried like any failure, on its own, and ends in the dead-letter queue.
+        const body = message.body as Partial<TaskMessage> | null;
+        console.error(JSON.stringify({ level: "error", message: "task message failed", job_id: body?.jobId, task: body?.task, error: errorMessage(error) }));
         message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
       }
     }),
@@ -41,6 +43,9 @@ export async function consumeTasks(batch: MessageBatch<TaskMessage>, deps: TaskC
 
 /** Claims the attempt, runs it, reports it; then runs the follow-on task the coordinator hands back, if any. */
 export async function runTaskMessage(body: TaskMessage, deps: TaskConsumerDeps): Promise<void> {
+  if (typeof body?.jobId !== "string" || typeof body.task !== "string" || !Number.isInteger(body.attempt)) {
+    throw new Error("malformed task message");
+  }
   const coordinator = deps.coordinator(body.jobId);
   const claim = await coordinator.claim(body.task, body.attempt);
   if (!claim.ok) return;

@@ -288,9 +288,7 @@ describe("callbacks consumer", () => {
     );
     expect(row).toMatchObject({ attempts: 1, error: "network error: connection refused", next_attempt_at: expect.stringMatching(/Z$/) });
   });
-  // Known bug (see the report of this test tier): recordDelivery writes the attempt row (INSERT OR REPLACE)
-  // even when the outbox ignores the report as a repeat, so a duplicate delivery overwrites attempt 1.
-  it.fails("keeps the delivery log consistent when a duplicate message repeats an attempt", async () => {
+  it("keeps the delivery log consistent when a duplicate message repeats an attempt", async () => {
     const endpoint = "https://twice.receiver.invalid/hook";
     let status = 500;
     interceptFetch(() => new Response("x", { status }));
