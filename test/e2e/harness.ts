@@ -38,6 +38,37 @@ export interface Client {
   name: string;
   keyId: string;
   headers: { client: string; "api-key": string };
+  /** The `whsec_` secret that signs the client's callbacks (shown once, at creation). */
+  signingSecret: string;
+}
+
+/** One attempt of a callback in `GET /jobs/{id}/callbacks`. */
+export interface CallbackAttempt {
+  attempt: number;
+  attempted_at: string;
+  status: number | null;
+  duration_ms: number;
+  error: string | null;
+}
+
+/** One callback (one endpoint, one event) in `GET /jobs/{id}/callbacks`. */
+export interface CallbackLogEntry {
+  callback_id: string;
+  endpoint: string;
+  event: string;
+  sequence: number;
+  state: "pending" | "in_flight" | "delivered" | "failed";
+  next_attempt_at: string | null;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+  attempts: CallbackAttempt[];
+}
+
+/** One line the worker wrote to its console (console.log / warn / error). */
+export interface WorkerLog {
+  level: string;
+  message: string;
 }
 
 export interface Accepted {
@@ -152,6 +183,8 @@ function processAlive(pid: number): boolean {
 
 export class Engine {
   readonly adminToken = `adm_e2e_${randomBytes(18).toString("base64url")}`;
+  /** Everything the worker wrote to its console, across restarts (to check what it logs, or does not). */
+  readonly workerLogs: WorkerLog[] = [];
   private worker: StartedWorker | null = null;
   private baseUrl: string | null = null;
 
@@ -204,12 +237,46 @@ export class Engine {
 
   /** A new client with its first API key, made through the operator API. */
   async createClient(name = `e2e-${randomBytes(4).toString("hex")}`): Promise<Client> {
-    const response = await this.request<{ client: string; key_id: string; api_key: string }>("POST", "/admin/clients", {
+    const response = await this.request<{ client: string; key_id: string; api_key: string; signing_secret: string }>("POST", "/admin/clients", {
       headers: { authorization: `Bearer ${this.adminToken}` },
       body: { name },
     });
     if (response.status !== 201) throw new Error(`POST /admin/clients answered ${response.status}: ${JSON.stringify(response.body)}`);
-    return { name: response.body.client, keyId: response.body.key_id, headers: { client: response.body.client, "api-key": response.body.api_key } };
+    return {
+      name: response.body.client,
+      keyId: response.body.key_id,
+      headers: { client: response.body.client, "api-key": response.body.api_key },
+      signingSecret: response.body.signing_secret,
+    };
+  }
+
+  /** One request to the operator API (`/admin/...`) with the admin token. */
+  admin<T = unknown>(method: string, path: string, body?: unknown): Promise<ApiResponse<T>> {
+    return this.request<T>(method, path, { headers: { authorization: `Bearer ${this.adminToken}` }, body });
+  }
+
+  /** `GET /jobs/{id}/callbacks`: the job's callback delivery log. */
+  async getCallbacks(client: Client, id: string): Promise<CallbackLogEntry[]> {
+    const response = await this.request<CallbackLogEntry[]>("GET", `/jobs/${encodeURIComponent(id)}/callbacks`, { headers: client.headers });
+    if (response.status !== 200) throw new Error(`GET /jobs/${id}/callbacks answered ${response.status}: ${JSON.stringify(response.body)}`);
+    return response.body;
+  }
+
+  /** Polls `GET /jobs/{id}/callbacks` until `until` holds over the delivery log. */
+  async waitForCallbacks(
+    client: Client,
+    id: string,
+    until: (log: CallbackLogEntry[]) => boolean,
+    timeoutMs = 30_000,
+    what = "the delivery log",
+  ): Promise<CallbackLogEntry[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const log = await this.getCallbacks(client, id);
+      if (until(log)) return log;
+      if (Date.now() > deadline) throw new Error(`${what} of job ${id} not reached within ${timeoutMs} ms; last seen: ${JSON.stringify(log, null, 1)}`);
+      await sleep(100);
+    }
   }
 
   /** `POST /settings` for the client; throws unless it answers 200. */
@@ -281,6 +348,7 @@ export class Engine {
         liveReload: false,
         // The worker's console output; shown with E2E_WORKER_LOGS=1 (errors are always shown).
         structuredLogsHandler: (log: { level: string; message: string }) => {
+          this.workerLogs.push({ level: log.level, message: log.message });
           if (process.env.E2E_WORKER_LOGS === "1" || log.level === "error") process.stderr.write(`[worker:${log.level}] ${log.message}\n`);
         },
       },

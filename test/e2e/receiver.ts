@@ -12,12 +12,23 @@ export interface ReceivedRequest {
   body: unknown;
   /** `Date.now()` when the request was complete. */
   receivedAt: number;
-  /** The status this receiver answered. */
+  /** The status this receiver answered (or was about to answer, when the sender gave up first). */
   status: number;
+  /** The sender closed the connection before the answer was sent (e.g. its timeout struck during `delayMs`). */
+  aborted?: boolean;
 }
 
-/** Decides the status to answer a request with; the default answers 200 to everything. */
-export type Responder = (request: Omit<ReceivedRequest, "status">, index: number) => number;
+/** A scripted answer: a status, extra response headers (e.g. `Retry-After`) and a delay before answering. */
+export interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  delayMs?: number;
+}
+
+/** Decides the answer to a request (a status or a `Reply`); the default answers 200 to everything. */
+export type Responder = (request: Omit<ReceivedRequest, "status" | "aborted">, index: number) => number | Reply;
+
+type Answer = (reply: Reply, onAbort: () => void) => void;
 
 interface Waiter {
   predicate: (received: readonly ReceivedRequest[]) => boolean;
@@ -26,12 +37,15 @@ interface Waiter {
 
 /**
  * A real HTTP callback receiver on 127.0.0.1 (ephemeral port). It records every request and answers
- * the status its responder chooses.
+ * what its responder (or a per-path script) chooses. It can go down (connections refused) and come
+ * back up on the same port.
  */
 export class Receiver {
   readonly received: ReceivedRequest[] = [];
   private responder: Responder = () => 200;
+  private readonly scripts = new Map<string, (number | Reply)[]>();
   private readonly waiters = new Set<Waiter>();
+  private listening = true;
 
   private constructor(
     private readonly server: Server,
@@ -48,19 +62,55 @@ export class Receiver {
           res.writeHead(503).end();
           return;
         }
-        receiver.record(req.url ?? "/", req.method ?? "GET", req.headers, Buffer.concat(chunks).toString("utf8"), (status) => {
-          res.writeHead(status, { "content-type": "text/plain" }).end(status >= 200 && status < 300 ? "ok" : "no");
+        receiver.record(req.url ?? "/", req.method ?? "GET", req.headers, Buffer.concat(chunks).toString("utf8"), (reply, onAbort) => {
+          const send = () => {
+            if (res.destroyed) return;
+            res
+              .writeHead(reply.status, { "content-type": "text/plain", ...reply.headers })
+              .end(reply.status >= 200 && reply.status < 300 ? "ok" : "no");
+          };
+          res.on("close", () => {
+            if (!res.writableEnded) onAbort();
+          });
+          if (reply.delayMs) setTimeout(send, reply.delayMs);
+          else send();
         });
       });
     });
     // Keep-alive sockets would hold `close()` open; callbacks are short POSTs.
     server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => resolve());
-    });
+    await listen(server, 0);
     receiver = new Receiver(server, (server.address() as AddressInfo).port);
     return receiver;
+  }
+
+  /** True unless `down()` closed the port. */
+  get isUp(): boolean {
+    return this.listening;
+  }
+
+  /** Closes the port (and every open connection): senders get "connection refused" until `up()`. */
+  async down(): Promise<void> {
+    if (!this.listening) return;
+    this.listening = false;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  /** Listens again on the same port after `down()`. */
+  async up(): Promise<void> {
+    if (this.listening) return;
+    await listen(this.server, this.port);
+    this.listening = true;
+  }
+
+  /**
+   * The answers to the next requests at `path`, in order (a status or a `Reply` each); once they are
+   * used up, the responder answers again.
+   */
+  script(path: string, replies: (number | Reply)[]): void {
+    this.scripts.set(path, [...replies]);
   }
 
   /** The URL of a path on this receiver, for `rest_endpoints`. */
@@ -82,6 +132,7 @@ export class Receiver {
   reset(): void {
     this.received.length = 0;
     this.responder = () => 200;
+    this.scripts.clear();
   }
 
   /** Resolves once `predicate` holds over everything received so far; rejects after `timeoutMs`. */
@@ -107,13 +158,12 @@ export class Receiver {
 
   async stop(): Promise<void> {
     for (const waiter of this.waiters) this.waiters.delete(waiter);
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.down();
   }
 
-  private record(path: string, method: string, headers: IncomingHttpHeaders, raw: string, answer: (status: number) => void): void {
+  private record(path: string, method: string, headers: IncomingHttpHeaders, raw: string, answer: Answer): void {
     if (method !== "POST") {
-      answer(405);
+      answer({ status: 405 }, () => {});
       return;
     }
     let body: unknown;
@@ -123,11 +173,27 @@ export class Receiver {
       body = undefined;
     }
     const request = { path, headers, raw, body, receivedAt: Date.now() };
-    const status = this.responder(request, this.received.length);
-    this.received.push({ ...request, status });
-    answer(status);
+    const scripted = this.scripts.get(path)?.shift();
+    const chosen = scripted ?? this.responder(request, this.received.length);
+    const reply = typeof chosen === "number" ? { status: chosen } : chosen;
+    const received: ReceivedRequest = { ...request, status: reply.status };
+    this.received.push(received);
+    answer(reply, () => {
+      received.aborted = true;
+    });
     for (const waiter of [...this.waiters]) if (waiter.predicate(this.received)) waiter.resolve();
   }
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const failed = (error: Error) => reject(error);
+    server.once("error", failed);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", failed);
+      resolve();
+    });
+  });
 }
 
 function summary(body: unknown): string {
