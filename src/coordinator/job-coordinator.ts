@@ -8,7 +8,8 @@ import { isEnded, planChange, waitingState, type JobChange, type JobMeta } from 
 import { jobProgress, type JobState } from "../domain/job-state";
 import { Outbox, type OutboxChange, type OutboxEntry, type Send } from "../domain/outbox";
 import { transition } from "../domain/transition";
-import type { CallbackMessage, TaskMessage } from "../queues/messages";
+import { queueBatches } from "../queues/batches";
+import { MAX_INLINE_BODY_CHARS, type CallbackMessage, type TaskMessage } from "../queues/messages";
 import type { SchedulerSync } from "../scheduler/client-scheduler";
 import type { SchedulerConfig } from "../scheduler/scheduler-config";
 import { schedulerFor } from "../scheduler/stub";
@@ -379,8 +380,8 @@ export class JobCoordinator extends DurableObject<Env> {
     if (after.sends.length > 0) {
       await this.rowsWrittenFor(after.sends);
       try {
-        const messages = after.sends.map((send) => ({ body: this.delivery(send) }));
-        for (let i = 0; i < messages.length; i += 100) await this.env.CALLBACK_QUEUE.sendBatch(messages.slice(i, i + 100));
+        const messages = after.sends.map((send) => ({ body: this.delivery(send, MAX_INLINE_BODY_CHARS) }));
+        for (const batch of queueBatches(messages)) await this.env.CALLBACK_QUEUE.sendBatch(batch);
       } catch (error) {
         // The callbacks stay in flight with a lease: the alarm sends them again.
         this.logError(`callback send failed: ${String(error)}`);
@@ -452,9 +453,16 @@ export class JobCoordinator extends DurableObject<Env> {
     };
   }
 
-  private delivery(send: Send): Delivery {
+  /** The callback body of a delivery (the same bytes each attempt), for the consumer that delivers it. */
+  async callbackBody(id: string): Promise<string | null> {
+    return this.job ? this.store.callbackBody(id) : null;
+  }
+
+  /** A delivery of `send`; a body longer than `maxBodyChars` is left out, for the consumer to fetch. */
+  private delivery(send: Send, maxBodyChars = Infinity): Delivery {
     const job = this.job!;
-    const body = this.store.callbackBody(send.id) ?? "{}";
+    const stored = this.store.callbackBody(send.id) ?? "{}";
+    const body = stored.length <= maxBodyChars ? stored : null;
     return { jobId: job.spec.jobId, client: job.spec.client, id: send.id, attempt: send.attempt, endpoint: send.endpoint, body };
   }
 

@@ -16,6 +16,7 @@ export type JobCoordinatorApi = Pick<
   | "fail"
   | "progress"
   | "recordDelivery"
+  | "callbackBody"
   | "redeliver"
   | "purge"
   | "snapshot"

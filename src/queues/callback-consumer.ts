@@ -18,6 +18,7 @@ const INLINE_BUDGET_MS = 10_000;
 
 export interface CallbackCoordinator {
   recordDelivery(id: string, attempt: number, record: AttemptRecord, takeNext: boolean): Promise<CallbackMessage | null>;
+  callbackBody(id: string): Promise<string | null>;
 }
 
 export interface CallbackConsumerDeps extends DeliveryDeps {
@@ -70,8 +71,12 @@ async function deliverInOrder(first: CallbackMessage, deps: CallbackConsumerDeps
   const startedAt = Date.now();
   let delivery: CallbackMessage | null = first;
   for (let sent = 1; delivery; sent++) {
-    const record = await deliverCallback(delivery, deps);
+    const coordinator = deps.coordinator(delivery.jobId);
+    // A body too large for a queue message stays with the coordinator (null: the job was purged).
+    const body = delivery.body ?? (await coordinator.callbackBody(delivery.id));
+    if (body === null) return;
+    const record = await deliverCallback({ ...delivery, body }, deps);
     const takeNext = sent < MAX_INLINE_DELIVERIES && Date.now() - startedAt < INLINE_BUDGET_MS;
-    delivery = await deps.coordinator(delivery.jobId).recordDelivery(delivery.id, delivery.attempt, record, takeNext);
+    delivery = await coordinator.recordDelivery(delivery.id, delivery.attempt, record, takeNext);
   }
 }

@@ -1,7 +1,7 @@
 import { clientConfigText } from "../db/clients";
 import { activeSecrets, parseClientConfig, ruleFor, type ClientConfig } from "../domain/client-config";
 import { signatureHeader } from "../domain/signing";
-import type { CallbackMessage } from "./messages";
+import type { Deliverable } from "./messages";
 
 /** How long an isolate reuses a client's configuration: a rotation or a header change applies within this. */
 const CONFIG_TTL_MS = 5_000;
@@ -20,7 +20,7 @@ async function configOf(db: D1Database, client: string, now: number): Promise<Cl
  * The per-attempt headers of a callback, from the client's live configuration: the matching rule's extra
  * headers (secret values, never logged) and the Standard Webhooks signature with every active secret.
  */
-export function callbackHeaders(db: D1Database): (delivery: CallbackMessage, timestamp: number) => Promise<Record<string, string>> {
+export function callbackHeaders(db: D1Database): (delivery: Deliverable, timestamp: number) => Promise<Record<string, string>> {
   return async (delivery, timestamp) => {
     const now = Date.now();
     const config = await configOf(db, delivery.client, now);

@@ -1,17 +1,17 @@
 import type { AttemptRecord } from "../db/projection";
 import { errorMessage } from "../executors/errors";
-import type { CallbackMessage } from "./messages";
+import type { Deliverable } from "./messages";
 
 export interface DeliveryDeps {
   fetch: typeof fetch;
   version: string;
   timeoutMs: number;
   /** Extra headers for this attempt (signature, configured headers). */
-  headersFor?: (delivery: CallbackMessage, timestamp: number) => Promise<Record<string, string>>;
+  headersFor?: (delivery: Deliverable, timestamp: number) => Promise<Record<string, string>>;
 }
 
 /** POSTs one callback attempt and describes what happened; never throws. */
-export async function deliverCallback(delivery: CallbackMessage, deps: DeliveryDeps): Promise<AttemptRecord> {
+export async function deliverCallback(delivery: Deliverable, deps: DeliveryDeps): Promise<AttemptRecord> {
   const startedAt = Date.now();
   const timestamp = Math.floor(startedAt / 1000);
   try {

@@ -14,6 +14,15 @@ export interface CallbackMessage {
   id: string;
   attempt: number;
   endpoint: string;
-  /** The JSON body, exactly as it is signed and sent. */
-  body: string;
+  /**
+   * The JSON body, exactly as it is signed and sent; null when it is too large for a queue message
+   * (limit 128 KB), and the consumer asks the coordinator for it.
+   */
+  body: string | null;
 }
+
+/** A callback attempt ready to POST: its body at hand. */
+export type Deliverable = CallbackMessage & { body: string };
+
+/** Bodies up to this many UTF-16 code units travel in the message (at most 3 bytes each: within 128 KB). */
+export const MAX_INLINE_BODY_CHARS = 32_000;

@@ -1,3 +1,4 @@
+import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   bodiesOf,
@@ -254,5 +255,32 @@ describe("a failing callback endpoint", () => {
     } finally {
       receiver.respondWith(() => 200);
     }
+  });
+});
+
+describe("a job callback larger than a queue message", () => {
+  // 200,000 characters of custom_data, echoed in the job callback: more than a queue message holds (128 KB).
+  const customData = { ref: "big", blob: "é".repeat(100_000) };
+
+  test("arrives whole and signed through the queue: its retry after a 500 carries no body, the consumer fetches it", async () => {
+    // The first attempt of a job callback usually rides inline after the task callbacks; its retry is
+    // sent by the coordinator's alarm through the callbacks queue.
+    await engine.setSetting(client, "callback_retry_schedule", "1");
+    receiver.script("/big", [200, 200, 200, 200, 500]);
+    const accepted = await engine.submit(client, "selftest", {
+      content_id: "big",
+      tasks: 2,
+      rest_endpoints: [receiver.url("/big")],
+      custom_data: customData,
+    });
+    await receiver.waitFor((received) => received.filter((request) => request.path === "/big").length === 6, 30_000, "the large job callback, twice");
+    await sleep(SETTLE_MS);
+    const requests = receiver.at("/big");
+    expect(bodiesOf(requests).map((body) => body.sequence)).toStrictEqual([...range(1, 5), 5]);
+    expect(requests.map((request) => request.status)).toStrictEqual([200, 200, 200, 200, 500, 200]);
+    const last = requests.at(-1)!;
+    expect(last.body).toMatchObject({ job_id: accepted.id, status: "completed", custom_data: customData });
+    const headers = Object.fromEntries(["webhook-id", "webhook-timestamp", "webhook-signature"].map((name) => [name, String(last.headers[name])]));
+    expect(new Webhook(client.signingSecret).verify(last.raw, headers)).toStrictEqual(last.body);
   });
 });

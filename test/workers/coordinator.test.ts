@@ -227,7 +227,7 @@ describe("JobCoordinator", () => {
 
     await waitFor(async () => callbacks.length, (count) => count >= 2);
     expect(callbacks.map((message) => [message.endpoint, message.attempt])).toEqual(endpoints.map((endpoint) => [endpoint, 1]));
-    expect(JSON.parse(callbacks[0]!.body)).toEqual({
+    expect(JSON.parse(callbacks[0]!.body!)).toEqual({
       job_id: spec.jobId,
       task_id: (await coordinator.snapshot())!.state.tasks.task_1!.id,
       task_name: "task_1",
