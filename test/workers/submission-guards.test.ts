@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, createClient, jobObject, postJson, rows, waitForJobEnd } from "./helpers";
 
@@ -57,6 +58,23 @@ describe("Idempotency-Key", () => {
     const none = await submit(headers, body("a"));
     expect(none.status).toBe(202);
     expect(await jobCount("idem-conflict")).toBe(3);
+  });
+
+  it("creates the job a key names when the request that reserved it died before creating it", async () => {
+    const headers = await createClient("idem-orphan");
+    const first = await submit(headers, body("a"), "order-orphan");
+    expect(first.status).toBe(202);
+    // As if that request had reserved the key for a job it then never created.
+    const orphan = "01KZZZZZZZZZZZZZZZZZZZZZZZ";
+    await env.DB.prepare(`UPDATE idempotency_keys SET job_id = ? WHERE client = ? AND key = ?`).bind(orphan, "idem-orphan", "order-orphan").run();
+    expect((await call(`/jobs/${orphan}`, { headers })).status).toBe(404);
+
+    const again = await submit(headers, body("a"), "order-orphan");
+    expect(again).toEqual({ status: 200, body: { id: orphan, job_id: orphan, result: "accepted", queue_state: "queued" } });
+    expect((await waitForJobEnd(orphan, headers)).failed).toBe(false);
+    // Replays now find it, and create nothing more.
+    expect((await submit(headers, body("a"), "order-orphan")).body.id).toBe(orphan);
+    expect(await jobCount("idem-orphan")).toBe(2);
   });
 
   it("makes one job of concurrent requests with the same key and body", async () => {

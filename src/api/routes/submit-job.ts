@@ -57,6 +57,7 @@ export const submitJobRoutes = newRouter().openapi(submitJob, async (c) => {
   }
   const idempotencyKey = c.req.header("idempotency-key");
   let reservedId: string | undefined;
+  let replayed = false;
   if (idempotencyKey !== undefined) {
     if (!/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
       throw validationError([{ path: "Idempotency-Key", message: "must be 1-255 visible ASCII characters" }]);
@@ -69,8 +70,11 @@ export const submitJobRoutes = newRouter().openapi(submitJob, async (c) => {
     }
     if (reservation.kind === "replay") {
       const existing = await findJob(c.env.DB, client, reservation.jobId);
-      const queueState = existing?.queue_state ?? "queued";
-      return c.json({ id: reservation.jobId, job_id: reservation.jobId, result: "accepted" as const, queue_state: queueState }, 200);
+      if (existing) return c.json({ id: reservation.jobId, job_id: reservation.jobId, result: "accepted" as const, queue_state: existing.queue_state }, 200);
+      // The request that reserved the key has not created its job (it died, or is still at it): create
+      // it under the reserved id. A coordinator creates its job once, so nothing is doubled.
+      reservedId = reservation.jobId;
+      replayed = true;
     }
   }
   const created = createJob(
@@ -95,5 +99,5 @@ export const submitJobRoutes = newRouter().openapi(submitJob, async (c) => {
     if (idempotencyKey !== undefined && reservedId !== undefined) await releaseKey(c.env.DB, client, idempotencyKey, reservedId);
     throw error;
   });
-  return c.json({ id, job_id: id, result: "accepted" as const, queue_state: queueState }, 202);
+  return c.json({ id, job_id: id, result: "accepted" as const, queue_state: queueState }, replayed ? 200 : 202);
 });
