@@ -47,6 +47,9 @@ export default defineConfig(async () => {
             testTimeout: 120_000,
             hookTimeout: 120_000,
             fileParallelism: false,
+            // wrangler's local dashboards (observability collector, data explorer) roughly double the
+            // runtime's CPU per request; the tests need neither.
+            env: { X_LOCAL_OBSERVABILITY: "false", X_LOCAL_EXPLORER: "false" },
           },
         },
       ],

@@ -76,7 +76,25 @@ async function deliverInOrder(first: CallbackMessage, deps: CallbackConsumerDeps
     const body = delivery.body ?? (await coordinator.callbackBody(delivery.id));
     if (body === null) return;
     const record = await deliverCallback({ ...delivery, body }, deps);
+    if (record.error !== null) logFailedAttempt(delivery, record);
     const takeNext = sent < MAX_INLINE_DELIVERIES && Date.now() - startedAt < INLINE_BUDGET_MS;
     delivery = await coordinator.recordDelivery(delivery.id, delivery.attempt, record, takeNext);
   }
+}
+
+/** One line per failed attempt, for operators; the endpoint without its query (it may carry a token). */
+function logFailedAttempt(delivery: CallbackMessage, record: AttemptRecord): void {
+  const url = new URL(delivery.endpoint);
+  console.warn(
+    JSON.stringify({
+      level: "warn",
+      message: "callback attempt failed",
+      job_id: delivery.jobId,
+      callback_id: delivery.id,
+      attempt: delivery.attempt,
+      endpoint: `${url.origin}${url.pathname}`,
+      status: record.status,
+      error: record.error,
+    }),
+  );
 }

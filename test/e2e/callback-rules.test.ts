@@ -307,10 +307,12 @@ describe("callback rules per endpoint URL prefix", () => {
   });
 
   test("the rule header values appear in no line the worker logged", () => {
-    // engine.workerLogs holds every console line of the worker (log, warn, error) since it started, across
-    // this file's jobs; on these paths the engine may log little or nothing, so this guards against a leak
-    // being added rather than proving the capture (the harness keeps what wrangler's log handler gets).
+    // engine.workerLogs holds every console line of the worker since it started. The failed attempts to
+    // the dead endpoint (whose rule sets a secret header) are logged: the capture works, and those lines
+    // name the endpoint without the header.
     const all = engine.workerLogs.map((line) => line.message).join("\n");
+    const failures = engine.workerLogs.filter((line) => line.message.includes("callback attempt failed") && line.message.includes("/dead-rule"));
+    expect(failures.length).toBeGreaterThanOrEqual(3);
     for (const value of ruleSecrets) expect(all).not.toContain(value.replace("Bearer ", ""));
   });
 });
