@@ -95,8 +95,10 @@ export class JobCoordinator extends DurableObject<Env> {
       startedAt: null,
       syncPending: scheduler !== undefined,
     });
-    await this.flusher.flush();
-    // The 202 does not wait for admission: the sync is persisted as pending, and the alarm retries it.
+    const flushed = await this.flusher.flush();
+    // The 202 does not wait for admission: the sync is persisted as pending, and the alarm retries it
+    // (and a failed D1 write) should this object be evicted before the sync below is done.
+    await this.ensureAlarm(flushed ? null : Date.now() + RETRY_MS);
     this.ctx.waitUntil(this.syncScheduler());
     return { created: true };
   }
@@ -141,7 +143,11 @@ export class JobCoordinator extends DurableObject<Env> {
   async retryInPlace(): Promise<ChangeResult> {
     const job = this.job;
     if (!job) return { ok: false, conflict: "unknown job" };
-    if (job.state.outcome !== "failed") return { ok: false, conflict: `Only a failed or broken job can be retried; this one is ${job.meta.queueState}.` };
+    if (job.state.outcome !== "failed") {
+      // A broken job whose tasks had all completed (e.g. the original of a rerun) has nothing to retry.
+      const why = job.state.outcome === "running" ? `this one is ${job.meta.queueState}` : "every task of this one completed";
+      return { ok: false, conflict: `Only a job with failed or cancelled tasks can be retried; ${why}.` };
+    }
     const meta: JobMeta = { ...job.meta, queueState: "queued", generation: job.meta.generation + 1, runAt: null, semaphoreUrl: null, syncPending: true };
     await this.commit([{ type: "restart" }], meta);
     return { ok: true, performed: ["retry"] };

@@ -77,6 +77,15 @@ describe("Idempotency-Key", () => {
     expect(await jobCount("idem-orphan")).toBe(2);
   });
 
+  it("treats the same body with its keys in another order as the same request", async () => {
+    const headers = await createClient("idem-order");
+    const first = await submit(headers, { job: { workflow: "selftest", priority: 4 }, parameters: { content_id: "o", tasks: 2 } }, "order-keys");
+    expect(first.status).toBe(202);
+    const reordered = await submit(headers, { parameters: { tasks: 2, content_id: "o" }, job: { priority: 4, workflow: "selftest" } }, "order-keys");
+    expect(reordered).toEqual({ status: 200, body: { ...first.body, queue_state: expect.any(String) } });
+    expect(await jobCount("idem-order")).toBe(1);
+  });
+
   it("makes one job of concurrent requests with the same key and body", async () => {
     const headers = await createClient("idem-race");
     const answers = await Promise.all(Array.from({ length: 8 }, () => submit(headers, body("race"), "order-race")));

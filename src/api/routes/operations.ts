@@ -5,6 +5,7 @@ import { resolveSettings } from "../../domain/settings";
 import { SCHEDULES, isScheduleName, type ScheduleName } from "../../schedule-catalogue";
 import { schedulerConfigOf } from "../../scheduler/scheduler-config";
 import { schedulerFor } from "../../scheduler/stub";
+import { errorMessage } from "../../executors/errors";
 import { ApiError } from "../errors";
 import { toJobObject } from "../job-object";
 import { newRouter } from "../router";
@@ -13,10 +14,20 @@ import { errorResponses, JobObject } from "../schemas";
 const json = (schema: z.ZodType, description: string) => ({ description, content: { "application/json": { schema } } });
 const Anything = z.record(z.string(), z.unknown());
 
+/** "OK" when the call succeeds, else what failed (binding errors carry no secrets). */
+async function probe(call: () => Promise<unknown>): Promise<string> {
+  try {
+    await call();
+    return "OK";
+  } catch (error) {
+    return `FAILED: ${errorMessage(error)}`;
+  }
+}
+
 const health = createRoute({
   method: "get",
   path: "/health",
-  summary: "Versions, storage checks and the caller's job counts",
+  summary: "Version, live checks of D1, R2 and the queue bindings, and the caller's job counts",
   responses: { 200: json(Anything, "Healthy"), ...errorResponses, 500: json(Anything, "A check failed") },
 });
 
@@ -69,24 +80,32 @@ function scheduleList(inactive: string[]) {
 export const operationsRoutes = newRouter()
   .openapi(health, async (c) => {
     const client = c.get("client");
+    const env = c.env;
+    // Each check makes a real call; a failed one names what failed and turns the answer into a 500.
+    const [d1, r2] = await Promise.all([probe(() => env.DB.prepare("SELECT 1").first()), probe(() => env.MEDIA.head("health-check"))]);
+    const queue = (binding: Queue | undefined) => (typeof binding?.send === "function" ? "OK" : "FAILED: binding missing");
+    const checks = { databases: { d1 }, storage: { r2 }, queues: { tasks: { binding: queue(env.TASK_QUEUE) }, callbacks: { binding: queue(env.CALLBACK_QUEUE) } } };
+    if (d1 !== "OK") return c.json({ version: c.get("config").version, ...checks }, 500);
     const [counts, snapshot, deadLetters] = await Promise.all([
-      jobCounts(c.env.DB, client),
-      clientSnapshot(c.env.DB, client),
-      c.env.DB.prepare(`SELECT queue, COUNT(*) AS n FROM dead_letters GROUP BY queue`).all<{ queue: string; n: number }>(),
+      jobCounts(env.DB, client),
+      clientSnapshot(env.DB, client),
+      env.DB.prepare(`SELECT queue, COUNT(*) AS n FROM dead_letters GROUP BY queue`).all<{ queue: string; n: number }>(),
     ]);
     const settings = resolveSettings(snapshot.settings);
     const dead = Object.fromEntries(deadLetters.results.map((row) => [row.queue, row.n]));
+    const healthy = r2 === "OK" && checks.queues.tasks.binding === "OK" && checks.queues.callbacks.binding === "OK";
     return c.json(
       {
         version: c.get("config").version,
-        databases: { d1: "OK" },
+        databases: checks.databases,
+        storage: checks.storage,
         queues: {
-          tasks: { binding: "OK", dead_letters: dead["task-engine-tasks-dlq"] ?? 0 },
-          callbacks: { binding: "OK", dead_letters: dead["task-engine-callbacks-dlq"] ?? 0 },
+          tasks: { ...checks.queues.tasks, dead_letters: dead["task-engine-tasks-dlq"] ?? 0 },
+          callbacks: { ...checks.queues.callbacks, dead_letters: dead["task-engine-callbacks-dlq"] ?? 0 },
         },
         jobs: { ...counts, max_jobs: settings.max_jobs, priority_slots: settings.priority_slots },
       },
-      200,
+      healthy ? 200 : 500,
     );
   })
   .openapi(dashboard, async (c) => {

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { maskSecrets } from "../../domain/secrets";
 import { endpointProblem } from "../../domain/endpoints";
+import canonicalize from "canonicalize";
 import { ulid } from "ulidx";
 import { findJob } from "../../db/jobs";
 import { releaseKey, reserveKey } from "../../db/idempotency";
@@ -63,7 +64,8 @@ export const submitJobRoutes = newRouter().openapi(submitJob, async (c) => {
       throw validationError([{ path: "Idempotency-Key", message: "must be 1-255 visible ASCII characters" }]);
     }
     reservedId = ulid(now);
-    const bodyHash = await sha256Hex(JSON.stringify(request));
+    // Canonical JSON (RFC 8785): the same body with its keys in another order is the same request.
+    const bodyHash = await sha256Hex(canonicalize(request) ?? "");
     const reservation = await reserveKey(c.env.DB, client, idempotencyKey, bodyHash, reservedId, now);
     if (reservation.kind === "conflict") {
       throw new ApiError(409, "conflict", "This Idempotency-Key was used in the last 24 hours with another request body.");
