@@ -10,28 +10,13 @@
 // default 5), BENCH_TIMEOUT_MS (per sequential job, default 30000), BENCH_BURST_TIMEOUT_MS (a whole burst,
 // default 120000: a burst that has not completed by then is reported as failed, with how far it got),
 // BENCH_MAX_JOBS (the bench client's max_jobs setting, default 1000 so that a whole burst may run at once).
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { rmSync, mkdirSync } from "node:fs";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
-import { createRequire } from "node:module";
-import { cpus, loadavg } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { cpus } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { unstable_startWorker } from "wrangler";
-
-type Worker = Awaited<ReturnType<typeof unstable_startWorker>>;
-
-// Quiet wrangler's per-request and per-queue-batch lines (read when each line is logged); errors still show.
-process.env.WRANGLER_LOG ??= "warn";
-process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
-process.env.WRANGLER_SEND_METRICS ??= "false";
-
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const stateRoot = join(root, "bench", ".state");
-const wranglerBin = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
+// @ts-ignore TS5097: Node's type stripping needs the .ts extension (see lib/harness.ts)
+import { createClient, f1, f2, intEnv, liftedGuards, listen, load, median, migrate, note, percentile, postJson, root, run, startEngine, startWorker, type Worker } from "./lib/harness.ts";
 
 const JOBS = intEnv("BENCH_JOBS", 50);
 const BURST = intEnv("BENCH_BURST", 200);
@@ -41,18 +26,6 @@ const TIMEOUT_MS = intEnv("BENCH_TIMEOUT_MS", 30_000);
 const BURST_TIMEOUT_MS = intEnv("BENCH_BURST_TIMEOUT_MS", 120_000);
 const MAX_JOBS = intEnv("BENCH_MAX_JOBS", 1000);
 const ADMIN_TOKEN = `adm_bench_${randomBytes(16).toString("hex")}`;
-
-const t0 = performance.now();
-/** Progress notes on stderr, so stdout holds only the figures. */
-function note(message: string): void {
-  process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
-}
-
-function intEnv(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
-  return value;
-}
 
 // ─── the receiver ───────────────────────────────────────────────────────────────────────────────────────
 
@@ -124,80 +97,13 @@ interface System {
   submit(timeoutMs?: number): Promise<string>;
 }
 
-async function postJson(
-  url: string,
-  body: unknown,
-  headers: Record<string, string> = {},
-  timeoutMs = TIMEOUT_MS,
-): Promise<Record<string, unknown>> {
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...headers },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  } catch (error) {
-    const cause = (error as { cause?: { message?: string; code?: string } }).cause;
-    const why = cause?.message ?? cause?.code ?? (error as Error).message ?? String(error);
-    throw new Error(`POST ${url} failed: ${why}`, { cause: error });
-  }
-  const text = await response.text();
-  if (!response.ok) throw new Error(`POST ${url} → ${response.status}: ${text.slice(0, 300)}`);
-  return JSON.parse(text) as Record<string, unknown>;
-}
-
-function wrangler(args: string[]): void {
-  const result = spawnSync(process.execPath, [wranglerBin, ...args], {
-    cwd: root,
-    env: { ...process.env, WRANGLER_LOG: "info" },
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  if (result.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
-}
-
-/** A free ephemeral port on 127.0.0.1 (wrangler would otherwise default to 8787, which `npm run dev` uses). */
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-async function start(config: string, persist: string, vars: Record<string, string> = {}): Promise<Worker> {
-  const bindings = Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, { type: "plain_text" as const, value }]));
-  const worker = await unstable_startWorker({
-    config,
-    bindings,
-    dev: {
-      persist,
-      server: { hostname: "127.0.0.1", port: await freePort() },
-      inspector: false,
-      watch: false,
-      logLevel: "warn",
-    },
-  });
-  await worker.ready;
-  return worker;
-}
-
-async function engineSystem(persist: string, hook: string): Promise<{ system: System; worker: Worker }> {
-  note("applying D1 migrations");
-  wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist]);
-  note("starting the engine");
-  const worker = await start(join(root, "wrangler.toml"), persist, { ADMIN_TOKEN });
-  const base = await worker.url;
+async function engineSystem(persist: string, hook: string, workers: Worker[]): Promise<{ system: System; worker: Worker }> {
+  migrate(persist);
+  const { worker, base } = await startEngine(persist, ADMIN_TOKEN);
+  workers.push(worker);
   note(`engine at ${base.href}; creating the bench client`);
-  const created = await postJson(new URL("/admin/clients", base).href, { name: "bench" }, { authorization: `Bearer ${ADMIN_TOKEN}` });
-  const auth = { client: "bench", "api-key": String(created.api_key) };
-  // Lift the client's limits so the bench measures the engine, not its guards: admission control
-  // (max_jobs, default 2 running jobs) and the request rate limit (default 50/s, burst 100).
-  for (const [name, setting] of [["max_jobs", String(MAX_JOBS)], ["rate_limit", "100000"], ["rate_burst", "100000"]]) {
-    await postJson(new URL("/settings", base).href, { name, setting }, auth);
-  }
+  // Lift the client's limits so the bench measures the engine, not its guards.
+  const auth = await createClient(base, ADMIN_TOKEN, "bench", liftedGuards(MAX_JOBS), TIMEOUT_MS);
   const jobUrl = new URL("/job", base).href;
   let n = 0;
   return {
@@ -216,9 +122,10 @@ async function engineSystem(persist: string, hook: string): Promise<{ system: Sy
   };
 }
 
-async function workflowSystem(persist: string, hook: string): Promise<{ system: System; worker: Worker }> {
+async function workflowSystem(persist: string, hook: string, workers: Worker[]): Promise<{ system: System; worker: Worker }> {
   note("starting the Workflows baseline");
-  const worker = await start(join(root, "bench", "workflows-baseline", "wrangler.toml"), persist);
+  const worker = await startWorker(join(root, "bench", "workflows-baseline", "wrangler.toml"), persist);
+  workers.push(worker);
   const runUrl = new URL("/run", await worker.url).href;
   return {
     worker,
@@ -295,16 +202,6 @@ async function burst(system: System, count: number): Promise<Burst> {
   };
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1]!;
-}
-
-const median = (values: number[]): number => percentile(values, 50);
-const f1 = (value: number): string => value.toFixed(1).padStart(7);
-const f2 = (value: number): string => value.toFixed(2);
-
 function throughputLine(label: string, engine: Burst, workflows: Burst): void {
   const rate = (result: Burst): number => result.completed / (result.ms / 1000);
   const text = (result: Burst): string =>
@@ -364,111 +261,69 @@ function engineBreakdown(runs: Single[]): void {
 
 // ─── main ───────────────────────────────────────────────────────────────────────────────────────────────
 
-/** Set when a figure could not be measured; the process then exits with status 1, after printing everything. */
-let failed = false;
+// bench/.state/run-<pid>, removed at the end (git-ignored).
+run("run", async (scope) => {
+  const runDir = scope.dir;
+  const { server, port } = await listen(onHook);
+  scope.servers.push(server);
+  const t = performance.now();
+  const engine = await engineSystem(join(runDir, "engine"), `http://127.0.0.1:${port}/hook`, scope.workers);
+  const baseline = await workflowSystem(join(runDir, "workflows"), `http://127.0.0.1:${port}/wf`, scope.workers);
+  console.log(
+    `started engine ${await engine.worker.url} and workflows ${await baseline.worker.url} in ${((performance.now() - t) / 1000).toFixed(1)} s; ` +
+      `${JOBS} sequential jobs, bursts of ${BURST}, ${TASKS} tasks each, engine max_jobs ${MAX_JOBS}; node ${process.version}, ` +
+      `${cpus().length} cores, load ${load()}`,
+  );
 
-async function main(): Promise<void> {
-  const runDir = join(stateRoot, `run-${process.pid}`);
-  rmSync(runDir, { recursive: true, force: true });
-  mkdirSync(runDir, { recursive: true });
-
-  const server = createServer(onHook);
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
-
-  const workers: Worker[] = [];
-  const cleanup = async (): Promise<void> => {
-    // A worker still busy with a stuck burst may take long to stop; do not wait for it forever.
-    const disposed = Promise.allSettled(workers.map((worker) => worker.dispose()));
-    await Promise.race([disposed, new Promise((resolve) => setTimeout(resolve, 20_000).unref())]);
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    rmSync(runDir, { recursive: true, force: true });
-  };
-  let interrupted = false;
-  const onSignal = (): void => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-
-  try {
-    const t = performance.now();
-    const engine = await engineSystem(join(runDir, "engine"), `http://127.0.0.1:${port}/hook`);
-    workers.push(engine.worker);
-    const baseline = await workflowSystem(join(runDir, "workflows"), `http://127.0.0.1:${port}/wf`);
-    workers.push(baseline.worker);
-    console.log(
-      `started engine ${await engine.worker.url} and workflows ${await baseline.worker.url} in ${((performance.now() - t) / 1000).toFixed(1)} s; ` +
-        `${JOBS} sequential jobs, bursts of ${BURST}, ${TASKS} tasks each, engine max_jobs ${MAX_JOBS}; node ${process.version}, ` +
-        `${cpus().length} cores, load ${loadavg().map((value) => value.toFixed(1)).join(" ")}`,
-    );
-
-    note("warming up");
-    // Warm-up: compile, open storage, start the consumers, fill connection pools.
-    for (const system of [engine.system, baseline.system]) {
-      for (let i = 0; i < WARMUP; i++) await single(system);
-      const warm = await burst(system, Math.min(20, BURST));
-      if (!warm.ok) note(`${system.name} warm-up burst: only ${warm.completed}/${warm.count} done`);
-    }
-
-    // Single-job latency, alternating the two systems job by job so machine noise hits both alike.
-    note(`measuring single-job latency (${JOBS} jobs each, alternating)`);
-    keepTrail = true;
-    const latency = { engine: [] as Single[], workflows: [] as Single[] };
-    for (let i = 0; i < JOBS; i++) {
-      latency.engine.push(await single(engine.system));
-      latency.workflows.push(await single(baseline.system));
-    }
-    keepTrail = false;
-
-    // Throughput: BURST jobs submitted at once, until the last completion notice arrives. The baseline goes
-    // first, so that an engine burst that does not finish cannot slow the baseline's down.
-    note(`measuring throughput (${BURST} at once, workflows then engine; deadline ${BURST_TIMEOUT_MS / 1000} s each)`);
-    const workflowsBurst = await burst(baseline.system, BURST);
-    const received = callbacksReceived;
-    const engineBurst = await burst(engine.system, BURST);
-    const engineCallbacks = callbacksReceived - received;
-
-    const ms = (runs: Single[]): number[] => runs.map((run) => run.ms);
-    console.log(`\nload at the end: ${loadavg().map((value) => value.toFixed(1)).join(" ")}\n`);
-    line("latency p50", median(ms(latency.engine)), median(ms(latency.workflows)), "ms");
-    line("latency p99", percentile(ms(latency.engine), 99), percentile(ms(latency.workflows), 99), "ms");
-    throughputLine(`throughput (${BURST} at once)`, engineBurst, workflowsBurst);
-    console.log("");
-    line("submit p50 (sequential)", median(latency.engine.map((r) => r.submitMs)), median(latency.workflows.map((r) => r.submitMs)), "ms");
-    line(`burst: all submitted`, engineBurst.submitMs, workflowsBurst.submitMs, "ms");
-    if (engineBurst.perJob.length > 0 && workflowsBurst.perJob.length > 0) {
-      line(`burst: first done`, Math.min(...engineBurst.perJob), Math.min(...workflowsBurst.perJob), "ms");
-      line(`burst: median done`, median(engineBurst.perJob), median(workflowsBurst.perJob), "ms");
-    }
-    line(`burst: all done`, engineBurst.ms, workflowsBurst.ms, "ms");
-    console.log(`engine burst callbacks received: ${engineCallbacks} (expected ${BURST * (2 * TASKS + 1)})`);
-    for (const [name, result] of [["engine", engineBurst], ["workflows", workflowsBurst]] as const) {
-      if (result.ok) continue;
-      failed = true;
-      console.log(
-        `${name} burst did NOT finish within ${BURST_TIMEOUT_MS / 1000} s: ${result.accepted}/${result.count} submits accepted, ` +
-          `${result.completed}/${result.count} completion notices`,
-      );
-      for (const [reason, count] of result.errors) console.log(`  ${count} × ${reason}`);
-    }
-    console.log("");
-    engineBreakdown(latency.engine);
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    await cleanup();
+  note("warming up");
+  // Warm-up: compile, open storage, start the consumers, fill connection pools.
+  for (const system of [engine.system, baseline.system]) {
+    for (let i = 0; i < WARMUP; i++) await single(system);
+    const warm = await burst(system, Math.min(20, BURST));
+    if (!warm.ok) note(`${system.name} warm-up burst: only ${warm.completed}/${warm.count} done`);
   }
-}
 
-main().then(
-  () => process.exit(failed ? 1 : 0),
-  (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exit(1);
-  },
-);
+  // Single-job latency, alternating the two systems job by job so machine noise hits both alike.
+  note(`measuring single-job latency (${JOBS} jobs each, alternating)`);
+  keepTrail = true;
+  const latency = { engine: [] as Single[], workflows: [] as Single[] };
+  for (let i = 0; i < JOBS; i++) {
+    latency.engine.push(await single(engine.system));
+    latency.workflows.push(await single(baseline.system));
+  }
+  keepTrail = false;
+
+  // Throughput: BURST jobs submitted at once, until the last completion notice arrives. The baseline goes
+  // first, so that an engine burst that does not finish cannot slow the baseline's down.
+  note(`measuring throughput (${BURST} at once, workflows then engine; deadline ${BURST_TIMEOUT_MS / 1000} s each)`);
+  const workflowsBurst = await burst(baseline.system, BURST);
+  const received = callbacksReceived;
+  const engineBurst = await burst(engine.system, BURST);
+  const engineCallbacks = callbacksReceived - received;
+
+  const ms = (runs: Single[]): number[] => runs.map((run) => run.ms);
+  console.log(`\nload at the end: ${load()}\n`);
+  line("latency p50", median(ms(latency.engine)), median(ms(latency.workflows)), "ms");
+  line("latency p99", percentile(ms(latency.engine), 99), percentile(ms(latency.workflows), 99), "ms");
+  throughputLine(`throughput (${BURST} at once)`, engineBurst, workflowsBurst);
+  console.log("");
+  line("submit p50 (sequential)", median(latency.engine.map((r) => r.submitMs)), median(latency.workflows.map((r) => r.submitMs)), "ms");
+  line(`burst: all submitted`, engineBurst.submitMs, workflowsBurst.submitMs, "ms");
+  if (engineBurst.perJob.length > 0 && workflowsBurst.perJob.length > 0) {
+    line(`burst: first done`, Math.min(...engineBurst.perJob), Math.min(...workflowsBurst.perJob), "ms");
+    line(`burst: median done`, median(engineBurst.perJob), median(workflowsBurst.perJob), "ms");
+  }
+  line(`burst: all done`, engineBurst.ms, workflowsBurst.ms, "ms");
+  console.log(`engine burst callbacks received: ${engineCallbacks} (expected ${BURST * (2 * TASKS + 1)})`);
+  for (const [name, result] of [["engine", engineBurst], ["workflows", workflowsBurst]] as const) {
+    if (result.ok) continue;
+    scope.fail();
+    console.log(
+      `${name} burst did NOT finish within ${BURST_TIMEOUT_MS / 1000} s: ${result.accepted}/${result.count} submits accepted, ` +
+        `${result.completed}/${result.count} completion notices`,
+    );
+    for (const [reason, count] of result.errors) console.log(`  ${count} × ${reason}`);
+  }
+  console.log("");
+  engineBreakdown(latency.engine);
+});
