@@ -74,7 +74,20 @@ export interface JobFilter {
  * the caller knows whether a next page exists.
  */
 export async function listJobs(db: D1Database, client: string, filter: JobFilter): Promise<JobRow[]> {
-  const where = ["client = ?"];
+  const { sql, params } = listJobsQuery(client, filter);
+  const { results } = await db
+    .prepare(sql)
+    .bind(...params)
+    .all<JobRow>();
+  return results;
+}
+
+/** The SQL of one page (see migrations/0003: every filter reads one index range, in order). */
+export function listJobsQuery(client: string, filter: JobFilter): { sql: string; params: SqlValue[] } {
+  // Listed ids are looked up by primary key and the few rows sorted; `+` keeps the planner from walking a
+  // client index instead (local D1 has no statistics to tell it better).
+  const byIds = filter.jobIds !== undefined;
+  const where = [byIds ? "+client = ?" : "client = ?"];
   const params: SqlValue[] = [client];
   const add = (condition: string, ...values: SqlValue[]) => {
     where.push(condition);
@@ -92,16 +105,12 @@ export async function listJobs(db: D1Database, client: string, filter: JobFilter
   const column = filter.orderBy;
   const direction = filter.ascending ? "ASC" : "DESC";
   const beyond = filter.ascending ? ">" : "<";
-  if (filter.after) add(`(${column} ${beyond} ? OR (${column} = ? AND id ${beyond} ?))`, filter.after.value, filter.after.value, filter.after.id);
+  // (column, id) beyond the cursor, written so that the planner reads it as a range of the index.
+  if (filter.after) add(`${column} ${beyond}= ? AND (${column} ${beyond} ? OR id ${beyond} ?)`, filter.after.value, filter.after.value, filter.after.id);
   const sql = `SELECT * FROM jobs WHERE ${where.join(" AND ")} ORDER BY ${column} ${direction}, id ${direction} LIMIT ?`;
-  const { results } = await db
-    .prepare(sql)
-    .bind(...params, filter.limit + 1)
-    .all<JobRow>();
-  return results;
+  return { sql, params: [...params, filter.limit + 1] };
 }
 
-/** Jobs of the client in some queue states, oldest first (dashboard). */
 export async function jobsInStates(db: D1Database, client: string, states: string[], limit: number): Promise<JobRow[]> {
   const { results } = await db
     .prepare(`SELECT * FROM jobs WHERE client = ? AND queue_state IN (${states.map(() => "?").join(", ")}) ORDER BY created_at LIMIT ?`)
