@@ -4,7 +4,10 @@ export const SCHEDULES = {
     class: "QueueJobs",
     every: [60, { first_in: 5 }],
     queue: "scheduler",
-    description: "Enqueues scheduled jobs whose run_at has passed and whose semaphore_url answers 2xx/3xx.",
+    // `every` keeps the reference system's shape; here run_at is kept by each client's scheduler alarm (on
+    // time) and a semaphore_url is polled every schedule_interval seconds (the client setting).
+    description:
+      "Starts scheduled jobs when their run_at passes (each client's scheduler alarm) and once their semaphore_url answers 2xx/3xx, polled every schedule_interval seconds.",
   },
   retention_cleanup: {
     class: "RetentionCleanup",

@@ -21,6 +21,11 @@ export type Worker = Awaited<ReturnType<typeof unstable_startWorker>>;
 process.env.WRANGLER_LOG ??= "warn";
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 process.env.WRANGLER_SEND_METRICS ??= "false";
+// wrangler's local dashboards (observability collector, data explorer) are on by default and roughly double
+// the runtime's CPU per request, for the engine and the baselines alike; a deployed Worker has neither.
+// Set them to "true" to measure with them.
+process.env.X_LOCAL_OBSERVABILITY ??= "false";
+process.env.X_LOCAL_EXPLORER ??= "false";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const stateRoot = join(root, "bench", ".state");

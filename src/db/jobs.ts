@@ -105,8 +105,8 @@ export function listJobsQuery(client: string, filter: JobFilter): { sql: string;
   const column = filter.orderBy;
   const direction = filter.ascending ? "ASC" : "DESC";
   const beyond = filter.ascending ? ">" : "<";
-  // (column, id) beyond the cursor, written so that the planner reads it as a range of the index.
-  if (filter.after) add(`${column} ${beyond}= ? AND (${column} ${beyond} ? OR id ${beyond} ?)`, filter.after.value, filter.after.value, filter.after.id);
+  // (column, id) beyond the cursor as a row value: one range of the (client, column, id) index.
+  if (filter.after) add(`(${column}, id) ${beyond} (?, ?)`, filter.after.value, filter.after.id);
   const sql = `SELECT * FROM jobs WHERE ${where.join(" AND ")} ORDER BY ${column} ${direction}, id ${direction} LIMIT ?`;
   return { sql, params: [...params, filter.limit + 1] };
 }
