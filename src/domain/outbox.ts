@@ -4,6 +4,11 @@
  * changed entries, then sends what `sends` lists.
  */
 
+/** The error of a callback failed by its endpoint's 410; a reloaded outbox closes the endpoint again from it. */
+const GONE = "endpoint answered 410 Gone";
+/** The same callbacks once a redelivery has opened the endpoint again. */
+const REOPENED = "endpoint answered 410 Gone (opened again by a redelivery)";
+
 export type DeliveryState = "pending" | "in_flight" | "delivered" | "failed";
 
 export interface OutboxEntry {
@@ -84,7 +89,7 @@ export class Outbox {
     for (const entry of added) {
       if (this.entries.has(entry.id)) continue;
       const stored = this.gone.has(entry.endpoint)
-        ? { ...entry, state: "failed" as const, dueAt: null, error: "endpoint answered 410 Gone" }
+        ? { ...entry, state: "failed" as const, dueAt: null, error: GONE }
         : entry;
       this.insert(stored);
       changed.push(stored);
@@ -104,7 +109,7 @@ export class Outbox {
       for (const laterId of this.byEndpoint.get(entry.endpoint) ?? []) {
         const later = this.entries.get(laterId)!;
         if (later.state === "pending" || later.id === id) {
-          changed.push(this.set({ ...later, state: "failed", dueAt: null, error: "endpoint answered 410 Gone" }));
+          changed.push(this.set({ ...later, state: "failed", dueAt: null, error: GONE }));
         }
       }
     } else if (attempt - (entry.seriesStart ?? 0) > this.policy.scheduleMs.length) {
@@ -133,9 +138,17 @@ export class Outbox {
   redeliver(id: string, now: number): OutboxChange | null {
     const entry = this.entries.get(id);
     if (!entry || (entry.state !== "delivered" && entry.state !== "failed")) return null;
-    this.gone.delete(entry.endpoint);
-    const reset = this.set({ ...entry, state: "pending", dueAt: now, error: null, seriesStart: entry.attempts });
-    return this.pump(now, [reset]);
+    const changed: OutboxEntry[] = [];
+    if (this.gone.delete(entry.endpoint)) {
+      // The endpoint is open again. Its other callbacks that the 410 failed stay failed, but no longer say
+      // "gone": a reloaded outbox derives the closed endpoints from that text.
+      for (const otherId of this.byEndpoint.get(entry.endpoint) ?? []) {
+        const other = this.entries.get(otherId)!;
+        if (other.id !== id && other.error === GONE) changed.push(this.set({ ...other, error: REOPENED }));
+      }
+    }
+    changed.push(this.set({ ...entry, state: "pending", dueAt: now, error: null, seriesStart: entry.attempts }));
+    return this.pump(now, changed);
   }
 
   /** The earliest time the watchdog must look at the outbox, or null. */
@@ -194,7 +207,7 @@ export class Outbox {
     // Callbacks are numbered in creation order, so the line only needs sorting if one arrives late.
     if (last && last.sequence > entry.sequence) line.sort((a, b) => this.entries.get(a)!.sequence - this.entries.get(b)!.sequence);
     this.byEndpoint.set(entry.endpoint, line);
-    if (entry.error === "endpoint answered 410 Gone") this.gone.add(entry.endpoint);
+    if (entry.error === GONE) this.gone.add(entry.endpoint);
   }
 
   private set(entry: OutboxEntry): OutboxEntry {

@@ -192,6 +192,28 @@ describe("Outbox", () => {
     expect(outbox.enqueue([entry(2)], T + 3).sends).toEqual([{ id: "cb_2_0", endpoint: A, attempt: 1 }]);
   });
 
+  it("an endpoint opened again by a redelivery stays open when the outbox is reloaded (a coordinator restart)", () => {
+    const outbox = new Outbox([], POLICY);
+    outbox.enqueue([entry(1), entry(2), entry(3)], T);
+    outbox.recordAttempt("cb_1_0", 1, http(410), T);
+    expect(outbox.get("cb_3_0")).toMatchObject({ state: "failed", error: "endpoint answered 410 Gone" });
+    const reopened = outbox.redeliver("cb_1_0", T + 1)!;
+    // The callbacks the 410 failed stay failed, under a text that no longer closes the endpoint.
+    expect(reopened.changed.filter((changed) => changed.id !== "cb_1_0").map((changed) => [changed.id, changed.state, changed.error])).toEqual([
+      ["cb_2_0", "failed", "endpoint answered 410 Gone (opened again by a redelivery)"],
+      ["cb_3_0", "failed", "endpoint answered 410 Gone (opened again by a redelivery)"],
+    ]);
+    const reloaded = new Outbox(outbox.all(), POLICY);
+    reloaded.recordAttempt("cb_1_0", 2, ok, T + 2);
+    expect(reloaded.enqueue([entry(4)], T + 3).sends).toEqual([{ id: "cb_4_0", endpoint: A, attempt: 1 }]);
+
+    // Without a redelivery a reloaded outbox keeps the endpoint closed.
+    const closed = new Outbox([], POLICY);
+    closed.enqueue([entry(1)], T);
+    closed.recordAttempt("cb_1_0", 1, http(410), T);
+    expect(new Outbox(closed.all(), POLICY).enqueue([entry(2)], T + 1)).toMatchObject({ sends: [], changed: [{ id: "cb_2_0", state: "failed" }] });
+  });
+
   it("redeliver waits while a later callback of the same endpoint is in flight", () => {
     const outbox = new Outbox([], POLICY);
     outbox.enqueue([entry(1), entry(2)], T);
