@@ -23,6 +23,8 @@ import { ProjectionFlusher } from "./projection-flusher";
 
 /** If a D1 write or a scheduler sync fails, the alarm tries again after this long. */
 const RETRY_MS = 2_000;
+/** How long delivery-log rows may wait to share one D1 write with the rest of their callback chain. */
+const LOG_FLUSH_DELAY_MS = 100;
 
 interface LoadedJob {
   spec: JobSpec;
@@ -199,7 +201,8 @@ export class JobCoordinator extends DurableObject<Env> {
     const now = Date.now();
     const change = job.outbox.recordAttempt(id, attempt, record, now);
     const inline = takeNext ? change.sends.find((send) => send.endpoint === entry.endpoint) : undefined;
-    await this.commitOutbox(change, now, [attemptRow(job.spec.jobId, id, attempt, record)], inline);
+    // The attempt rows only feed the delivery log: along a chain they go to D1 together, a moment later.
+    await this.commitOutbox(change, now, [attemptRow(job.spec.jobId, id, attempt, record)], inline, LOG_FLUSH_DELAY_MS);
     if (!inline) return null;
     await this.rowsWrittenFor([inline]);
     return this.delivery(inline);
@@ -232,6 +235,7 @@ export class JobCoordinator extends DurableObject<Env> {
   /** Deletes the storage of an ended job whose callbacks are settled (retention). */
   async purge(): Promise<{ purged: boolean }> {
     if (this.job && (this.job.state.outcome === "running" || !this.job.outbox.settled())) return { purged: false };
+    this.flusher.cancel();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.store = new JobStore(this.ctx.storage.sql);
@@ -357,7 +361,7 @@ export class JobCoordinator extends DurableObject<Env> {
   }
 
   /** Persists an outbox change with its D1 rows, then sends what it started (except the one delivered inline). */
-  private async commitOutbox(change: OutboxChange, now: number, extra: Statement[], inline?: Send): Promise<void> {
+  private async commitOutbox(change: OutboxChange, now: number, extra: Statement[], inline?: Send, rowsDelayMs?: number): Promise<void> {
     const job = this.job!;
     if (change.changed.length === 0 && extra.length === 0) return;
     this.ctx.storage.transactionSync(() => {
@@ -365,7 +369,9 @@ export class JobCoordinator extends DurableObject<Env> {
       this.store.appendProjection([...extra, ...change.changed.map((entry) => callbackRow(job.spec.jobId, entry, job.spec.createdAt, now))]);
     });
     await this.ensureAlarm();
-    this.ctx.waitUntil(this.performEffects({ dispatches: [], sends: change.sends.filter((send) => send !== inline) }));
+    const sends = change.sends.filter((send) => send !== inline);
+    if (rowsDelayMs !== undefined && sends.length === 0) this.flusher.flushSoon(rowsDelayMs);
+    else this.ctx.waitUntil(this.performEffects({ dispatches: [], sends }));
   }
 
   /**

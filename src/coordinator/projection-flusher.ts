@@ -13,6 +13,7 @@ const FLUSH_BATCH = 400;
 export class ProjectionFlusher {
   private flushing: Promise<boolean> | null = null;
   private again = false;
+  private soon: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly db: D1Database,
@@ -28,6 +29,25 @@ export class ProjectionFlusher {
     const oldest = this.store().oldestProjectionId();
     if (oldest === null || oldest > throughId) return Promise.resolve(true);
     return this.flush();
+  }
+
+  /**
+   * Flushes within `delayMs`, together with whatever else is stored meanwhile: for rows nobody waits for
+   * (the delivery log of a callback chain), so that a chain makes one D1 write, not one per callback. If
+   * the object is evicted first, the alarm flushes them.
+   */
+  flushSoon(delayMs: number): void {
+    if (this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      void this.flush();
+    }, delayMs);
+  }
+
+  /** Drops a pending `flushSoon` (the storage is about to be deleted). */
+  cancel(): void {
+    if (this.soon) clearTimeout(this.soon);
+    this.soon = null;
   }
 
   /** Resolves once everything stored before the call is in D1 (true), or a write failed (false). */

@@ -298,12 +298,13 @@ describe("callbacks consumer", () => {
     status = 200;
     await deliverBatch(QUEUE, [{ id: "duplicate", body: message! }]);
 
+    // The delivery log reaches D1 shortly after the attempts (one write per callback chain).
     const [callback] = await waitFor(
       () => callbackRows(spec.jobId),
-      (found) => found[0]?.attempts === 1,
+      (found) => found[0]?.attempts === 1 && found[0].state !== "in_flight",
     );
     expect(callback).toMatchObject({ state: "pending", error: "HTTP 500" });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await attemptRows(spec.jobId)).map((row) => [row.attempt, row.status])).toEqual([[1, 500]]);
   });
 });
