@@ -46,7 +46,8 @@ export async function consumeCallbacks(batch: MessageBatch<CallbackMessage>, dep
     } catch (error) {
       // The coordinator could not be told: try again (receivers dedupe on webhook-id), or, once the
       // message is handed off, leave it to the coordinator's lease.
-      console.error(JSON.stringify({ level: "error", message: "callback report failed", job_id: message.body.jobId, callback_id: message.body.id, error: errorMessage(error) }));
+      const body = message.body as Partial<CallbackMessage> | null;
+      console.error(JSON.stringify({ level: "error", message: "callback report failed", job_id: body?.jobId, callback_id: body?.id, error: errorMessage(error) }));
       reported = false;
     }
     if (!unsettled.delete(message)) return;
@@ -68,6 +69,10 @@ export async function consumeCallbacks(batch: MessageBatch<CallbackMessage>, dep
 
 /** Delivers a callback, then each follow-on callback of the same endpoint the coordinator hands back. */
 async function deliverInOrder(first: CallbackMessage, deps: CallbackConsumerDeps): Promise<void> {
+  // A malformed body is retried like any failure, on its own, and ends in the dead-letter queue.
+  if (typeof first?.jobId !== "string" || typeof first.id !== "string" || typeof first.endpoint !== "string" || !Number.isInteger(first.attempt)) {
+    throw new Error("malformed callback message");
+  }
   const startedAt = Date.now();
   let delivery: CallbackMessage | null = first;
   for (let sent = 1; delivery; sent++) {

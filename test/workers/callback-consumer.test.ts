@@ -288,6 +288,23 @@ describe("callbacks consumer", () => {
     );
     expect(row).toMatchObject({ attempts: 1, error: "network error: connection refused", next_attempt_at: expect.stringMatching(/Z$/) });
   });
+  it("retries a malformed message on its own and still delivers the rest of its batch", async () => {
+    const endpoint = "https://beside.receiver.invalid/hook";
+    interceptFetch(() => new Response("ok", { status: 200 }));
+    const { spec } = await jobWithFirstCallback([endpoint]);
+    const [message] = sentFor(spec.jobId, endpoint);
+    const result = await deliverBatch(QUEUE, [
+      { id: "malformed", body: null },
+      { id: "fine", body: message! },
+    ]);
+    expect(result.explicitAcks).toEqual(["fine"]);
+    expect(result.retryMessages.map((retry) => retry.msgId)).toEqual(["malformed"]);
+    await waitFor(
+      () => callbackRows(spec.jobId),
+      (found) => found[0]?.state === "delivered",
+    );
+  });
+
   it("keeps the delivery log consistent when a duplicate message repeats an attempt", async () => {
     const endpoint = "https://twice.receiver.invalid/hook";
     let status = 500;
