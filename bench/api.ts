@@ -18,12 +18,10 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { ulid } from "ulidx";
-// @ts-ignore TS5097: Node's type stripping needs the .ts extension (see lib/harness.ts)
 import { createClient, getText, intEnv, liftedGuards, load, median, migrate, note, pairLine, percentile, postJson, root, run, since, startEngine, startWorker, type ClientHeaders } from "./lib/harness.ts";
 // The engine's own listing query builder, called with a stand-in D1 that only records the SQL: the bare worker
 // then runs exactly the engine's statement, and EXPLAIN QUERY PLAN explains exactly that statement.
-// @ts-ignore TS5097 (as above)
-import { listJobs, type JobFilter, type JobRow } from "../src/db/jobs.ts";
+import { listJobsQuery, type JobFilter, type JobRow } from "../src/db/jobs.ts";
 
 const SUBMITS = intEnv("BENCH_SUBMITS", 100);
 const CONCURRENCY = intEnv("BENCH_CONCURRENCY", 32);
@@ -241,19 +239,10 @@ interface Filter {
   filter: JobFilter;
 }
 
-/** The engine's SQL and parameters for one filter, as listJobs builds them. */
+/** The engine's SQL and parameters for one filter, as listJobs runs them. */
 async function engineSql(client: string, filter: JobFilter): Promise<{ sql: string; params: (string | number)[] }> {
-  let captured: { sql: string; params: (string | number)[] } | undefined;
-  const db = {
-    prepare: (sql: string) => ({
-      bind: (...params: (string | number)[]) => {
-        captured = { sql, params };
-        return { all: async () => ({ results: [] }) };
-      },
-    }),
-  };
-  await listJobs(db as unknown as D1Database, client, filter);
-  return captured!;
+  const { sql, params } = listJobsQuery(client, filter);
+  return { sql, params: params as (string | number)[] };
 }
 
 /** A cursor as the engine encodes it (src/api/routes/list-jobs.ts), here for a row in the middle of the jobs. */

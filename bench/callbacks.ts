@@ -14,7 +14,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-// @ts-ignore TS5097: Node's type stripping needs the .ts extension (see lib/harness.ts)
 import { createClient, f1, intEnv, liftedGuards, listen, load, median, migrate, note, pairLine, percentile, postJson, root, run, since, startEngine, startWorker } from "./lib/harness.ts";
 
 const JOBS = intEnv("BENCH_JOBS", 200);

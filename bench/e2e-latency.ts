@@ -15,7 +15,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-// @ts-ignore TS5097: Node's type stripping needs the .ts extension (see lib/harness.ts)
 import { createClient, f1, f2, intEnv, liftedGuards, listen, load, median, migrate, note, percentile, postJson, root, run, startEngine, startWorker, type Worker } from "./lib/harness.ts";
 
 const JOBS = intEnv("BENCH_JOBS", 50);

@@ -2,8 +2,8 @@
 // workers with wrangler's unstable_startWorker, the engine and its clients, statistics, and one run's scope
 // (state directory, workers and receivers that are cleaned up on exit and on Ctrl-C).
 //
-// The scripts import this file as "./lib/harness.ts" (Node's type stripping needs the extension; the project's
-// tsconfig does not allow it, hence the `@ts-ignore` on those import lines, which keeps the types).
+// The scripts import this file as "./lib/harness.ts": Node's type stripping needs the extension (tsconfig has
+// allowImportingTsExtensions for it).
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
