@@ -8,7 +8,7 @@ import { NonRetryableError } from "../executors/errors";
 /** Object stores accept keys up to 1024 bytes (S3, R2); Azure allows more, we keep the smaller limit. */
 const MAX_KEY_BYTES = 1024;
 // C0 controls, DEL and C1 controls: invisible, and some stores or proxies mangle them.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+export const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Why `path` is not a safe relative key (`a/b/c`), or null when it is. */
 export function pathProblem(path: string): string | null {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { StorageName } from "../domain/storage-config";
-import { pathProblem } from "../storage/paths";
+import { CONTROL, pathProblem } from "../storage/paths";
 
 /** Parameters every workflow accepts (reference §3, common parameters). */
 export const ContentId = z
@@ -8,7 +8,7 @@ export const ContentId = z
   .trim()
   .min(1, "content_id must not be empty")
   .max(256)
-  .refine((text) => !/[\u0000-\u001f\u007f-\u009f]/.test(text), "content_id must not contain control characters (such as NUL, CR or LF)")
+  .refine((text) => !CONTROL.test(text), "content_id must not contain control characters (such as NUL, CR or LF)")
   .refine((text) => text.isWellFormed(), "content_id must be valid Unicode (it contains a lone surrogate)")
   .refine((text) => !/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(text), "content_id must not contain Unicode direction controls (such as U+202E)");
 export const RestEndpoints = z

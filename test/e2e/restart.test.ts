@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ISO_UTC, isJobCallback, isTaskCallback, jobCallbackArrived, ofJob, range, type Callback, type TaskCallback } from "./callbacks";
+import { firstArrivals } from "./delivery";
 import { Engine, sleep, type Client, type JobObject } from "./harness";
 import type { ReceivedRequest } from "./receiver";
 import { Receiver } from "./receiver";
@@ -35,14 +36,7 @@ afterAll(async () => {
  * sequences run from 1 to the job callback's without a gap.
  */
 function dedupe(requests: readonly ReceivedRequest[]): Callback[] {
-  const byId = new Map<string, ReceivedRequest>();
-  for (const request of requests) {
-    const id = String(request.headers["webhook-id"]);
-    const first = byId.get(id);
-    if (first) expect(request.raw, `repeat of ${id}`).toBe(first.raw);
-    else byId.set(id, request);
-  }
-  const unique = [...byId.values()].map((request) => request.body as Callback).sort((a, b) => a.sequence - b.sequence);
+  const unique = firstArrivals(requests).map((request) => request.body as Callback).sort((a, b) => a.sequence - b.sequence);
   const last = unique.at(-1)!;
   expect(isJobCallback(last)).toBe(true);
   expect(unique.map((body) => body.sequence)).toStrictEqual(range(1, last.sequence));

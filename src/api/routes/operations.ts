@@ -93,7 +93,7 @@ export const operationsRoutes = newRouter()
     ]);
     const settings = resolveSettings(snapshot.settings);
     const dead = Object.fromEntries(deadLetters.results.map((row) => [row.queue, row.n]));
-    const healthy = r2 === "OK" && checks.queues.tasks.binding === "OK" && checks.queues.callbacks.binding === "OK";
+    const healthy = [r2, checks.queues.tasks.binding, checks.queues.callbacks.binding].every((check) => check === "OK");
     return c.json(
       {
         version: c.get("config").version,
