@@ -3,6 +3,8 @@
 interface Env {
   /** Bearer token of the operator API (/admin). Unset: the operator API refuses every request. */
   ADMIN_TOKEN?: string;
+  /** "true" accepts callback and semaphore URLs on localhost and private networks: development only. */
+  ALLOW_PRIVATE_CALLBACKS?: string;
   LEASE_GRACE_MS?: string;
   CALLBACK_TIMEOUT_MS?: string;
 }

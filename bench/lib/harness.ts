@@ -146,7 +146,7 @@ export function migrate(persist: string): void {
 /** Starts the engine (root wrangler.toml) with an ADMIN_TOKEN binding; the migrations must be applied. */
 export async function startEngine(persist: string, adminToken: string): Promise<{ worker: Worker; base: URL }> {
   note("starting the engine");
-  const worker = await startWorker(join(root, "wrangler.toml"), persist, { ADMIN_TOKEN: adminToken });
+  const worker = await startWorker(join(root, "wrangler.toml"), persist, { ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_CALLBACKS: "true" });
   return { worker, base: await worker.url };
 }
 

@@ -336,7 +336,8 @@ export class Engine {
   }
 
   private async boot(): Promise<void> {
-    const vars = { ADMIN_TOKEN: this.adminToken, ...this.options.vars };
+    // The receivers listen on 127.0.0.1: the tests run with the development setting that allows it.
+    const vars = { ADMIN_TOKEN: this.adminToken, ALLOW_PRIVATE_CALLBACKS: "true", ...this.options.vars };
     const worker = await unstable_startWorker({
       config: join(root, "wrangler.toml"),
       bindings: Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, { type: "plain_text", value }])),
