@@ -1,7 +1,7 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import { engineConfig } from "../config";
 import type { AppEnv } from "./app-env";
-import { ApiError, handleError } from "./errors";
+import { ApiError, clip, handleError } from "./errors";
 import { adminAuth } from "./middleware/admin-auth";
 import { clientAuth } from "./middleware/auth";
 import { jsonBody } from "./middleware/json-body";
@@ -56,7 +56,7 @@ export function createApp() {
   }));
   app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Task Engine API" }));
   app.notFound((c) => {
-    throw new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`);
+    throw new ApiError(404, "not_found", `No route for ${clip(c.req.method, 20)} ${clip(c.req.path)}.`);
   });
   app.onError(handleError);
   return app;

@@ -57,6 +57,37 @@ export function errorResponse(c: Context<AppEnv>, error: ApiError): Response {
   return c.json(body, error.status, error.headers);
 }
 
+/** The machine code of a 4xx that a library raised (HTTPException) rather than the engine. */
+function codeForStatus(status: number): ErrorCode {
+  switch (status) {
+    case 401:
+      return "unauthorised";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not_found";
+    case 409:
+      return "conflict";
+    case 413:
+      return "payload_too_large";
+    case 415:
+      return "unsupported_media_type";
+    case 429:
+      return "rate_limited";
+    default:
+      return "validation_failed";
+  }
+}
+
+/** How much of a caller's own input an error message may echo back. */
+export const MAX_ECHO_CHARS = 200;
+
+/** Input quoted in an error message, clipped so that a caller cannot inflate the answer (`abc…(+99,800 characters)`). */
+export function clip(text: string, max = MAX_ECHO_CHARS): string {
+  // toWellFormed: a cut through a surrogate pair must not leave half of it in the JSON answer.
+  return text.length <= max ? text : `${text.slice(0, max).toWellFormed()}…(+${(text.length - max).toLocaleString("en")} characters)`;
+}
+
 /** The one `onError`: known errors keep their status; anything else is a 500 without internals. */
 export function handleError(error: Error, c: Context<AppEnv>): Response {
   if (error instanceof ApiError) return errorResponse(c, error);
@@ -67,8 +98,11 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
     if (error.status === 413) {
       return errorResponse(c, new ApiError(413, "payload_too_large", "The request body is larger than 256 KiB."));
     }
+    if (error.status === 415) {
+      return errorResponse(c, new ApiError(415, "unsupported_media_type", "Send the request body as JSON with Content-Type: application/json."));
+    }
     if (error.status < 500) {
-      return errorResponse(c, new ApiError(error.status as ContentfulStatusCode, "validation_failed", error.message));
+      return errorResponse(c, new ApiError(error.status as ContentfulStatusCode, codeForStatus(error.status), clip(error.message)));
     }
   }
   console.error(

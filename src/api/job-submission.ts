@@ -1,8 +1,8 @@
 import { endpointProblem } from "../domain/endpoints";
-import { defaultStorage, rootFolder, storageProblem, type StorageConfig, type StorageName } from "../domain/storage-config";
+import { DEFAULT_ROOT_KEY, defaultStorage, locationOf, rootFolder, storageProblem, type StorageConfig } from "../domain/storage-config";
 import type { Workflow } from "../workflows/definition";
 import { findWorkflow, workflowNames } from "../workflows/registry";
-import { ApiError, validationError, zodDetails, type ErrorDetail } from "./errors";
+import { ApiError, clip, validationError, zodDetails, type ErrorDetail } from "./errors";
 import type { JobRequest } from "./schemas";
 
 export interface ValidSubmission {
@@ -22,7 +22,7 @@ export function validateSubmission(request: JobRequest, headerClient: string, al
   }
   const workflow = findWorkflow(request.job.workflow);
   if (!workflow) {
-    throw new ApiError(400, "validation_failed", `Unknown workflow '${request.job.workflow}'. Available workflows: ${workflowNames().join(", ")}.`, [
+    throw new ApiError(400, "validation_failed", `Unknown workflow '${clip(request.job.workflow, 100)}'. Available workflows: ${workflowNames().join(", ")}.`, [
       { path: "job.workflow", message: `must be one of: ${workflowNames().join(", ")}` },
     ]);
   }
@@ -56,27 +56,27 @@ export function usesStorage(workflow: Workflow): boolean {
 
 /**
  * Fills absent storage parameters with the client's default storage and checks that every storage named is
- * configured for the client and has the root `output_root` picks; else 400 (workflows.md, Storage).
+ * configured for the client and has the root the job works under (`output_root`, or the root key that
+ * parameter names) configured; else 400 (workflows.md, Storage). A root the operator did not configure is
+ * never read as "the top of the bucket".
  */
 export function resolveStorageParameters(submission: ValidSubmission, storage: StorageConfig): void {
   const keys = knownKeys(submission.workflow);
   const parameters = submission.parameters;
   const problems: ErrorDetail[] = [];
-  const names: StorageName[] = [];
+  const rootKey = typeof parameters.output_root === "string" ? parameters.output_root : DEFAULT_ROOT_KEY;
   for (const name of STORAGE_PARAMETERS) {
     if (!keys.has(name)) continue;
     // destination_storage defaults to the source storage where the workflow has one.
     parameters[name] ??= name === "destination_storage" && typeof parameters.source_storage === "string" ? parameters.source_storage : defaultStorage(storage);
-    const problem = storageProblem(storage, parameters[name] as string);
-    if (problem) problems.push({ path: `parameters.${name}`, message: problem });
-    else names.push(parameters[name] as StorageName);
-  }
-  const rootKey = parameters.output_root;
-  if (typeof rootKey === "string") {
-    for (const name of names) {
-      if (rootFolder(storage.locations[name]!, rootKey) === null) {
-        problems.push({ path: "parameters.output_root", message: `root '${rootKey}' is not configured for storage '${name}'` });
-      }
+    const location = locationOf(storage, parameters[name] as string);
+    if (!location) problems.push({ path: `parameters.${name}`, message: storageProblem(storage, parameters[name] as string)! });
+    else if (rootFolder(location, rootKey) === null) {
+      const configured = Object.keys(location.roots).sort();
+      problems.push({
+        path: typeof parameters.output_root === "string" ? "parameters.output_root" : `parameters.${name}`,
+        message: `root '${rootKey}' is not configured for storage '${parameters[name]}' (configured roots: ${configured.length > 0 ? configured.join(", ") : "none"})`,
+      });
     }
   }
   if (problems.length > 0) throw validationError(problems);

@@ -52,14 +52,21 @@ export function utcText(text: string): string {
   return /(Z|[+-]\d{2}:?\d{2})$/.test(text) ? text : `${text}Z`;
 }
 
+/** A semaphore URL as sent; the routes refuse it (endpointProblem) rather than let a parser rewrite it. */
+export const SemaphoreUrl = z
+  .string()
+  .max(2048, "a semaphore URL may be at most 2048 characters")
+  .openapi({ format: "uri", description: "Polled with GET until it answers 2xx/3xx; used exactly as sent" });
+
 export const JobRequest = z
   .object({
     client: z.string().optional().openapi({ description: "Must equal the `client` header when present." }),
     job: z.object({
-      workflow: z.string().min(1).openapi({ example: "selftest" }),
+      workflow: z.string().min(1).max(128).openapi({ example: "selftest" }),
       priority: Priority.default(5).openapi({ type: "integer", minimum: 1, maximum: 10, description: "1 highest … 10" }),
       run_at: UtcTime.optional(),
-      semaphore_url: z.string().url().optional(),
+      // Plain text, checked as sent by the route (endpointProblem): zod's url() would rewrite it to the parser's form.
+      semaphore_url: SemaphoreUrl.optional(),
       persist: looseBoolean.default(false).openapi({ type: "boolean" }),
     }),
     parameters: z.record(z.string(), z.unknown()).openapi({

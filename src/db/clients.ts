@@ -74,6 +74,12 @@ export async function clientConfigText(db: D1Database, name: string): Promise<st
   return row?.config ?? null;
 }
 
+/** Every other client's configuration text (the operator's storage check compares roots across clients). */
+export async function otherClientConfigs(db: D1Database, name: string): Promise<{ name: string; config: string }[]> {
+  const { results } = await db.prepare(`SELECT name, config FROM clients WHERE name != ?`).bind(name).all<{ name: string; config: string }>();
+  return results;
+}
+
 export async function putClientConfigText(db: D1Database, name: string, config: string): Promise<boolean> {
   const result = await db.prepare(`UPDATE clients SET config = ? WHERE name = ?`).bind(config, name).run();
   return result.meta.changes === 1;

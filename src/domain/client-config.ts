@@ -7,13 +7,27 @@ export const CALLBACK_EVENTS = ["task.start", "task.complete", "task.fail", "job
 export type CallbackEvent = (typeof CALLBACK_EVENTS)[number];
 
 const HeaderName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "must be a valid HTTP header name");
-const HeaderValue = z.string().max(4096).regex(/^[^\r\n\0]*$/, "must not contain line breaks");
+/**
+ * RFC 9110 field-value: visible characters (and obs-text), with spaces and tabs only between them. Anything
+ * else (control characters, DEL, line breaks, leading or trailing whitespace, characters past U+00FF) could
+ * never be sent as it was configured: refused here rather than on every delivery.
+ */
+const HeaderValue = z
+  .string()
+  .max(4096)
+  .regex(/^(?:[\x21-\x7e\x80-\xff](?:[\x20\x09\x21-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?$/, {
+    message: "must be a valid HTTP field value: visible characters, with spaces or tabs only between them (no control characters, no leading or trailing whitespace)",
+  });
 /** Headers a rule may not set: the engine owns them. */
 const RESERVED_HEADERS = new Set(["content-type", "content-length", "host", "user-agent", "webhook-id", "webhook-timestamp", "webhook-signature"]);
 
 export const CallbackRule = z.object({
   /** The rule applies to endpoints whose URL starts with this prefix (the longest matching prefix wins). */
-  prefix: z.string().min(1).max(2048),
+  prefix: z
+    .string()
+    .min(1)
+    .max(2048)
+    .regex(/^[^\s\u0000-\u001f\u007f-\u009f]+$/, "must not contain spaces or control characters (no callback URL has them)"),
   /** Extra headers; their values are secrets: never returned by the API nor logged. */
   headers: z
     .record(HeaderName, HeaderValue)
@@ -42,14 +56,30 @@ export const ClientConfig = z.object({
 });
 export type ClientConfig = z.infer<typeof ClientConfig>;
 
-/** Parses a stored configuration; a config that no longer parses counts as empty (and is reported by the caller). */
+/**
+ * Parses a stored configuration. One written before a check was tightened (a rule header that is no longer
+ * a valid field value, say) keeps every part that still parses: a bad rule is dropped, never the client's
+ * signing secrets or storage with it. Text that is not a JSON object counts as empty.
+ */
 export function parseClientConfig(text: string | null): ClientConfig {
+  let raw: unknown;
   try {
-    const parsed = ClientConfig.safeParse(JSON.parse(text ?? "{}"));
-    return parsed.success ? parsed.data : ClientConfig.parse({});
+    raw = JSON.parse(text ?? "{}");
   } catch {
-    return ClientConfig.parse({});
+    raw = {};
   }
+  const whole = ClientConfig.safeParse(raw);
+  if (whole.success) return whole.data;
+  const parts = raw !== null && typeof raw === "object" && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  const rules = Array.isArray(parts.callback_rules) ? parts.callback_rules : [];
+  return ClientConfig.parse({
+    callback_rules: rules.flatMap((rule) => {
+      const parsed = CallbackRule.safeParse(rule);
+      return parsed.success ? [parsed.data] : [];
+    }).slice(0, 50),
+    signing_secrets: ClientConfig.shape.signing_secrets.safeParse(parts.signing_secrets).data ?? [],
+    storage: ClientConfig.shape.storage.safeParse(parts.storage).data ?? { locations: {} },
+  });
 }
 
 /** The rule for an endpoint: the one with the longest matching prefix. */

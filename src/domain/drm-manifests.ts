@@ -55,24 +55,41 @@ export function manifestHasDrm(text: string): boolean {
   return false;
 }
 
+/** One rename inside the VOD folder: file names, not keys (the folder is the job's, below its root). */
+export interface Rename {
+  from: string;
+  to: string;
+}
+
 export interface SwitchPlan {
   /** The wanted manifest, moved into place as the active one (first). */
-  activate: { from: string; to: string } | null;
+  activate: Rename | null;
   /** The previously active manifest, parked (after the new one is in place). */
-  park: { from: string; to: string } | null;
-  /** The active manifest once the switch is done. */
+  park: Rename | null;
+  /** The active manifest's file name once the switch is done. */
   active: string;
 }
 
 export type PlanResult = { ok: true; plan: SwitchPlan } | { ok: false; error: string };
 
-/** What to rename so that the manifest of the wanted kind is the active one. */
-export function planSwitch(manifests: Manifest[], enableDrm: boolean, folder: string, contentId: string, epoch: number): PlanResult {
+/**
+ * What to rename so that the manifest of the wanted kind is the active one. `folder` (the folder's full
+ * path) only names it in messages. `nameProblem` vets every file name the plan would write (one safe file
+ * name each): a content id that is not one is refused before anything moves.
+ */
+export function planSwitch(
+  manifests: Manifest[],
+  enableDrm: boolean,
+  folder: string,
+  contentId: string,
+  epoch: number,
+  nameProblem: (name: string) => string | null = () => null,
+): PlanResult {
   const wanted: ManifestKind = enableDrm ? "drm" : "clear";
   const active = manifests.filter((manifest) => manifest.state === "active");
   if (active.length > 1) return { ok: false, error: `several active manifests in '${folder}': ${active.map((m) => m.name).join(", ")}` };
   const current = active[0];
-  if (current?.kind === wanted) return { ok: true, plan: { activate: null, park: null, active: current.key } };
+  if (current?.kind === wanted) return { ok: true, plan: { activate: null, park: null, active: current.name } };
   const candidate = manifests
     .filter((manifest) => manifest.state === "parked" && manifest.kind === wanted)
     .sort((a, b) => (b.epoch ?? 0) - (a.epoch ?? 0))[0];
@@ -84,14 +101,15 @@ export function planSwitch(manifests: Manifest[], enableDrm: boolean, folder: st
       error: `the ${label} manifest is missing in '${folder}': no ${name} and no parked ${label} manifest (<epoch>_<guid>_${contentId}.drm); generating it needs the packager`,
     };
   }
-  const prefix = candidate.key.slice(0, candidate.key.length - candidate.name.length);
   const activeName = `${candidate.contentId}_${wanted === "drm" ? "drm" : "nodrm"}_${candidate.guid}.ism`;
-  return {
-    ok: true,
-    plan: {
-      activate: { from: candidate.key, to: `${prefix}${activeName}` },
-      park: current ? { from: current.key, to: `${prefix}${epoch}_${current.guid}_${current.contentId}.drm` } : null,
-      active: `${prefix}${activeName}`,
-    },
+  const plan: SwitchPlan = {
+    activate: { from: candidate.name, to: activeName },
+    park: current ? { from: current.name, to: `${epoch}_${current.guid}_${current.contentId}.drm` } : null,
+    active: activeName,
   };
+  for (const name of [plan.activate?.to, plan.park?.to]) {
+    const problem = name === undefined ? null : nameProblem(name);
+    if (problem) return { ok: false, error: `cannot name a manifest ${JSON.stringify(name!.slice(0, 200))} in '${folder}': it ${problem}` };
+  }
+  return { ok: true, plan };
 }

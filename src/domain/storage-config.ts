@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { pathProblem } from "../storage/paths";
+import { httpUrlProblem } from "./endpoints";
 
 /**
  * The storage section of a client's configuration (workflows.md, Storage): each storage name the client
@@ -13,8 +14,6 @@ export type StorageName = z.infer<typeof StorageName>;
 
 /** The root key every workflow of this catalogue uses unless `parameters.output_root` picks another. */
 export const DEFAULT_ROOT_KEY = "output_root";
-/** Root keys the reference names; when one is not configured it means the top of the location. */
-const IMPLICIT_ROOT_KEYS = new Set(["input_root", "output_root"]);
 
 export const RootKey = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "must be a root key such as output_root");
 /** A root folder: "" (the whole bucket or container) or a safe relative path. */
@@ -26,16 +25,27 @@ const RootPath = z
     if (problem) ctx.addIssue({ code: "custom", message: `root folder ${problem}` });
   });
 const Roots = z.record(RootKey, RootPath).default({});
+/**
+ * Whether the operator allows this location's roots to overlap another client's on the same bucket (both
+ * locations must say so). Off by default: one client's roots are nobody else's.
+ */
+const Shared = z.boolean().default(false);
 
+/** An http(s) URL kept exactly as the operator wrote it (zod's url() would rewrite it), without query or fragment. */
 const HttpUrl = z
-  .url({ protocol: /^https?$/ })
-  .refine((url) => !url.includes("?") && !url.includes("#"), "must have no query or fragment");
+  .string()
+  .max(2048)
+  .superRefine((url, ctx) => {
+    const problem = httpUrlProblem(url) ?? (url.includes("?") || url.includes("#") ? "must have no query or fragment" : null);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 export const R2Location = z.object({
   driver: z.literal("r2"),
   /** The Worker's R2 binding (wrangler.toml), e.g. MEDIA. */
   binding: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, "must be an R2 binding name such as MEDIA"),
   roots: Roots,
+  shared: Shared,
 });
 
 export const S3Location = z.object({
@@ -49,6 +59,7 @@ export const S3Location = z.object({
   secret_access_key: z.string().min(1).max(1024),
   session_token: z.string().min(1).max(4096).optional(),
   roots: Roots,
+  shared: Shared,
 });
 
 export const AzureBlobLocation = z.object({
@@ -57,6 +68,7 @@ export const AzureBlobLocation = z.object({
   container_url: HttpUrl,
   sas_token: z.string().min(1).max(4096),
   roots: Roots,
+  shared: Shared,
 });
 
 export const StorageLocationConfig = z.discriminatedUnion("driver", [R2Location, S3Location, AzureBlobLocation]);
@@ -81,18 +93,25 @@ export function defaultStorage(config: StorageConfig): StorageName {
   return configured.length === 1 ? configured[0]! : "S3";
 }
 
+/** The client's location called `name`; only its own configured names count (never `__proto__` and kin). */
+export function locationOf(config: StorageConfig, name: string): StorageLocationConfig | null {
+  return Object.hasOwn(config.locations, name) ? (config.locations[name as StorageName] ?? null) : null;
+}
+
 /** Why `name` cannot be used by this client, or null. */
 export function storageProblem(config: StorageConfig, name: string): string | null {
-  if (config.locations[name as StorageName]) return null;
+  if (locationOf(config, name)) return null;
   const configured = Object.keys(config.locations).sort();
   return `storage '${name}' is not configured for this client (configured: ${configured.length > 0 ? configured.join(", ") : "none"})`;
 }
 
-/** The root folder of `rootKey` in a location, or null when the key is unknown. */
+/**
+ * The root folder of `rootKey` in a location ("" only when the operator configured the whole bucket), or null
+ * when the location has no such root. Only the location's own keys count: `constructor` or `__proto__` are
+ * not roots, and an unconfigured `input_root` is not the top of the bucket.
+ */
 export function rootFolder(location: StorageLocationConfig, rootKey: string): string | null {
-  const root = location.roots[rootKey];
-  if (root !== undefined) return root;
-  return IMPLICIT_ROOT_KEYS.has(rootKey) ? "" : null;
+  return Object.hasOwn(location.roots, rootKey) ? (location.roots[rootKey] ?? null) : null;
 }
 
 const MASK = "********";

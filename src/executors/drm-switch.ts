@@ -1,6 +1,7 @@
-import { manifestHasDrm, parseManifestName, planSwitch, type Manifest, type SwitchPlan } from "../domain/drm-manifests";
-import { listAll, type StorageDriver } from "../storage/driver";
-import { NonRetryableError } from "./errors";
+import { manifestHasDrm, parseManifestName, planSwitch, type Manifest, type Rename, type SwitchPlan } from "../domain/drm-manifests";
+import { fileNameProblem } from "../storage/paths";
+import type { StorageRoot } from "../storage/root";
+import { errorMessage, NonRetryableError } from "./errors";
 import type { Executor } from "./executor";
 
 /** drmswitch's executors: get_filenames → prepare_switch → rename_manifests (reference §3.4). */
@@ -13,6 +14,7 @@ export interface GetFilenamesInput {
 }
 
 export interface GetFilenamesOutput {
+  /** The folder's full path (root/folder), for messages. */
   folder: string;
   manifests: Manifest[];
 }
@@ -20,15 +22,15 @@ export interface GetFilenamesOutput {
 /** The folder's manifests (`.ism` and parked `.drm`), each with its kind; parked ones are read to tell. */
 export const getFilenames: Executor = async (input, ctx): Promise<GetFilenamesOutput> => {
   const { storage, root_key, folder, content_id } = input as GetFilenamesInput;
-  const location = await ctx.storage(storage);
-  const prefix = location.folder(root_key, folder);
+  const root = (await ctx.storage(storage)).root(root_key);
+  const prefix = root.folder(folder);
   const manifests: Manifest[] = [];
-  for await (const object of listAll(location.driver, prefix)) {
+  for await (const object of root.list(folder)) {
     const name = object.key.slice(prefix.length);
     if (name.includes("/")) continue;
     const parsed = parseManifestName(name);
     if (!parsed) continue;
-    const kind = parsed.kind ?? (await kindOf(location.driver, object.key));
+    const kind = parsed.kind ?? (await kindOf(root, folder, object.key));
     manifests.push({
       name,
       key: object.key,
@@ -43,8 +45,8 @@ export const getFilenames: Executor = async (input, ctx): Promise<GetFilenamesOu
   return { folder: prefix.slice(0, -1), manifests };
 };
 
-async function kindOf(driver: StorageDriver, key: string): Promise<"drm" | "clear"> {
-  const object = await driver.get(key);
+async function kindOf(root: StorageRoot, folder: string, key: string): Promise<"drm" | "clear"> {
+  const object = await root.getListed(folder, key);
   if (!object) throw new Error(`manifest '${key}' disappeared while it was read`);
   return manifestHasDrm(await object.text()) ? "drm" : "clear";
 }
@@ -55,44 +57,74 @@ export interface PrepareSwitchInput {
   content_id: string;
 }
 
-/** Decides the renames (pure); a wanted manifest that does not exist fails the job, naming it. */
+/** Decides the renames (pure); a wanted manifest that does not exist, or a name that is not one file name, fails the job. */
 export const prepareSwitch: Executor = async (input): Promise<SwitchPlan> => {
   const { listing, enable_drm, content_id } = input as PrepareSwitchInput;
-  const result = planSwitch(listing.manifests, enable_drm, listing.folder, content_id, Math.floor(Date.now() / 1000));
+  const result = planSwitch(listing.manifests, enable_drm, listing.folder, content_id, Math.floor(Date.now() / 1000), fileNameProblem);
   if (!result.ok) throw new NonRetryableError(result.error);
   return result.plan;
 };
 
 export interface RenameManifestsInput {
   storage: string;
+  root_key: string;
+  folder: string;
   plan: SwitchPlan;
 }
 
 export interface RenameManifestsOutput {
+  /** The active manifest's full path. */
   active: string;
   /** Full paths touched: the new active manifest, then the parked one. */
   files: string[];
 }
 
-/** Puts the new active manifest in place first, then parks the old one; each step is safe to repeat. */
+/**
+ * Puts the new active manifest in place first, then parks the old one; each step is safe to repeat. Every
+ * name is checked before anything moves, and when a later step fails the earlier ones are undone, so the
+ * folder is switched or left as it was (a retry then runs the whole plan again).
+ */
 export const renameManifests: Executor = async (input, ctx): Promise<RenameManifestsOutput> => {
-  const { storage, plan } = input as RenameManifestsInput;
-  const { driver } = await ctx.storage(storage);
-  const files: string[] = [];
-  for (const step of [plan.activate, plan.park]) {
-    if (!step) continue;
-    await moveOnce(driver, step.from, step.to);
-    files.push(step.to);
+  const { storage, root_key, folder, plan } = input as RenameManifestsInput;
+  const root = (await ctx.storage(storage)).root(root_key);
+  const steps = [plan.activate, plan.park].filter((step): step is Rename => step !== null);
+  // Every key is built, and so checked, before the first move.
+  const active = root.fileIn(folder, plan.active);
+  const files = steps.map((step) => {
+    root.fileIn(folder, step.from);
+    return root.fileIn(folder, step.to);
+  });
+  const done: Rename[] = [];
+  try {
+    for (const step of steps) {
+      await moveOnce(root, folder, step);
+      done.push(step);
+    }
+  } catch (error) {
+    await undo(root, folder, done, ctx.log);
+    throw error;
   }
-  return { active: plan.active, files };
+  return { active, files };
 };
 
 /** A move that a retry may repeat: a source already gone with its target in place counts as done. */
-async function moveOnce(driver: StorageDriver, from: string, to: string): Promise<void> {
-  if (await driver.head(from)) {
-    await driver.move(from, to);
+async function moveOnce(root: StorageRoot, folder: string, step: Rename): Promise<void> {
+  if (await root.headIn(folder, step.from)) {
+    await root.moveIn(folder, step.from, step.to);
     return;
   }
-  if (await driver.head(to)) return;
-  throw new NonRetryableError(`manifest '${from}' is missing`);
+  if (await root.headIn(folder, step.to)) return;
+  throw new NonRetryableError(`manifest '${root.fileIn(folder, step.from)}' is missing`);
+}
+
+/** Moves completed steps back, newest first. If that fails too, a retry of the task completes the plan instead. */
+async function undo(root: StorageRoot, folder: string, done: Rename[], log: (message: string) => void): Promise<void> {
+  for (const step of [...done].reverse()) {
+    try {
+      await moveOnce(root, folder, { from: step.to, to: step.from });
+    } catch (error) {
+      log(`could not undo the rename of '${step.from}' to '${step.to}': ${errorMessage(error)}`);
+      return;
+    }
+  }
 }

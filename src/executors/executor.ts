@@ -12,7 +12,10 @@ export interface ExecutorContext {
   log: (message: string) => void;
   /** Reports progress 0-100 (best effort). */
   progress: (percent: number) => void;
-  /** The job's client's storage location by name (`S3`, `azure_blob`, `local`, `R2`), from its configuration. */
+  /**
+   * The job's client's storage location by name (`S3`, `azure_blob`, `local`, `R2`), from its configuration.
+   * It hands out only the roots configured for the client (`location.root(key)`), never the raw driver.
+   */
   storage: (name: string) => Promise<StorageLocation>;
 }
 

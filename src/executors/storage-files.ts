@@ -20,16 +20,15 @@ export interface DeleteFilesOutput {
 /** Deletes individual files; files that do not exist are reported, not an error. */
 export const deleteFiles: Executor = async (input, ctx): Promise<DeleteFilesOutput> => {
   const { storage, root_key, files } = input as DeleteFilesInput;
-  const location = await ctx.storage(storage);
-  const keys = files.map((file) => location.key(root_key, file));
+  const root = (await ctx.storage(storage)).root(root_key);
   const exists = new Map<string, boolean>();
-  await forEachLimit(keys, 16, async (key) => {
-    exists.set(key, (await location.driver.head(key)) !== null);
+  await forEachLimit(files, 16, async (file) => {
+    exists.set(file, (await root.head(file)) !== null);
   });
-  const deleted = keys.filter((key) => exists.get(key));
-  await location.driver.delete(deleted);
-  const missing = files.filter((_, index) => !exists.get(keys[index]!));
+  const present = files.filter((file) => exists.get(file));
+  await root.delete(present);
+  const missing = files.filter((file) => !exists.get(file));
   const log = missing.map((file) => `file '${file}' does not exist in storage '${storage}': nothing to delete`);
   for (const line of log) ctx.log(line);
-  return { deleted, missing, log };
+  return { deleted: present.map((file) => root.key(file)), missing, log };
 };

@@ -1,4 +1,3 @@
-import { listKeys } from "../storage/driver";
 import { NonRetryableError } from "./errors";
 import type { Executor } from "./executor";
 
@@ -17,9 +16,10 @@ export interface ListFolderOutput {
 /** Lists every object under a folder; a folder with nothing in it fails the job (the content id was wrong). */
 export const listFolder: Executor = async (input, ctx): Promise<ListFolderOutput> => {
   const { storage, root_key, folder } = input as ListFolderInput;
-  const location = await ctx.storage(storage);
-  const prefix = location.folder(root_key, folder);
-  const keys = await listKeys(location.driver, prefix);
+  const root = (await ctx.storage(storage)).root(root_key);
+  const prefix = root.folder(folder);
+  const keys: string[] = [];
+  for await (const object of root.list(folder)) keys.push(object.key);
   if (keys.length === 0) throw new NonRetryableError(`folder '${folder}' does not exist in storage '${storage}' (nothing under '${prefix}')`);
   ctx.log(`${keys.length} objects under ${prefix}`);
   return { prefix, keys };
@@ -27,7 +27,9 @@ export const listFolder: Executor = async (input, ctx): Promise<ListFolderOutput
 
 export interface DeleteKeysInput {
   storage: string;
-  prefix: string;
+  root_key: string;
+  folder: string;
+  /** The keys list_folder found (full keys); each is checked to lie under the folder again. */
   keys: string[];
 }
 
@@ -39,16 +41,14 @@ const STEP = 1000;
  * Deleting a key twice is harmless, so a retried attempt reports the same keys.
  */
 export const deleteKeys: Executor = async (input, ctx): Promise<{ deleted: string[] }> => {
-  const { storage, prefix, keys } = input as DeleteKeysInput;
-  const location = await ctx.storage(storage);
-  const outside = keys.find((key) => !key.startsWith(prefix));
-  if (outside !== undefined) throw new NonRetryableError(`key '${outside}' is not under '${prefix}'`);
+  const { storage, root_key, folder, keys } = input as DeleteKeysInput;
+  const root = (await ctx.storage(storage)).root(root_key);
   for (let i = 0; i < keys.length; i += STEP) {
     ctx.signal.throwIfAborted();
-    await location.driver.delete(keys.slice(i, i + STEP));
+    await root.deleteListed(folder, keys.slice(i, i + STEP));
     ctx.progress(((i + STEP) / keys.length) * 100);
   }
   const listed = new Set(keys);
-  const late = (await location.driver.deletePrefix(prefix)).filter((key) => !listed.has(key));
+  const late = (await root.deleteFolder(folder)).filter((key) => !listed.has(key));
   return { deleted: [...keys, ...late] };
 };

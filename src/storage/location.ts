@@ -1,29 +1,24 @@
 import { NonRetryableError } from "../executors/errors";
 import { rootFolder, type StorageLocationConfig } from "../domain/storage-config";
 import type { StorageDriver } from "./driver";
-import { joinKey, pathProblem } from "./paths";
+import { StorageRoot } from "./root";
 
-/** A client's storage as executors use it: a driver, and paths resolved below the configured roots. */
+/**
+ * A client's storage location as executors get it. It hands out only its configured roots: a root key the
+ * operator did not configure for this location (or any name that is not an own key of its `roots`, such as
+ * `__proto__` or `constructor`) is refused, never read as "the top of the bucket".
+ */
 export class StorageLocation {
   constructor(
     readonly name: string,
-    readonly driver: StorageDriver,
+    private readonly driver: StorageDriver,
     private readonly config: StorageLocationConfig,
   ) {}
 
-  /** The full key of `relative` below the root `rootKey`; refuses unknown roots and unsafe paths. */
-  key(rootKey: string, ...relative: string[]): string {
-    const root = rootFolder(this.config, rootKey);
-    if (root === null) throw new NonRetryableError(`root '${rootKey}' is not configured for storage '${this.name}'`);
-    for (const part of relative) {
-      const problem = pathProblem(part);
-      if (problem) throw new NonRetryableError(`path ${JSON.stringify(part)} ${problem}`);
-    }
-    return joinKey(root, ...relative);
-  }
-
-  /** The listing prefix of a folder below a root (ends with '/'). */
-  folder(rootKey: string, ...relative: string[]): string {
-    return `${this.key(rootKey, ...relative)}/`;
+  /** The configured root `rootKey` of this location. */
+  root(rootKey: string): StorageRoot {
+    const folder = rootFolder(this.config, rootKey);
+    if (folder === null) throw new NonRetryableError(`root '${rootKey.slice(0, 64)}' is not configured for storage '${this.name}'`);
+    return new StorageRoot(this.name, rootKey, this.driver, folder);
   }
 }

@@ -26,6 +26,16 @@ export function pathProblem(path: string): string | null {
   return null;
 }
 
+/**
+ * Why `name` is not one safe file name (a single path segment such as `demo1_drm_x.ism`), or null. Values
+ * that become part of a file name (a `content_id` in a manifest name) are checked with this: a '/' would
+ * put the file in a subfolder, '..' above its folder.
+ */
+export function fileNameProblem(name: string): string | null {
+  if (name.includes("/")) return "must be one file name (no '/')";
+  return pathProblem(name);
+}
+
 /** Like pathProblem, for a listing prefix: one trailing '/' is allowed, and it must not be empty. */
 export function prefixProblem(prefix: string): string | null {
   return pathProblem(prefix.endsWith("/") ? prefix.slice(0, -1) : prefix);

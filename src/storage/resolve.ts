@@ -1,6 +1,6 @@
 import { NonRetryableError } from "../executors/errors";
 import { parseClientConfig } from "../domain/client-config";
-import { storageProblem, type StorageLocationConfig } from "../domain/storage-config";
+import { locationOf, storageProblem, type StorageLocationConfig } from "../domain/storage-config";
 import { AzureBlobDriver } from "./azure-blob";
 import type { StorageDriver } from "./driver";
 import { StorageLocation } from "./location";
@@ -56,9 +56,8 @@ export function storageResolver(configText: (client: string) => Promise<string |
       config = parseClientConfig(await configText(client));
       configs.set(client, config);
     }
-    const problem = storageProblem(config.storage, name);
-    if (problem) throw new NonRetryableError(problem);
-    const location = config.storage.locations[name as keyof typeof config.storage.locations]!;
+    const location = locationOf(config.storage, name);
+    if (!location) throw new NonRetryableError(storageProblem(config.storage, name)!);
     return new StorageLocation(name, driverFor(location, deps), location);
   };
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { StorageName } from "../domain/storage-config";
-import { CONTROL, pathProblem } from "../storage/paths";
+import { RootKey, StorageName } from "../domain/storage-config";
+import { CONTROL, fileNameProblem, pathProblem } from "../storage/paths";
 
 /** Parameters every workflow accepts (reference §3, common parameters). */
 export const ContentId = z
@@ -11,13 +11,20 @@ export const ContentId = z
   .refine((text) => !CONTROL.test(text), "content_id must not contain control characters (such as NUL, CR or LF)")
   .refine((text) => text.isWellFormed(), "content_id must be valid Unicode (it contains a lone surrogate)")
   .refine((text) => !/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(text), "content_id must not contain Unicode direction controls (such as U+202E)");
+/** A content_id that becomes part of a file name (drmswitch's manifest names): one safe file name. */
+export const FileNameContentId = ContentId.superRefine((text, ctx) => {
+  const problem = fileNameProblem(text);
+  if (problem) ctx.addIssue({ code: "custom", message: `content_id becomes part of file names and ${problem}` });
+});
+
 export const RestEndpoints = z
   .array(z.string().max(2048, "a callback URL may be at most 2048 characters"))
   .max(10, "at most 10 rest_endpoints")
   .default([]);
 /** Any JSON value, echoed in the job callback. */
 export const CustomData = z.json().optional();
-export const OutputRoot = z.string().min(1).max(64).optional();
+/** The root key (of the client's storage configuration) the workflow works under; `output_root` when absent. */
+export const OutputRoot = RootKey.optional();
 
 export const commonParameters = {
   rest_endpoints: RestEndpoints,

@@ -2,11 +2,12 @@ import { z } from "zod";
 import type { SwitchPlan } from "../domain/drm-manifests";
 import { DEFAULT_ROOT_KEY } from "../domain/storage-config";
 import type { GetFilenamesInput, GetFilenamesOutput, PrepareSwitchInput, RenameManifestsInput, RenameManifestsOutput } from "../executors/drm-switch";
-import { commonParameters, ContentId, DrmSystem, StorageFolder, StorageParameter } from "./common";
+import { commonParameters, DrmSystem, FileNameContentId, StorageFolder, StorageParameter } from "./common";
 import { defineWorkflow } from "./definition";
 
 export const DrmswitchParameters = z.looseObject({
-  content_id: ContentId,
+  /** Becomes part of the manifests' file names: one safe file name. */
+  content_id: FileNameContentId,
   folder: StorageFolder,
   /** true: the DRM manifest becomes the active one; false: the clear one (reference common DRM set). */
   enable_drm: z.boolean().default(true),
@@ -41,7 +42,12 @@ export const drmswitch = defineWorkflow({
       name: "rename_manifests",
       executor: "storage.rename_manifests",
       needs: ["prepare_switch"],
-      input: (p, outputs): RenameManifestsInput => ({ storage: p.source_storage!, plan: outputs.prepare_switch as SwitchPlan }),
+      input: (p, outputs): RenameManifestsInput => ({
+        storage: p.source_storage!,
+        root_key: p.output_root ?? DEFAULT_ROOT_KEY,
+        folder: p.folder,
+        plan: outputs.prepare_switch as SwitchPlan,
+      }),
     },
   ],
   result: (_params, outputs) => {

@@ -33,7 +33,7 @@ export const voddelete = defineWorkflow({
       timeoutMs: 15 * 60_000,
       input: (p, outputs): DeleteKeysInput => {
         const listing = outputs.list_folder as ListFolderOutput;
-        return { storage: p.source_storage!, prefix: listing.prefix, keys: listing.keys };
+        return { storage: p.source_storage!, root_key: p.output_root ?? DEFAULT_ROOT_KEY, folder: p.folder, keys: listing.keys };
       },
     },
   ],

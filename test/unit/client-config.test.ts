@@ -22,6 +22,42 @@ describe("client configuration", () => {
     expect(ClientConfig.safeParse({ callback_rules: [{ prefix: "https://x/", events: ["task.begin"] }] }).success).toBe(false);
   });
 
+  it.each([
+    ["a SOH", "Bearer \u0001x"],
+    ["a DEL", "Bearer x\u007f"],
+    ["a NUL", "a\u0000b"],
+    ["a vertical tab", "a\u000bb"],
+    ["a leading space", " Bearer x"],
+    ["a trailing tab", "Bearer x\t"],
+    ["a character past U+00FF", "Bearer \u20ac"],
+    ["a line break", "a\nb"],
+  ])("refuses a header value with %s (RFC 9110 field-value)", (_what, value) => {
+    const parsed = ClientConfig.safeParse({ callback_rules: [{ prefix: "https://x/", headers: { "X-Token": value } }] });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.message).toMatch(/valid HTTP field value/);
+  });
+
+  it("accepts field values with inner spaces and tabs, an empty value and obs-text", () => {
+    for (const value of ["Bearer a b\tc", "", "caf\u00e9", "!#$%&'*+-.^_`|~"]) {
+      expect(ClientConfig.safeParse({ callback_rules: [{ prefix: "https://x/", headers: { "X-Token": value } }] }).success, JSON.stringify(value)).toBe(true);
+    }
+  });
+
+  it("keeps the parts of a stored configuration that still parse when a check was tightened", () => {
+    const stored = JSON.stringify({
+      callback_rules: [
+        { prefix: "https://cms.example/", headers: { "X-Old": "bad\u0001value" } },
+        { prefix: "https://ok.example/", headers: { "X-Ok": "fine" } },
+      ],
+      signing_secrets: [{ secret: "whsec_keep", expires_at: null }],
+      storage: { locations: { R2: { driver: "r2", binding: "MEDIA", roots: { output_root: "vod" } } } },
+    });
+    const config = parseClientConfig(stored);
+    expect(config.callback_rules.map((rule) => rule.prefix)).toStrictEqual(["https://ok.example/"]);
+    expect(config.signing_secrets.map((entry) => entry.secret)).toStrictEqual(["whsec_keep"]);
+    expect(config.storage.locations.R2?.roots).toStrictEqual({ output_root: "vod" });
+  });
+
   it("signs with unexpired secrets only, newest first", () => {
     const now = Date.parse("2026-11-28T12:00:00Z");
     const config = ClientConfig.parse({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { manifestHasDrm, parseManifestName, planSwitch, type Manifest } from "../../src/domain/drm-manifests";
+import { fileNameProblem } from "../../src/storage/paths";
 
 const folder = "content/vod/demo1";
 const manifest = (name: string, kind: Manifest["kind"]): Manifest => {
@@ -35,9 +36,9 @@ describe("planSwitch", () => {
     expect(result).toStrictEqual({
       ok: true,
       plan: {
-        activate: { from: `${folder}/1700000000_g2_demo1.drm`, to: `${folder}/demo1_nodrm_g2.ism` },
-        park: { from: `${folder}/demo1_drm_g1.ism`, to: `${folder}/1800000000_g1_demo1.drm` },
-        active: `${folder}/demo1_nodrm_g2.ism`,
+        activate: { from: "1700000000_g2_demo1.drm", to: "demo1_nodrm_g2.ism" },
+        park: { from: "demo1_drm_g1.ism", to: "1800000000_g1_demo1.drm" },
+        active: "demo1_nodrm_g2.ism",
       },
     });
   });
@@ -48,18 +49,18 @@ describe("planSwitch", () => {
     const afterOff = [manifest("demo1_nodrm_g2.ism", "clear"), manifest("1800000000_g1_demo1.drm", "drm")];
     const on = planSwitch(afterOff, true, folder, "demo1", 1800000001);
     if (!on.ok) throw new Error(on.error);
-    expect(on.plan.active).toBe(drmActive.key);
-    expect(on.plan.park?.to).toBe(`${folder}/1800000001_g2_demo1.drm`);
+    expect(on.plan.active).toBe(drmActive.name);
+    expect(on.plan.park?.to).toBe("1800000001_g2_demo1.drm");
   });
 
   it("does nothing when the wanted manifest is already active", () => {
-    expect(planSwitch([drmActive, clearParked], true, folder, "demo1", 1)).toStrictEqual({ ok: true, plan: { activate: null, park: null, active: drmActive.key } });
+    expect(planSwitch([drmActive, clearParked], true, folder, "demo1", 1)).toStrictEqual({ ok: true, plan: { activate: null, park: null, active: drmActive.name } });
   });
 
   it("picks the newest parked manifest of the wanted kind", () => {
     const older = manifest("1600000000_g3_demo1.drm", "clear");
     const result = planSwitch([drmActive, older, clearParked], false, folder, "demo1", 1);
-    expect(result.ok && result.plan.activate?.from).toBe(clearParked.key);
+    expect(result.ok && result.plan.activate?.from).toBe(clearParked.name);
   });
 
   it("fails naming the missing manifest, and refuses several active ones", () => {
@@ -76,6 +77,15 @@ describe("planSwitch", () => {
 
   it("activates a parked manifest when none is active", () => {
     const result = planSwitch([clearParked], false, folder, "demo1", 1);
-    expect(result.ok && result.plan).toStrictEqual({ activate: { from: clearParked.key, to: `${folder}/demo1_nodrm_g2.ism` }, park: null, active: `${folder}/demo1_nodrm_g2.ism` });
+    expect(result.ok && result.plan).toStrictEqual({ activate: { from: clearParked.name, to: "demo1_nodrm_g2.ism" }, park: null, active: "demo1_nodrm_g2.ism" });
+  });
+
+  it("refuses, before anything moves, a plan whose new names are not one safe file name each", () => {
+    const legacy = { ...manifest("demo1.ism", "clear"), contentId: "../escape" };
+    const drmParked = manifest("1700000000_g3_demo1.drm", "drm");
+    const result = planSwitch([legacy, drmParked], true, folder, "../escape", 1800000000, fileNameProblem);
+    expect(result).toStrictEqual({ ok: false, error: `cannot name a manifest "1800000000_generated_../escape.drm" in '${folder}': it must be one file name (no '/')` });
+    const sub = planSwitch([{ ...legacy, contentId: "sub/dir" }, drmParked], true, folder, "sub/dir", 1, fileNameProblem);
+    expect(sub.ok || sub.error).toMatch(/must be one file name/);
   });
 });

@@ -75,7 +75,7 @@ async function switchTo(driver: MemoryDriver, enable_drm: boolean): Promise<{ pl
   const ctx = context(driver);
   const listing = (await getFilenames({ storage: "R2", root_key: "output_root", folder: "demo1", content_id: "demo1" }, ctx)) as GetFilenamesOutput;
   const plan = (await prepareSwitch({ listing, enable_drm, content_id: "demo1" }, ctx)) as SwitchPlan;
-  const output = (await renameManifests({ storage: "R2", plan }, ctx)) as RenameManifestsOutput;
+  const output = (await renameManifests({ storage: "R2", root_key: "output_root", folder: "demo1", plan }, ctx)) as RenameManifestsOutput;
   return { plan, output };
 }
 
@@ -97,7 +97,7 @@ describe("drmswitch executors", () => {
     driver.objects.set("vod/demo1/1700000000_g2_demo1.drm", CLEAR);
     const { plan, output } = await switchTo(driver, false);
     const before = [...driver.objects.keys()].sort();
-    expect(await renameManifests({ storage: "R2", plan }, context(driver))).toStrictEqual(output);
+    expect(await renameManifests({ storage: "R2", root_key: "output_root", folder: "demo1", plan }, context(driver))).toStrictEqual(output);
     expect([...driver.objects.keys()].sort()).toStrictEqual(before);
   });
 
@@ -111,6 +111,39 @@ describe("drmswitch executors", () => {
     expect(output.files[1]).toMatch(/^vod\/demo1\/\d+_[0-9a-f-]{36}_demo1\.drm$/);
     const back = await switchTo(driver, false);
     expect(back.output.active).toMatch(/^vod\/demo1\/demo1_nodrm_[0-9a-f-]{36}\.ism$/);
+  });
+
+  it("a park that fails undoes the activation: the folder is switched or left exactly as it was", async () => {
+    const driver = new MemoryDriver();
+    driver.objects.set("vod/demo1/demo1_drm_g1.ism", DRM);
+    driver.objects.set("vod/demo1/1700000000_g2_demo1.drm", CLEAR);
+    const before = new Map(driver.objects);
+    const ctx = context(driver);
+    const listing = (await getFilenames({ storage: "R2", root_key: "output_root", folder: "demo1", content_id: "demo1" }, ctx)) as GetFilenamesOutput;
+    const plan = (await prepareSwitch({ listing, enable_drm: false, content_id: "demo1" }, ctx)) as SwitchPlan;
+    const move = driver.move.bind(driver);
+    driver.move = async (from, to) => {
+      if (from.endsWith("demo1_drm_g1.ism")) throw new Error("store unavailable");
+      return move(from, to);
+    };
+    await expect(renameManifests({ storage: "R2", root_key: "output_root", folder: "demo1", plan }, ctx)).rejects.toThrow("store unavailable");
+    expect(driver.objects).toStrictEqual(before);
+    // The retry (the store is back) completes the same plan.
+    driver.move = move;
+    const output = (await renameManifests({ storage: "R2", root_key: "output_root", folder: "demo1", plan }, ctx)) as RenameManifestsOutput;
+    expect(output.active).toBe("vod/demo1/demo1_nodrm_g2.ism");
+    expect([...driver.objects.keys()].filter((key) => key.endsWith(".ism"))).toStrictEqual(["vod/demo1/demo1_nodrm_g2.ism"]);
+  });
+
+  it("refuses a plan whose names leave the folder before anything moves", async () => {
+    const driver = new MemoryDriver();
+    driver.objects.set("vod/demo1/demo1_drm_g1.ism", DRM);
+    driver.objects.set("vod/demo1/1700000000_g2_demo1.drm", CLEAR);
+    const before = new Map(driver.objects);
+    const plan: SwitchPlan = { activate: { from: "1700000000_g2_demo1.drm", to: "demo1_nodrm_g2.ism" }, park: { from: "demo1_drm_g1.ism", to: "1_g1_../x.drm" }, active: "demo1_nodrm_g2.ism" };
+    await expect(renameManifests({ storage: "R2", root_key: "output_root", folder: "demo1", plan }, context(driver))).rejects.toBeInstanceOf(NonRetryableError);
+    expect(driver.objects).toStrictEqual(before);
+    expect(driver.snapshots).toStrictEqual([]);
   });
 
   it("an empty folder fails without retry", async () => {

@@ -29,6 +29,27 @@ const PRIVATE = [
   "http://[::ffff:10.1.2.3]/cb",
   "http://[::ffff:192.168.0.1]/cb",
   "http://[::ffff:a9fe:a9fe]/cb",
+  "http://[::ffff:0:127.0.0.1]/cb", // IPv4-translated
+  "http://[::127.0.0.1]/cb", // IPv4-compatible
+  "http://[::10.0.0.1]/cb",
+  "http://[2002:7f00:1::]/", // 6to4 of 127.0.0.1
+  "http://[2002:a9fe:a9fe::]/", // 6to4 of 169.254.169.254
+  "http://[2002:c0a8:101:1::1]/cb", // 6to4 of 192.168.1.1, with a subnet and host
+  "http://[64:ff9b::127.0.0.1]/cb", // NAT64
+  "http://[64:ff9b::a9fe:a9fe]/cb",
+  "http://[64:ff9b:1::8.8.8.8]/cb", // local-use NAT64 (RFC 8215): the operator's own translators
+  "http://[2001:0:7f00:1::1]/cb", // Teredo whose server is 127.0.0.1
+  "http://[2001:0:808:808:0:0:f5ff:fffe]/cb", // Teredo whose client is 10.0.0.1 (bit-inverted)
+  "http://[2001:db8::1]/cb", // documentation
+  "http://[100::1]/cb", // discard-only
+  "http://[ff02::1]/cb",
+  "http://[fec0::1]/cb",
+  "http://192.0.2.1/cb", // TEST-NET-1
+  "http://198.51.100.7/cb",
+  "http://203.0.113.9/cb",
+  "http://198.18.0.1/cb",
+  "http://224.0.0.1/cb",
+  "http://255.255.255.255/cb",
   "http://printer.local/cb",
   "https://db.INTERNAL/cb",
   "https://svc.cluster.internal./cb",
@@ -47,6 +68,11 @@ const PUBLIC = [
   "http://[2606:4700:4700::1111]/cb",
   "http://[::ffff:8.8.8.8]/cb",
   "http://[fbff::1]/cb",
+  "http://[2002:808:808::1]/cb", // 6to4 of 8.8.8.8
+  "http://[64:ff9b::8.8.8.8]/cb", // NAT64 of a public address
+  "http://[2001:0:808:808:0:0:fefe:fefe]/cb", // Teredo: server 8.8.8.8, client 1.1.1.1
+  "http://[2001:4860:4860::8888]/cb",
+  "http://[::8.8.8.8]/cb",
   "https://localhost.example.com/cb",
   "https://internal.example.com/cb",
   "https://my-local/cb",
@@ -68,6 +94,7 @@ describe("endpointProblem", () => {
     expect(endpointProblem("http://a.local/", false)).toBe("must not point to a .local or .internal name");
     expect(endpointProblem("http://10.1.1.1/", false)).toBe("must not point to a loopback, private or link-local address");
     expect(endpointProblem("http://[fe80::1]/", false)).toBe("must not point to a loopback, link-local or unique-local address");
+    expect(endpointProblem("http://[2002:7f00:1::]/", false)).toBe("must not point to a loopback, private or link-local address (127.0.0.1 inside an IPv6 address)");
   });
 
   it.each([
@@ -84,6 +111,15 @@ describe("endpointProblem", () => {
     ["https://example.com/a b", "must not contain spaces or control characters"],
     ["https://example.com/cb\r\nX-Injected: 1", "must not contain spaces or control characters"],
     ["https://example.com/\tcb", "must not contain spaces or control characters"],
+    // The URL parser would drop these quietly; the engine refuses them instead of changing the URL.
+    [" https://example.com/cb", "must not contain spaces or control characters"],
+    ["https://example.com/cb ", "must not contain spaces or control characters"],
+    ["https://example.com/cb\n", "must not contain spaces or control characters"],
+    ["\thttps://example.com/cb", "must not contain spaces or control characters"],
+    ["https://exa\tmple.com/cb", "must not contain spaces or control characters"],
+    ["https://example.com/\u00a0cb", "must not contain spaces or control characters"],
+    ["https://example.com/cb\u2028", "must not contain spaces or control characters"],
+    ["https://example.com/\u0085cb", "must not contain spaces or control characters"],
   ])("refuses %j whatever the deployment allows", (url, problem) => {
     expect(endpointProblem(url, false)).toBe(problem);
     expect(endpointProblem(url, true)).toBe(problem);

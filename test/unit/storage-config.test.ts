@@ -10,18 +10,34 @@ const r2 = { driver: "r2", binding: "MEDIA", roots: { output_root: "vod/", input
 describe("storage configuration", () => {
   it("parses locations, trims root slashes and picks the default", () => {
     const config = StorageConfig.parse({ locations: { R2: r2 } });
-    expect(config.locations.R2).toStrictEqual({ driver: "r2", binding: "MEDIA", roots: { output_root: "vod", input_root: "in" } });
+    expect(config.locations.R2).toStrictEqual({ driver: "r2", binding: "MEDIA", roots: { output_root: "vod", input_root: "in" }, shared: false });
     expect(defaultStorage(config)).toBe("R2");
     expect(defaultStorage(StorageConfig.parse({}))).toBe("S3");
     expect(defaultStorage(StorageConfig.parse({ default: "R2", locations: { R2: r2, local: r2 } }))).toBe("R2");
     expect(defaultStorage(StorageConfig.parse({ locations: { R2: r2, local: r2 } }))).toBe("S3");
   });
 
-  it("resolves roots: configured ones, the reference's implicit ones at the top, unknown ones refused", () => {
+  it("resolves only configured roots: an unconfigured one is never the top of the bucket", () => {
     const location = StorageConfig.parse({ locations: { R2: r2 } }).locations.R2!;
     expect(rootFolder(location, "output_root")).toBe("vod");
-    expect(rootFolder(StorageConfig.parse({ locations: { R2: { driver: "r2", binding: "MEDIA" } } }).locations.R2!, "output_root")).toBe("");
     expect(rootFolder(location, "archive_root")).toBeNull();
+    const bare = StorageConfig.parse({ locations: { R2: { driver: "r2", binding: "MEDIA" } } }).locations.R2!;
+    expect(rootFolder(bare, "output_root")).toBeNull();
+    expect(rootFolder(bare, "input_root")).toBeNull();
+    // The whole bucket only when the operator says so.
+    expect(rootFolder(StorageConfig.parse({ locations: { R2: { ...r2, roots: { output_root: "" } } } }).locations.R2!, "output_root")).toBe("");
+  });
+
+  it("reads roots and locations as own keys only: Object.prototype names are not roots", () => {
+    const config = StorageConfig.parse({ locations: { R2: r2 } });
+    for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf", "isPrototypeOf"]) {
+      expect(rootFolder(config.locations.R2!, name), name).toBeNull();
+      expect(storageProblem(config, name), name).toMatch(/is not configured/);
+    }
+    // A "__proto__" key in configuration JSON is not taken as a root, and changes no prototype.
+    const parsed = StorageConfig.parse({ locations: { R2: { ...r2, roots: JSON.parse('{"__proto__": "x", "output_root": "vod"}') } } }).locations.R2!;
+    expect(rootFolder(parsed, "__proto__")).toBeNull();
+    expect(Object.getPrototypeOf(parsed.roots)).toBe(Object.prototype);
   });
 
   it("names the configured storages when one is missing", () => {

@@ -155,6 +155,19 @@ describe("API errors: one shape, 4xx for bad input, never a 500", () => {
     expect((await errorOf(read)).code).toBe("validation_failed");
   });
 
+  it("reads JSON under any valid spelling of its media type, and keeps the body as sent", async () => {
+    for (const type of ["application/json ; charset=utf-8", "application/json;charset=UTF-8", "Application/JSON", "application/json; charset=\"utf-8\"", "application/vnd.api+json"]) {
+      const response = await call("/job", { method: "POST", headers: { ...headers, "content-type": type }, body: JSON.stringify(selftestJob({ custom_data: { type } })) });
+      expect(response.status, type).toBe(202);
+      const { id } = (await response.json()) as { id: string };
+      const job = await getJson<{ parameters: { custom_data: unknown } }>(`/jobs/${id}`, headers);
+      expect(job.body.parameters.custom_data).toStrictEqual({ type });
+    }
+    // PATCH and admin routes go through the same reading.
+    const patch = await call("/jobs/01JD5Q3Y8Z6K7M8N9P0QRSTVWX", { method: "PATCH", headers: { ...headers, "content-type": "application/json ; charset=utf-8" }, body: JSON.stringify({ priority: 1 }) });
+    expect(patch.status).toBe(404);
+  });
+
   it("answers 403 when the body's client is not the header's, and accepts it when it is", async () => {
     const forbidden = await postJson("/job", selftestJob({}, { client: "someone-else" }), headers);
     expect(forbidden.status).toBe(403);

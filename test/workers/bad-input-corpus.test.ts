@@ -136,7 +136,8 @@ const CASES: Case[] = [
   invalid("POST /job: workflow toString", "/job", job({ workflow: "toString" }), "job.workflow", /Unknown workflow 'toString'/),
   invalid("POST /job: a path in the workflow", "/job", job({ workflow: "../selftest" }), "job.workflow", /Unknown workflow/),
   invalid("POST /job: a NUL in the workflow", "/job", job({ workflow: "selftest\u0000" }), "job.workflow", /Unknown workflow/),
-  invalid("POST /job: a workflow of 10,000 characters", "/job", job({ workflow: long(10_000) }), "job.workflow", /Unknown workflow/),
+  invalid("POST /job: a workflow of 10,000 characters", "/job", job({ workflow: long(10_000) }), "job.workflow", /128/),
+  invalid("POST /job: a workflow of 100 KB", "/job", job({ workflow: long(100_000) }), "job.workflow", /128/),
   invalid("POST /job: SQL in the workflow", "/job", job({ workflow: "selftest'; DROP TABLE jobs; --" }), "job.workflow", /Unknown workflow/),
   invalid("POST /job: priority 0", "/job", job({ priority: 0 }), "job.priority"),
   invalid("POST /job: priority 11", "/job", job({ priority: 11 }), "job.priority"),
@@ -160,6 +161,10 @@ const CASES: Case[] = [
   invalid("POST /job: semaphore_url javascript:", "/job", job({ semaphore_url: "javascript:alert(1)" }), "job.semaphore_url"),
   invalid("POST /job: semaphore_url with CR/LF header injection", "/job", job({ semaphore_url: "https://gate.example/open\r\nX-Injected: 1" }), "job.semaphore_url"),
   invalid("POST /job: semaphore_url with credentials", "/job", job({ semaphore_url: "https://user:pw@gate.example/open" }), "job.semaphore_url"),
+  // A URL the parser would quietly change is refused, never stored "cleaned up".
+  ...[" https://gate.example/open", "https://gate.example/open ", "https://gate.example/\topen", "https://gate.example/open\n", "https://gate\n.example/open", "\thttps://gate.example/open"].map((url) =>
+    invalid(`POST /job: semaphore_url ${JSON.stringify(url)}`, "/job", job({ semaphore_url: url }), "job.semaphore_url", /spaces or control characters/),
+  ),
   { name: "POST /job: the body's client is another client", method: "POST", path: "/job", body: { client: "someone-else", ...selftest({}) }, status: 403, code: "forbidden", says: /does not match the client header/ },
   { name: "POST /job: the body's client differs only in case", method: "POST", path: "/job", body: { client: CLIENT.toUpperCase(), ...selftest({}) }, status: 403, code: "forbidden", says: /does not match/ },
   invalid("POST /job: the body's client is a number", "/job", { client: 7, ...selftest({}) }, "client"),
@@ -213,6 +218,9 @@ const CASES: Case[] = [
   invalid("POST /job: drmswitch folder with ..", "/job", { job: { workflow: "drmswitch" }, parameters: { content_id: "c1", folder: "a/.." } }, "parameters.folder", /'\.\.'/),
   invalid("POST /job: asset_delete a file outside the root", "/job", { job: { workflow: "asset_delete" }, parameters: { content_id: "c1", files: ["ok.mp4", "../../secret"] } }, "parameters.files[1]", /'\.\.'/),
   invalid("POST /job: asset_delete no files", "/job", { job: { workflow: "asset_delete" }, parameters: { content_id: "c1", files: [] } }, "parameters.files", /at least one/),
+  invalid("POST /job: output_root __proto__", "/job", { job: { workflow: "asset_delete" }, parameters: { content_id: "c1", files: ["a"], output_root: "__proto__" } }, "parameters.output_root", /root key/),
+  invalid("POST /job: drmswitch content_id ..", "/job", { job: { workflow: "drmswitch" }, parameters: { content_id: "..", folder: "a" } }, "parameters.content_id", /file name/),
+  invalid("POST /job: drmswitch content_id sub/dir", "/job", { job: { workflow: "drmswitch" }, parameters: { content_id: "sub/dir", folder: "a" } }, "parameters.content_id", /one file name/),
   invalid("POST /job: an unknown storage", "/job", { job: { workflow: "voddelete" }, parameters: { content_id: "c1", folder: "a", source_storage: "GCS" } }, "parameters.source_storage"),
 
   // GET /jobs: filters.
@@ -277,6 +285,10 @@ const CASES: Case[] = [
   invalid("PATCH /jobs/{id}: semaphore_url javascript:", "/jobs/{job}", { semaphore_url: "javascript:alert(1)" }, "semaphore_url", /semaphore_url/, "PATCH"),
   invalid("PATCH /jobs/{id}: semaphore_url with CR/LF header injection", "/jobs/{job}", { semaphore_url: "https://gate.example/x\r\nX-Injected: 1" }, "semaphore_url", /semaphore_url/, "PATCH"),
   invalid("PATCH /jobs/{id}: semaphore_url with credentials", "/jobs/{job}", { semaphore_url: "https://user:pw@gate.example/x" }, "semaphore_url", /semaphore_url/, "PATCH"),
+  ...[" https://gate.example/x", "https://gate.example/x\t", "https://gate.example/\nx"].map((url) =>
+    invalid(`PATCH /jobs/{id}: semaphore_url ${JSON.stringify(url)}`, "/jobs/{job}", { semaphore_url: url }, "semaphore_url", /spaces or control characters/, "PATCH"),
+  ),
+  invalid("PATCH /jobs/{id}: sempahore_url with a leading space", "/jobs/{job}", { sempahore_url: " https://gate.example/x" }, "sempahore_url", /spaces or control characters/, "PATCH"),
   invalid('PATCH /jobs/{id}: persist "maybe"', "/jobs/{job}", { persist: "maybe" }, "persist", /persist/, "PATCH"),
   { name: "PATCH /jobs/{id}: the body's client is another client", method: "PATCH", path: "/jobs/{job}", body: { client: "someone-else", priority: 1 }, status: 403, code: "forbidden", says: /does not match/ },
   { name: "PATCH /jobs/{id}: text/plain", method: "PATCH", path: "/jobs/{job}", body: { priority: 1 }, type: "text/plain", status: 415, code: "unsupported_media_type", says: /JSON/ },
@@ -361,9 +373,18 @@ const CASES: Case[] = [
   { ...invalid("DELETE /admin/…/keys/{key_id}: a key id of 65 characters", `/admin/clients/${CLIENT}/keys/${long(65)}`, undefined, "key_id", /key_id/, "DELETE"), as: "admin" },
   { ...invalid("PUT /admin/…/config: callback_rules not a list", `/admin/clients/${CLIENT}/config`, { callback_rules: "all" }, "callback_rules", /callback_rules/, "PUT"), as: "admin" },
   {
-    ...invalid("PUT /admin/…/config: a header value with CR/LF", `/admin/clients/${CLIENT}/config`, { callback_rules: [{ prefix: "https://cms.example/", headers: { "x-token": "a\r\nX-Injected: 1" } }] }, "callback_rules[0].headers.x-token", /line breaks/, "PUT"),
+    ...invalid("PUT /admin/…/config: a header value with CR/LF", `/admin/clients/${CLIENT}/config`, { callback_rules: [{ prefix: "https://cms.example/", headers: { "x-token": "a\r\nX-Injected: 1" } }] }, "callback_rules[0].headers.x-token", /field value/, "PUT"),
     as: "admin",
   },
+  ...["Bearer \u0001x", "Bearer x\u007f", "a\u0000b", " Bearer x", "Bearer x\t", "Bearer \u20ac"].map((value) => ({
+    ...invalid(`PUT /admin/…/config: a header value ${JSON.stringify(value)}`, `/admin/clients/${CLIENT}/config`, { callback_rules: [{ prefix: "https://cms.example/", headers: { "x-token": value } }] }, "callback_rules[0].headers.x-token", /field value/, "PUT"),
+    as: "admin" as const,
+  })),
+  { ...invalid("PUT /admin/…/config: a prefix with a tab", `/admin/clients/${CLIENT}/config`, { callback_rules: [{ prefix: "https://cms.example/\t" }] }, "callback_rules[0].prefix", /control/, "PUT"), as: "admin" },
+  // 415 answers say unsupported_media_type, also where a route's own body check refuses the type.
+  { name: "POST /admin/clients: text/plain", method: "POST", path: "/admin/clients", raw: "name=x", type: "text/plain", as: "admin", status: 415, code: "unsupported_media_type", says: /JSON/ },
+  { name: "POST /admin/…/signing-secrets: text/plain without a body", method: "POST", path: `/admin/clients/${CLIENT}/signing-secrets`, raw: "", type: "text/plain", as: "admin", status: 415, code: "unsupported_media_type", says: /JSON/ },
+  { name: "POST /admin/…/keys: text/plain without a body", method: "POST", path: `/admin/clients/${CLIENT}/keys`, raw: "", type: "text/plain", as: "admin", status: 415, code: "unsupported_media_type", says: /JSON/ },
   {
     ...invalid("PUT /admin/…/config: an engine-owned header", `/admin/clients/${CLIENT}/config`, { callback_rules: [{ prefix: "https://cms.example/", headers: { "webhook-signature": "forged" } }] }, "callback_rules[0].headers", /engine-owned/, "PUT"),
     as: "admin",
@@ -456,6 +477,8 @@ describe("the bad-input corpus", () => {
     expect(body.code, label).toBe(testCase.code);
     expect(body.error, label).toMatch(testCase.says);
     expect(body.error, label).not.toMatch(/\n\s+at |Error:|D1_|SQLITE/);
+    // An answer never grows with the input: echoed values are clipped.
+    expect(text.length, label).toBeLessThan(4096);
     expect(Object.keys(body).every((key) => ["error", "code", "details", "id"].includes(key)), label).toBe(true);
     if (testCase.code === "validation_failed" && testCase.detail !== undefined) {
       expect(body.details?.length, label).toBeGreaterThan(0);

@@ -90,7 +90,10 @@ describe("GET /workflows", () => {
 describe("PUT /admin/clients/{name}/storage", () => {
   it("stores the locations and never shows their credentials", async () => {
     await createClient("secretive");
-    const response = await putStorage("secretive", { locations: { S3: S3_LOCATION, azure_blob: AZURE_LOCATION } });
+    // Its own bucket and container: storage-client's roots on vod-media and media are storage-client's alone.
+    const response = await putStorage("secretive", {
+      locations: { S3: { ...S3_LOCATION, bucket: "secretive-media" }, azure_blob: { ...AZURE_LOCATION, container_url: "https://account.blob.core.windows.net/secretive" } },
+    });
     expect(response.status).toBe(200);
     const shown = await response.text();
     const viewed = await (await callWithBindings("/admin/clients/secretive", { headers: operator }, { ADMIN_TOKEN })).text();
@@ -150,7 +153,7 @@ describe("storage checks at submission", () => {
     expect((await submit("voddelete", { content_id: "c", folder: "c", source_storage: "S3", output_root: "archive_root" })).status).toBe(202);
     const refused = await submit("voddelete", { content_id: "c", folder: "c", source_storage: "azure_blob", output_root: "archive_root" });
     expect(refused.status).toBe(400);
-    expect(refused.body.details?.[0]).toStrictEqual({ path: "parameters.output_root", message: "root 'archive_root' is not configured for storage 'azure_blob'" });
+    expect(refused.body.details?.[0]).toStrictEqual({ path: "parameters.output_root", message: "root 'archive_root' is not configured for storage 'azure_blob' (configured roots: output_root)" });
   });
 
   it("refuses path traversal, absolute paths, empty segments, backslashes and control characters", async () => {

@@ -22,10 +22,19 @@ export function jsonBody(): MiddlewareHandler<AppEnv> {
   return async function jsonBodyMiddleware(c, next) {
     const method = c.req.method;
     if (method !== "POST" && method !== "PUT" && method !== "PATCH") return next();
-    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    const header = c.req.header("content-type");
+    const type = (header ?? "").split(";")[0]!.trim().toLowerCase();
     const hasBody = c.req.header("content-length") !== "0" && c.req.raw.body !== null;
-    if (hasBody && type !== "application/json" && !/^application\/[\w.-]+\+json$/.test(type)) {
+    const isJson = type === "application/json" || /^application\/[\w.-]+\+json$/.test(type);
+    if (hasBody && !isJson) {
       throw new ApiError(415, "unsupported_media_type", "Send the request body as JSON with Content-Type: application/json.");
+    }
+    // `application/json ; charset=utf-8` (a space before ';') is a valid media type that the route
+    // validators' stricter pattern refuses: they see the bare media type (JSON is UTF-8 whatever it says).
+    if (isJson && header !== type) {
+      const headers = new Headers(c.req.raw.headers);
+      headers.set("content-type", type);
+      c.req.raw = new Request(c.req.raw, { headers });
     }
     return limit(c, async () => {
       if (hasBody && nestsDeeperThan(await c.req.text(), MAX_JSON_DEPTH)) {

@@ -6,7 +6,7 @@ import type { JobChange } from "../../domain/job-management";
 import { ApiError, notFound, validationError } from "../errors";
 import { createJob } from "../job-creation";
 import { newRouter } from "../router";
-import { ErrorBody, errorResponses, JobIdParam, looseBoolean, notFoundResponse, Priority, UtcTime, utcText } from "../schemas";
+import { ErrorBody, errorResponses, JobIdParam, looseBoolean, notFoundResponse, Priority, SemaphoreUrl, UtcTime, utcText } from "../schemas";
 
 const JobPatch = z
   .object({
@@ -14,9 +14,9 @@ const JobPatch = z
     queue_state: z.enum(["paused", "broken", "queued"]).optional().openapi({ description: "paused, broken, or queued to resume" }),
     priority: Priority.optional().openapi({ type: "integer", minimum: 1, maximum: 10 }),
     run_at: UtcTime.nullable().optional(),
-    semaphore_url: z.url({ protocol: /^https?$/ }).nullable().optional(),
+    semaphore_url: SemaphoreUrl.nullable().optional(),
     /** The reference documentation spells it this way once. */
-    sempahore_url: z.url({ protocol: /^https?$/ }).nullable().optional(),
+    sempahore_url: SemaphoreUrl.nullable().optional(),
     persist: looseBoolean.optional().openapi({ type: "boolean" }),
   })
   .strict()
