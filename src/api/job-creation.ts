@@ -2,7 +2,11 @@ import { ulid } from "ulidx";
 import type { JobSpec } from "../coordinator/job-spec";
 import { coordinatorFor } from "../coordinator/stub";
 import { clientSnapshot } from "../db/clients";
-import { parseClientConfig } from "../domain/client-config";
+import { applyTemplate } from "../domain/body-template";
+import { callbackBody } from "../domain/callback-body";
+import { MAX_CALLBACK_BODY_BYTES, templateOverflows } from "../domain/callback-size";
+import { parseClientConfig, ruleFor } from "../domain/client-config";
+import { validationError } from "./errors";
 import type { Severity } from "../domain/job-events";
 import { waitingState, type QueueState } from "../domain/job-management";
 import { resolveSettings } from "../domain/settings";
@@ -59,6 +63,21 @@ export async function createJob(env: Env, job: NewJob, now = Date.now()): Promis
     callbackRules: parseClientConfig(snapshot.config).callback_rules.map(({ headers: _secret, ...rule }) => rule),
     rerunOf: job.rerunOf,
   };
+  refuseOversizedCallbacks(spec);
   await coordinatorFor(env.JOB_COORDINATOR, id).create(spec, schedulerConfigOf(snapshot));
   return { id, queueState: waitingState(job.runAt, job.semaphoreUrl, now) };
+}
+
+/** 400 when a callback rule's body template would make this job's callbacks larger than the limit. */
+function refuseOversizedCallbacks(spec: JobSpec): void {
+  const identity = { jobId: spec.jobId, client: spec.client, workflow: spec.workflow, contentId: spec.contentId };
+  const sample = callbackBody(identity, { kind: "job", sequence: 1, status: "completed", message: "", time: spec.createdAt }, spec.customData, {});
+  const overflows = templateOverflows(spec.endpoints, (endpoint) => ruleFor(endpoint, spec.callbackRules ?? [])?.body_template, sample, applyTemplate);
+  if (overflows.length === 0) return;
+  throw validationError(
+    overflows.map(({ index, bytes }) => ({
+      path: `parameters.rest_endpoints[${index}]`,
+      message: `the callback body template configured for this endpoint would make callbacks of ${bytes.toLocaleString("en")} bytes with this job's fields (such as custom_data), over the ${MAX_CALLBACK_BODY_BYTES / 1024 / 1024} MiB limit`,
+    })),
+  );
 }

@@ -168,6 +168,21 @@ export class JobCoordinator extends DurableObject<Env> {
     return this.job?.spec ?? null;
   }
 
+  /**
+   * POST /jobs/{id}/rerun: names this job's one replacement. The first call records `candidateId` and gets
+   * it back with `first`; every later (or concurrent: this object takes one call at a time) call gets the
+   * recorded id, so repeated reruns of one job make one job. Recorded before the replacement is created: a
+   * rerun request that dies in between is finished by the next one, under the same id.
+   */
+  async rerunAs(candidateId: string): Promise<{ id: string; first: boolean } | null> {
+    const job = this.job;
+    if (!job) return null;
+    if (job.meta.replacedBy !== undefined) return { id: job.meta.replacedBy, first: false };
+    job.meta = { ...job.meta, replacedBy: candidateId };
+    this.store.saveJob(job.spec, job.state, job.meta);
+    return { id: candidateId, first: true };
+  }
+
   /** A consumer asks to run an attempt it received; stale and duplicate claims are refused. */
   async claim(task: string, attempt: number): Promise<ClaimResult> {
     if (!this.job) return { ok: false, reason: "unknown job" };

@@ -1,5 +1,6 @@
 import { applyTemplate } from "../domain/body-template";
 import { callbackBody, noticeEvent } from "../domain/callback-body";
+import { boundedBody } from "../domain/callback-size";
 import { ruleFor } from "../domain/client-config";
 import type { Notice } from "../domain/job-events";
 import type { JobState } from "../domain/job-state";
@@ -29,7 +30,8 @@ export function jobResult(workflow: Workflow, spec: JobSpec, state: JobState): R
 
 /**
  * One outbox entry per endpoint for a notice, with the body that endpoint receives: the default body, or
- * the client's body template for that endpoint. Endpoints whose rule filters the event out get nothing.
+ * the client's body template for that endpoint, within the size limit (callback-size.ts). Endpoints whose
+ * rule filters the event out get nothing.
  */
 export function callbacksFor(
   notice: Notice,
@@ -47,7 +49,8 @@ export function callbacksFor(
   spec.endpoints.forEach((endpoint, index) => {
     const rule = ruleFor(endpoint, spec.callbackRules ?? []);
     if (rule?.events && !rule.events.includes(event as (typeof rule.events)[number])) return;
-    const body = rule?.body_template !== undefined ? applyTemplate(rule.body_template, fields) : fields;
+    const template = rule?.body_template;
+    const body = boundedBody(fields, template === undefined ? (all) => all : (all) => applyTemplate(template, all));
     callbacks.push({
       entry: {
         id: `cb_${spec.jobId}_${notice.sequence}_${index}`,
@@ -59,7 +62,7 @@ export function callbacksFor(
         dueAt: null,
         error: null,
       },
-      body: JSON.stringify(body),
+      body,
     });
   });
   return callbacks;

@@ -11,6 +11,7 @@ export type JobCoordinatorApi = Pick<
   | "retryInPlace"
   | "markBroken"
   | "spec"
+  | "rerunAs"
   | "claim"
   | "complete"
   | "fail"

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_TEMPLATE_BYTES, utf8Bytes } from "./callback-size";
 import { redactedStorage, StorageConfig } from "./storage-config";
 
 /** The operator-managed configuration of a client (D1 `clients.config`). */
@@ -37,7 +38,10 @@ export const CallbackRule = z.object({
   events: z.array(z.enum(CALLBACK_EVENTS)).min(1).optional(),
   /** The body to send instead of the default one; `"{{field}}"` strings are replaced by the default body's fields. */
   // Any JSON value (it arrives from a JSON body). Not z.json(): its recursive schema loops the OpenAPI generator.
-  body_template: z.unknown().optional(),
+  body_template: z
+    .unknown()
+    .refine((template) => template === undefined || utf8Bytes(JSON.stringify(template)) <= MAX_TEMPLATE_BYTES, `must be at most ${MAX_TEMPLATE_BYTES / 1024} KiB of JSON`)
+    .optional(),
 });
 export type CallbackRule = z.infer<typeof CallbackRule>;
 

@@ -25,6 +25,8 @@ export interface JobMeta {
   startedAt: number | null;
   /** Admission control has not yet acknowledged the latest change. */
   syncPending: boolean;
+  /** The job that a rerun of this one created: every later rerun of this job answers with it. */
+  replacedBy?: string;
 }
 
 export interface JobChange {

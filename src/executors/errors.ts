@@ -12,9 +12,11 @@ export function isRetryable(error: unknown): boolean {
   return true;
 }
 
-/** The text a callback and the job log show for an error: its message, never a stack. */
+/** The longest error text kept: an error quoting a whole response or input must not inflate callbacks and logs. */
+export const MAX_ERROR_CHARS = 2000;
+
+/** The text a callback and the job log show for an error: its message (clipped), never a stack. */
 export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  if (typeof error === "string") return error;
-  return "unknown error";
+  const text = error instanceof Error ? error.message || error.name : typeof error === "string" ? error : "unknown error";
+  return text.length <= MAX_ERROR_CHARS ? text : `${text.slice(0, MAX_ERROR_CHARS).toWellFormed()}… (clipped)`;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CallbackMessage, TaskMessage } from "../../src/queues/messages";
-import { deliverBatch, rows } from "./helpers";
+import { createClient, deliverBatch, rows, submitSelftest, waitForJobEnd } from "./helpers";
 
 /** The dead-letter consumers: a message that exhausted its queue retries is recorded, never dropped silently. */
 
@@ -10,11 +10,12 @@ interface DeadLetterRow {
   body: string;
   attempts: number;
   created_at: string;
+  client: string | null;
 }
 
 function deadLetters(...ids: string[]): Promise<DeadLetterRow[]> {
   return rows<DeadLetterRow>(
-    `SELECT id, queue, body, attempts, created_at FROM dead_letters WHERE id IN (${ids.map(() => "?").join(", ")}) ORDER BY id`,
+    `SELECT id, queue, body, attempts, created_at, client FROM dead_letters WHERE id IN (${ids.map(() => "?").join(", ")}) ORDER BY id`,
     ...ids,
   );
 }
@@ -44,8 +45,19 @@ describe("dead-letter consumers", () => {
         body: JSON.stringify(body),
         attempts: 6,
         created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+        // These jobs are unknown to D1: no client to charge them to.
+        client: null,
       })),
     );
+  });
+
+  it("charges a task's dead letter to the client of its job", async () => {
+    const headers = await createClient("dlq-owner");
+    const jobId = await submitSelftest(headers, { content_id: "dl", tasks: 1 });
+    await waitForJobEnd(jobId, headers);
+    const lost: TaskMessage = { jobId, task: "task_1", attempt: 1 };
+    await deliverBatch("task-engine-tasks-dlq", [{ id: "task-dl-owned", body: lost, attempts: 6 }]);
+    expect((await deadLetters("task-dl-owned"))[0]).toMatchObject({ client: "dlq-owner" });
   });
 
   it("records a callbacks DLQ message with its whole body, once even when it is delivered again", async () => {
@@ -66,7 +78,7 @@ describe("dead-letter consumers", () => {
       retryMessages: [],
     });
     const [recorded] = await deadLetters("cb-dl");
-    expect(recorded).toMatchObject({ queue: "task-engine-callbacks-dlq", attempts: 6 });
+    expect(recorded).toMatchObject({ queue: "task-engine-callbacks-dlq", attempts: 6, client: "dlq-client" });
     expect(JSON.parse(recorded!.body)).toEqual(lost);
     expect(await deadLetters("cb-dl")).toHaveLength(1);
   });

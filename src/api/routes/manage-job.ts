@@ -1,9 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { ulid } from "ulidx";
 import { coordinatorFor } from "../../coordinator/stub";
 import { findJob } from "../../db/jobs";
 import { endpointProblem } from "../../domain/endpoints";
 import type { JobChange } from "../../domain/job-management";
 import { ApiError, notFound, validationError } from "../errors";
+import { reserveIdempotencyKey } from "../idempotency-key";
 import { createJob } from "../job-creation";
 import { newRouter } from "../router";
 import { ErrorBody, errorResponses, JobIdParam, looseBoolean, notFoundResponse, Priority, SemaphoreUrl, UtcTime, utcText } from "../schemas";
@@ -40,18 +42,22 @@ const patchJob = createRoute({
   },
 });
 
+const RerunAccepted = z.object({ id: z.string(), job_id: z.string(), result: z.literal("accepted"), rerun_of: z.string() }).openapi("RerunAccepted");
+
 const rerunJob = createRoute({
   method: "post",
   path: "/jobs/{id}/rerun",
-  summary: "A new job with the same parameters; the original becomes broken",
-  request: { params: JobIdParam },
+  summary: "A new job with the same parameters; the original becomes broken. A job has one replacement: repeating the rerun answers with it",
+  request: {
+    params: JobIdParam,
+    headers: z.object({ "idempotency-key": z.string().optional().openapi({ description: "The same key within 24 h names the same rerun; with another job → 409" }) }),
+  },
   responses: {
-    202: {
-      description: "Accepted",
-      content: { "application/json": { schema: z.object({ id: z.string(), job_id: z.string(), result: z.literal("accepted"), rerun_of: z.string() }) } },
-    },
+    200: { description: "This job was rerun before: its replacement", content: { "application/json": { schema: RerunAccepted } } },
+    202: { description: "Accepted: the replacement job", content: { "application/json": { schema: RerunAccepted } } },
     ...errorResponses,
     ...notFoundResponse,
+    409: { description: "Idempotency-Key used with another job", content: { "application/json": { schema: ErrorBody } } },
   },
 });
 
@@ -107,7 +113,18 @@ export const manageJobRoutes = newRouter()
     const original = coordinatorFor(c.env.JOB_COORDINATOR, id);
     const spec = await original.spec();
     if (!spec) throw notFound();
-    const created = await createJob(c.env, {
+    let candidate = ulid();
+    const idempotencyKey = c.req.header("idempotency-key");
+    if (idempotencyKey !== undefined) {
+      // The key names this job's rerun; the same key on another job's rerun is a conflict, as on POST /job.
+      const reservation = await reserveIdempotencyKey(c.env.DB, client, idempotencyKey, { rerun: id }, candidate, "This Idempotency-Key was used in the last 24 hours for another request.");
+      if (reservation.kind === "replay") candidate = reservation.jobId;
+    }
+    const claim = await original.rerunAs(candidate);
+    if (!claim) throw notFound();
+    // Creating is idempotent per job id, so a repeat (or the request after one that died) finishes the same job.
+    await createJob(c.env, {
+      id: claim.id,
       client,
       workflow: spec.workflow,
       contentId: spec.contentId,
@@ -122,7 +139,7 @@ export const manageJobRoutes = newRouter()
       rerunOf: id,
     });
     await original.markBroken();
-    return c.json({ id: created.id, job_id: created.id, result: "accepted" as const, rerun_of: id }, 202);
+    return c.json({ id: claim.id, job_id: claim.id, result: "accepted" as const, rerun_of: id }, claim.first ? 202 : 200);
   })
   .openapi(retryJob, async (c) => {
     const { id } = c.req.valid("param");

@@ -1,12 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { maskSecrets } from "../../domain/secrets";
 import { endpointProblem } from "../../domain/endpoints";
-import canonicalize from "canonicalize";
 import { ulid } from "ulidx";
 import { findJob } from "../../db/jobs";
-import { releaseKey, reserveKey } from "../../db/idempotency";
-import { sha256Hex } from "../api-keys";
-import { ApiError, validationError } from "../errors";
+import { releaseKey } from "../../db/idempotency";
+import { validationError } from "../errors";
+import { reserveIdempotencyKey } from "../idempotency-key";
 import { createJob, type NewJob } from "../job-creation";
 import { resolveStorageParameters, usesStorage, validateSubmission } from "../job-submission";
 import { clientConfigText } from "../../db/clients";
@@ -60,16 +59,8 @@ export const submitJobRoutes = newRouter().openapi(submitJob, async (c) => {
   let reservedId: string | undefined;
   let replayed = false;
   if (idempotencyKey !== undefined) {
-    if (!/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
-      throw validationError([{ path: "Idempotency-Key", message: "must be 1-255 visible ASCII characters" }]);
-    }
     reservedId = ulid(now);
-    // Canonical JSON (RFC 8785): the same body with its keys in another order is the same request.
-    const bodyHash = await sha256Hex(canonicalize(request) ?? "");
-    const reservation = await reserveKey(c.env.DB, client, idempotencyKey, bodyHash, reservedId, now);
-    if (reservation.kind === "conflict") {
-      throw new ApiError(409, "conflict", "This Idempotency-Key was used in the last 24 hours with another request body.");
-    }
+    const reservation = await reserveIdempotencyKey(c.env.DB, client, idempotencyKey, request, reservedId, "This Idempotency-Key was used in the last 24 hours with another request body.", now);
     if (reservation.kind === "replay") {
       const existing = await findJob(c.env.DB, client, reservation.jobId);
       if (existing) return c.json({ id: reservation.jobId, job_id: reservation.jobId, result: "accepted" as const, queue_state: existing.queue_state }, 200);
