@@ -164,4 +164,38 @@ describe.each(["S3", "azure_blob"] as const)("on %s", (storage) => {
     }
     expect(await store.head("outside-the-root/secret.txt")).not.toBeNull();
   });
+
+  test("another tenant on the same bucket reaches none of these files: unconfigured and prototype root keys are refused, its own root holds only its own", async () => {
+    const store = stores[storage];
+    const victim = `${ROOT}/${id}-victim`;
+    const victimFiles = [`${victim}/a.mp4`, `${victim}/${id}_nodrm_g1.ism`];
+    await seed(store, Object.fromEntries(victimFiles.map((key) => [key, "the first tenant's"])));
+    // The second tenant's root on the same bucket or container, beside the first tenant's.
+    const location = (await engine.admin<{ config: { storage: { locations: Record<string, Record<string, unknown>> } } }>("GET", `/admin/clients/${client.name}`)).body.config.storage.locations[storage]!;
+    const credentials = storage === "S3" ? { secret_access_key: S3_CREDENTIALS.secretAccessKey } : { sas_token: azuriteSas() };
+    const tenant = await engine.createClient(`e2e-tenant-${storage.toLowerCase()}`);
+    const put = (roots: Record<string, string>, shared?: boolean) =>
+      engine.admin("PUT", `/admin/clients/${tenant.name}/storage`, { default: storage, locations: { [storage]: { ...location, ...credentials, roots, ...(shared ? { shared } : {}) } } });
+    // Roots that overlap the first tenant's are refused unless both locations are shared.
+    for (const root of ["content", ROOT, `${ROOT}/${id}-victim`, ""]) expect((await put({ output_root: root })).status, root).toBe(409);
+    expect((await put({ output_root: `tenant-${id}` })).status).toBe(200);
+
+    const submit = (workflow: string, parameters: Record<string, unknown>) => engine.request<{ code: string; details?: { path: string }[] }>("POST", "/job", { headers: tenant.headers, body: { job: { workflow }, parameters } });
+    for (const output_root of ["input_root", "__proto__", "constructor", "toString", "hasOwnProperty"]) {
+      const voddelete = await submit("voddelete", { folder: `${ROOT}/${id}-victim`, output_root });
+      expect(voddelete.status, output_root).toBe(400);
+      expect(voddelete.body.details?.[0]?.path, output_root).toBe("parameters.output_root");
+      expect((await submit("asset_delete", { content_id: "x", files: victimFiles, output_root })).status, output_root).toBe(400);
+    }
+    for (const content_id of ["..", "sub/dir"]) {
+      const drmswitch = await submit("drmswitch", { content_id, folder: `${id}-victim`, enable_drm: true });
+      expect(drmswitch.status, content_id).toBe(400);
+      expect(drmswitch.body.details?.[0]?.path).toBe("parameters.content_id");
+    }
+    // Within its own root, the first tenant's paths are just files that do not exist.
+    const accepted = await engine.submit(tenant, "asset_delete", { content_id: "x", files: victimFiles });
+    const job = await engine.waitForJob(tenant, accepted.id);
+    expect(job.result).toMatchObject({ missing: victimFiles });
+    for (const key of victimFiles) expect(await store.head(key), key).not.toBeNull();
+  });
 });
