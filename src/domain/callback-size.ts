@@ -31,7 +31,8 @@ const IDENTITY = ["job_id", "task_id", "task_name", "workflow", "event", "status
  */
 export function boundedBody(fields: CallbackBody, render: Render, limit = MAX_CALLBACK_BODY_BYTES): string {
   const whole = JSON.stringify(render(fields));
-  if (utf8Bytes(whole) <= limit) return whole;
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: most bodies need no count.
+  if (whole.length * 3 <= limit || utf8Bytes(whole) <= limit) return whole;
   const lists = Object.keys(fields).filter((name) => Array.isArray(fields[name]) && !IDENTITY.includes(name));
   const withLists = (keep: number) => JSON.stringify(render({ ...fields, ...Object.fromEntries(lists.map((name) => [name, (fields[name] as unknown[]).slice(0, keep)])), truncated: true }));
   const longest = Math.max(0, ...lists.map((name) => (fields[name] as unknown[]).length));

@@ -2,12 +2,12 @@ import { z } from "zod";
 import { RootKey, StorageName } from "../domain/storage-config";
 import { CONTROL, fileNameProblem, pathProblem } from "../storage/paths";
 
-/** Parameters every workflow accepts (reference §3, common parameters). */
+/** Parameters every workflow accepts (reference §3, common parameters). Kept exactly as sent: never trimmed. */
 export const ContentId = z
   .string()
-  .trim()
   .min(1, "content_id must not be empty")
   .max(256)
+  .refine((text) => text.trim() === text, "content_id must not start or end with spaces (it is kept exactly as sent, never trimmed)")
   .refine((text) => !CONTROL.test(text), "content_id must not contain control characters (such as NUL, CR or LF)")
   .refine((text) => text.isWellFormed(), "content_id must be valid Unicode (it contains a lone surrogate)")
   .refine((text) => !/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(text), "content_id must not contain Unicode direction controls (such as U+202E)");

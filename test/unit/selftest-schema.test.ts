@@ -27,10 +27,11 @@ describe("selftest parameters", () => {
     expect(parsed).toMatchObject({ custom_data: { ref: [1, { a: null }] }, extra: "kept" });
   });
 
-  it("require a non-empty content_id, trimmed", () => {
+  it("require a non-empty content_id, kept exactly as sent: spaces around it are refused, not trimmed", () => {
     expect(issuePaths({})).toEqual(["content_id"]);
     expect(issuePaths({ content_id: "   " })).toEqual(["content_id"]);
-    expect(SelftestParameters.parse({ content_id: "  demo1 " }).content_id).toBe("demo1");
+    expect(issuePaths({ content_id: "  demo1 " })).toEqual(["content_id"]);
+    expect(SelftestParameters.parse({ content_id: "demo 1" }).content_id).toBe("demo 1");
   });
 
   it.each([
@@ -99,7 +100,7 @@ describe("selftest graph", () => {
     const keys = ["tasks", "shape", "task_ms", "fail_times", "custom_data"] as const;
     const valid = fc
       .record({
-        content_id: fc.string({ minLength: 1, maxLength: 40 }).filter((s) => s.trim().length > 0),
+        content_id: fc.string({ minLength: 1, maxLength: 40 }).filter((s) => s.trim() === s && s.length > 0),
         tasks: fc.integer({ min: 1, max: 1000 }),
         shape: fc.constantFrom("chain", "fanout"),
         task_ms: fc.integer({ min: 0, max: 60_000 }),

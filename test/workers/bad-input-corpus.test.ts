@@ -175,6 +175,8 @@ const CASES: Case[] = [
   invalid("POST /job: no content_id", "/job", job({}, {}), "parameters.content_id"),
   invalid("POST /job: an empty content_id", "/job", job({}, { content_id: "" }), "parameters.content_id"),
   invalid("POST /job: a blank content_id", "/job", job({}, { content_id: " \t " }), "parameters.content_id"),
+  invalid("POST /job: a content_id with a leading space (never trimmed)", "/job", job({}, { content_id: " demo1" }), "parameters.content_id", /never trimmed/),
+  invalid("POST /job: a content_id with a trailing tab (never trimmed)", "/job", job({}, { content_id: "demo1\t" }), "parameters.content_id", /never trimmed|control/),
   invalid("POST /job: a numeric content_id", "/job", job({}, { content_id: 123 }), "parameters.content_id"),
   invalid("POST /job: a content_id of 257 characters", "/job", job({}, { content_id: long(257) }), "parameters.content_id"),
   invalid("POST /job: a content_id of 100,000 characters", "/job", job({}, { content_id: long(100_000) }), "parameters.content_id"),
