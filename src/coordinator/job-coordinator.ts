@@ -8,6 +8,7 @@ import { isEnded, planChange, waitingState, type JobChange, type JobMeta } from 
 import { jobProgress, type JobState } from "../domain/job-state";
 import { Outbox, type OutboxChange, type OutboxEntry, type Send } from "../domain/outbox";
 import { transition } from "../domain/transition";
+import { withQueueFaults } from "../faults/queue-faults";
 import { queueBatches } from "../queues/batches";
 import { MAX_INLINE_BODY_CHARS, type CallbackMessage, type TaskMessage } from "../queues/messages";
 import type { SchedulerSync } from "../scheduler/client-scheduler";
@@ -68,7 +69,8 @@ export class JobCoordinator extends DurableObject<Env> {
   private readonly callbackRowsThrough = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
+    // Test-only fault injection on the queue producers; `env` itself in every build but the chaos drill's.
+    super(ctx, withQueueFaults(env));
     this.config = engineConfig(env);
     this.store = new JobStore(ctx.storage.sql);
     this.flusher = new ProjectionFlusher(env.DB, () => this.store, (message) => this.logError(message));
