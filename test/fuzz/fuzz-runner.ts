@@ -1,0 +1,259 @@
+import fc from "fast-check";
+import type { Engine } from "../e2e/harness.ts";
+import type { EngineDriver } from "./engine-driver.ts";
+import type { FuzzRequest, FuzzResponse } from "./fuzz-request.ts";
+import { describeRequest } from "./fuzz-request.ts";
+import { FuzzStats } from "./fuzz-stats.ts";
+import { HttpClient, mapConcurrently } from "./http-client.ts";
+import { operationsOf, type OpenApiDocument } from "./openapi-operations.ts";
+import { operationArbitraries, type OperationArbitraries } from "./request-generator.ts";
+import { checkResponse } from "./response-checks.ts";
+import { SecretRegistry, secretsInBody, showOnceSecrets } from "./secrets.ts";
+import { seed } from "./seed.ts";
+import { Sink } from "./sink.ts";
+import { diffSnapshots, type Snapshot } from "./state-snapshot.ts";
+
+/**
+ * The fuzz: requests for every operation of the served /openapi.json, in chunks. A chunk is either valid
+ * requests (they may change the state; afterwards the fuzzed client's conditions are restored) or mutated
+ * ones (meant to be refused): the state is snapshot before and after such a chunk and must be identical
+ * when every request that could change it was refused. A chunk in which a mutated request was accepted
+ * cannot be compared; it is counted and the state taken afresh.
+ */
+
+export interface FuzzOptions {
+  requests: number;
+  seed: number;
+  /** Requests in flight at once. */
+  concurrency: number;
+  /** Requests per chunk (one state comparison each). */
+  chunkSize: number;
+  /** Share of chunks made of valid requests. */
+  validShare: number;
+  timeLimitMs: number;
+  progress?: (line: string) => void;
+}
+
+export interface FuzzResult {
+  stats: FuzzStats;
+  seed: number;
+  durationMs: number;
+  stoppedByTime: boolean;
+  /** Problems of the document met while generating (e.g. a pattern no string matches). */
+  problems: string[];
+  /** The fuzzer's own requests (snapshots, restores, replays). */
+  driverRequests: number;
+  operations: string[];
+  /** Replaces the run's secrets in text (for printing requests). */
+  hide: (text: string) => string;
+  /** The self-check: an accepted change (a waiting job's priority) shows in the snapshots. */
+  snapshotSeesChanges: boolean;
+}
+
+export async function runFuzz(engine: Engine, options: FuzzOptions): Promise<FuzzResult> {
+  const sink = await Sink.start();
+  const http = new HttpClient(engine.url, options.concurrency + 8);
+  const secrets = new SecretRegistry();
+  const started = Date.now();
+  try {
+    const driver = await seed(engine, http, sink.url, secrets);
+    const doc = (await driver.call<OpenApiDocument>("GET", "/openapi.json", {})).body;
+    const ops = operationsOf(doc);
+    const problems: string[] = [];
+    const arbitraries = operationArbitraries(doc, ops, driver.ctx, problems);
+    const documented = new Map(ops.map((op) => [op.key, op.statuses]));
+    const stats = new FuzzStats();
+    const learn = new Learner(driver, secrets);
+    const hide = (text: string) => secrets.hide(text);
+    const random = mulberry32(options.seed);
+    const fuzzStarted = Date.now();
+    let baseline = await driver.snapshot();
+    let stoppedByTime = false;
+
+    for (let chunk = 0; stats.sent < options.requests; chunk++) {
+      if (Date.now() - fuzzStarted > options.timeLimitMs) {
+        stoppedByTime = true;
+        break;
+      }
+      const valid = random() < options.validShare;
+      const size = Math.min(options.chunkSize, options.requests - stats.sent);
+      const requests = generateChunk(arbitraries, valid, size, (options.seed + chunk * 7919) | 0);
+      const responses = await mapConcurrently(requests, options.concurrency, (request) => http.send(request));
+      requests.forEach((request, index) => {
+        const response = responses[index]!;
+        stats.record(request, response, documented.get(request.operation));
+        const stored = storedSecrets(request);
+        for (const violation of checkResponse(request, response, secrets, stored)) stats.violation(violation, request, response, hide);
+        learn.from(request, response, stored);
+      });
+      if (chunk % 20 === 0) options.progress?.(`${stats.sent} requests, ${stats.violations.length} violations, ${((Date.now() - fuzzStarted) / 1000).toFixed(0)} s`);
+
+      if (valid) {
+        stats.chunks.valid++;
+        baseline = await afresh(driver, stats);
+        continue;
+      }
+      const after = await driver.snapshot();
+      const accepted = requests.some((request, index) => changesState(request, responses[index]!));
+      if (accepted) {
+        stats.chunks.spoiledByAcceptedMutation++;
+        baseline = await afresh(driver, stats);
+        continue;
+      }
+      const differences = diffSnapshots(baseline, after);
+      if (differences.length === 0) {
+        stats.chunks.refusalChecked++;
+        baseline = after;
+        continue;
+      }
+      baseline = await investigate(driver, http, stats, requests, after, differences, hide);
+    }
+    const snapshotSeesChanges = await canary(driver);
+    return { stats, seed: options.seed, durationMs: Date.now() - started, stoppedByTime, problems: [...new Set(problems)], driverRequests: driver.requests, operations: ops.map((op) => op.key), hide, snapshotSeesChanges };
+  } finally {
+    http.close();
+    await sink.stop();
+  }
+}
+
+/** The state comparison is not blind: one accepted change (a waiting job's new priority) must show. */
+async function canary(driver: EngineDriver): Promise<boolean> {
+  const job = driver.ctx.ownJobs.find((candidate) => candidate.state === "queued" || candidate.state === "scheduled");
+  if (!job) return false;
+  const before = await driver.snapshot();
+  const { priority } = (await driver.call<{ priority: number }>("GET", `/jobs/${job.id}`, driver.headersOf(driver.ctx.main))).body;
+  await driver.call("PATCH", `/jobs/${job.id}`, driver.headersOf(driver.ctx.main), { priority: priority === 9 ? 8 : 9 });
+  return diffSnapshots(before, await driver.snapshot()).length > 0;
+}
+
+/**
+ * One chunk of requests, every operation equally likely. A refusal chunk holds mutated requests that must be
+ * refused, and reads (GET) of any kind. The other chunks hold valid requests and the mutated requests that
+ * may well be accepted (an SQL quote in a content_id), which are no use in a refusal chunk.
+ */
+function generateChunk(arbitraries: OperationArbitraries[], valid: boolean, size: number, seed: number): FuzzRequest[] {
+  const reads = (request: FuzzRequest) => request.method === "GET";
+  const one = fc.constantFrom(...arbitraries).chain((entry) => {
+    if (valid) {
+      const mayPass = entry.mutated.filter((request) => !reads(request) && request.expect === "either");
+      return entry.op.method === "GET" ? entry.valid : fc.oneof({ arbitrary: entry.valid, weight: 3 }, { arbitrary: mayPass, weight: 1 });
+    }
+    const refused = entry.mutated.filter((request) => reads(request) || request.expect === "refused");
+    return entry.op.method === "GET" ? fc.oneof({ arbitrary: refused, weight: 4 }, { arbitrary: entry.valid, weight: 1 }) : refused;
+  });
+  return fc.sample(fc.array(one, { minLength: size, maxLength: size }), { seed, numRuns: 1 })[0]!;
+}
+
+/** Whether a response says the request may have changed the state (a request that is not a GET and was not refused). */
+function changesState(request: FuzzRequest, response: FuzzResponse): boolean {
+  return request.method !== "GET" && request.method !== "HEAD" && (response.status === 0 || response.status < 400);
+}
+
+function storedSecrets(request: FuzzRequest): string[] {
+  if (request.body === undefined) return [];
+  try {
+    return secretsInBody(JSON.parse(request.body.toString()) as unknown);
+  } catch {
+    return [];
+  }
+}
+
+/** After accepted changes: the fuzzed client's conditions back, the engine quiet, a new baseline. */
+async function afresh(driver: EngineDriver, stats: FuzzStats): Promise<Snapshot> {
+  if (!(await driver.restore())) {
+    stats.chunks.unsettled++;
+    stats.unsettledReasons.push(driver.unsettled[driver.unsettled.length - 1] ?? "");
+  }
+  return driver.snapshot();
+}
+
+/**
+ * A chunk of refused requests after which the state differs. If the state also moves with no request at all,
+ * the chunk is inconclusive. Otherwise its requests are sent again one by one, each between two snapshots,
+ * to name the one that changes the state; failing that, the whole chunk is the evidence.
+ */
+async function investigate(
+  driver: EngineDriver,
+  http: HttpClient,
+  stats: FuzzStats,
+  requests: FuzzRequest[],
+  after: Snapshot,
+  differences: string[],
+  hide: (text: string) => string,
+): Promise<Snapshot> {
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const later = await driver.snapshot();
+  if (diffSnapshots(after, later).length > 0) {
+    stats.chunks.inconclusive++;
+    return afresh(driver, stats);
+  }
+  const order = [...requests.filter((request) => request.method !== "GET"), ...requests.filter((request) => request.method === "GET")];
+  let before = later;
+  for (const request of order) {
+    const response = await http.send(request);
+    const now = await driver.snapshot();
+    const changed = diffSnapshots(before, now);
+    if (changed.length > 0 && response.status >= 400) {
+      stats.violation({ kind: "refused_changed_state", message: `answered ${response.status} but changed: ${changed.join(" | ")}` }, request, response, hide);
+      return afresh(driver, stats);
+    }
+    before = now;
+  }
+  const chunk = requests.map((request) => describeRequest(request, hide, 200)).join("\n");
+  stats.violation(
+    { kind: "refused_changed_state", message: `a chunk of refused requests changed the state (no single request did again): ${differences.join(" | ")}\nthe chunk:\n${chunk}` },
+    requests[0]!,
+    undefined,
+    hide,
+  );
+  return afresh(driver, stats);
+}
+
+/** What the fuzzer learns from answers: new secrets, clients, keys, idempotency keys. */
+class Learner {
+  private readonly keys = new Map<string, { name: string; apiKey: string }>();
+
+  constructor(
+    private readonly driver: EngineDriver,
+    private readonly secrets: SecretRegistry,
+  ) {}
+
+  from(request: FuzzRequest, response: FuzzResponse, stored: string[]): void {
+    if (response.status < 200 || response.status >= 300) return;
+    const ctx = this.driver.ctx;
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(response.body.toString("utf8")) as Record<string, unknown>;
+    } catch {
+      // not JSON: nothing to learn
+    }
+    this.secrets.add(...stored, ...showOnceSecrets(request.operation, response.status, body));
+    if (typeof body.key_id === "string" && typeof body.api_key === "string" && typeof body.client === "string") {
+      this.keys.set(body.key_id, { name: body.client, apiKey: body.api_key });
+    }
+    if (request.operation === "POST /admin/clients" && typeof body.client === "string" && ctx.sacrificial.length < 8) {
+      ctx.sacrificial.push({ name: body.client, activeKeyIds: typeof body.key_id === "string" ? [body.key_id] : [] });
+    }
+    if (request.operation === "DELETE /admin/clients/{name}/keys/{key_id}") {
+      const keyId = decodeURIComponent(request.target.split("/").pop() ?? "");
+      const key = this.keys.get(keyId);
+      if (key) ctx.revoked = [...ctx.revoked.slice(-9), { name: key.name, keyId, apiKey: key.apiKey }];
+    }
+    const idempotencyKey = request.headers["idempotency-key"];
+    if (request.operation === "POST /job" && idempotencyKey && request.body !== undefined && !ctx.idempotency.some((used) => used.key === idempotencyKey)) {
+      ctx.idempotency = [...ctx.idempotency.slice(-19), { key: idempotencyKey, body: request.body.toString() }];
+    }
+  }
+}
+
+/** Deterministic pseudo-random numbers (mulberry32) for the chunk kinds. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

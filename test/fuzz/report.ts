@@ -1,0 +1,72 @@
+import { describeRequest } from "./fuzz-request.ts";
+import type { FuzzResult } from "./fuzz-runner.ts";
+
+/** The figures of a run, as lines for stdout. */
+export function formatReport(result: FuzzResult, options: { violationsShown?: number } = {}): string[] {
+  const { stats } = result;
+  const shown = options.violationsShown ?? 5;
+  const lines: string[] = [];
+  const sorted = [...stats.durations].sort((a, b) => a - b);
+  const percentile = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+  lines.push(`seed ${result.seed} · ${stats.sent} requests in ${(result.durationMs / 1000).toFixed(1)} s (with set-up)${result.stoppedByTime ? " · STOPPED BY THE TIME LIMIT" : ""}`);
+  lines.push(`fuzzer's own requests (snapshots, restores, replays): ${result.driverRequests} · request latency p50 ${percentile(50).toFixed(1)} ms, p99 ${percentile(99).toFixed(1)} ms`);
+  lines.push("");
+  lines.push("requests per operation (valid / mutated) and their statuses:");
+  const operations = [...new Set([...result.operations, ...stats.perOperation.keys()])];
+  for (const operation of operations) {
+    const counts = stats.perOperation.get(operation);
+    if (!counts) {
+      lines.push(`  ${operation.padEnd(52)} NOT SENT`);
+      continue;
+    }
+    const statuses = [...(stats.statusesPerOperation.get(operation) ?? new Map<number, number>()).entries()].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`);
+    lines.push(`  ${operation.padEnd(52)} ${String(counts.valid).padStart(5)} / ${String(counts.mutated).padStart(5)}   ${statuses.join(" ")}`);
+  }
+  lines.push("");
+  lines.push(`statuses: ${[...stats.statuses.entries()].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`).join(" ")}`);
+  const c = stats.chunks;
+  lines.push(`chunks: ${c.refusalChecked} of refused requests compared equal before/after, ${c.valid} valid, ${c.spoiledByAcceptedMutation} not compared (a mutated request was accepted), ${c.inconclusive} inconclusive (state moved by itself), ${c.unsettled} restores that did not quieten`);
+  for (const reason of [...new Set(stats.unsettledReasons)].slice(0, 5)) lines.push(`  still moving after a restore: ${reason}`);
+  const variants = [...stats.mediaTypeVariants.entries()].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`);
+  lines.push(`valid requests with an unusual JSON media type (application/json ; charset=utf-8, …): ${variants.join(" ") || "none"}`);
+  lines.push(`valid requests answered 429: ${stats.validThrottled}`);
+  lines.push(`mutated requests accepted: ${[...stats.acceptedDespiteDocument.values()].reduce((a, b) => a + b, 0)} although the document forbids them, ${stats.acceptedOdd} with odd values the document allows`);
+  lines.push("");
+  const counts = stats.countByKind();
+  lines.push(`self-check: an accepted change shows in the state snapshots: ${result.snapshotSeesChanges ? "yes" : "NO (the state comparison is blind)"}`);
+  lines.push("violations (must all be 0):");
+  for (const kind of ["server_error", "no_response", "error_shape", "wrong_code", "no_request_id", "no_retry_after", "secret_leak", "foreign_id_answered", "json_media_type_refused", "refused_changed_state"] as const) {
+    lines.push(`  ${kind.padEnd(26)} ${counts.get(kind) ?? 0}`);
+  }
+  if (stats.acceptedDespiteDocument.size > 0) {
+    lines.push("");
+    lines.push("accepted although the document forbids it (the API is more lenient than its document):");
+    for (const [what, n] of [...stats.acceptedDespiteDocument.entries()].sort(([, a], [, b]) => b - a).slice(0, 25)) {
+      lines.push(`  ${n}× ${what}`);
+      const example = stats.acceptedExamples.get(what);
+      if (example) lines.push(describeRequest(example, result.hide, 300).replace(/^/gm, "      "));
+    }
+  }
+  if (stats.undocumentedStatuses.size > 0) {
+    lines.push("");
+    lines.push("statuses the document does not list for the operation:");
+    for (const [what, n] of [...stats.undocumentedStatuses.entries()].sort(([a], [b]) => a.localeCompare(b))) lines.push(`  ${n}× ${what}`);
+  }
+  if (result.problems.length > 0) {
+    lines.push("");
+    lines.push("problems of the document:");
+    for (const problem of result.problems) lines.push(`  ${problem}`);
+  }
+  if (stats.violations.length > 0) {
+    lines.push("");
+    lines.push(`VIOLATIONS (the first ${shown} of each kind):`);
+    for (const kind of counts.keys()) {
+      for (const violation of stats.violations.filter((item) => item.kind === kind).slice(0, shown)) {
+        lines.push(`- ${violation.kind}: ${violation.message}`);
+        lines.push(violation.request.replace(/^/gm, "    "));
+        lines.push(`    → ${violation.response}`);
+      }
+    }
+  }
+  return lines;
+}

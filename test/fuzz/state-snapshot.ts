@@ -1,0 +1,112 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+
+/**
+ * What "the state" is for the refused-changes-nothing check: the engine's D1 database read straight from the
+ * persisted state directory (read-only; D1 runs SQLite in WAL mode, so a reader never blocks the engine),
+ * and a few API reads a client sees (listings with positions from the scheduler, the operator view).
+ * A running job changes on its own (task progress, its log, its callbacks), so a job in `started` keeps only
+ * the fields a request could change; everything else must be identical.
+ */
+
+export interface Snapshot {
+  /** API reads by name ("jobs fuzz-main", "admin fuzz-s1", …), normalised. */
+  api: Record<string, unknown>;
+  /** D1 rows by table, each row as JSON, sorted. */
+  d1: Record<string, string[]>;
+}
+
+/** Tables that are no client's state: SQLite's and D1's bookkeeping, and whatever a throttle counts. */
+export const SKIPPED_TABLES = /^(sqlite_|_cf_|d1_migrations$)|throttl|rate_?limit|auth_?fail/i;
+
+/** Job fields a running job changes on its own. */
+const MOVING_JOB_FIELDS = ["progress", "updated_at", "version", "started_at", "ended_at", "result", "tasks", "position", "top_of_queue"];
+
+/** The D1 database file of a persisted state directory. */
+export function findD1File(persistTo: string): string {
+  const dir = join(persistTo, "v3", "d1", "miniflare-D1DatabaseObject");
+  const file = readdirSync(dir).find((name) => name.endsWith(".sqlite") && name !== "metadata.sqlite");
+  if (!file) throw new Error(`no D1 database in ${dir}`);
+  return join(dir, file);
+}
+
+/** Every row of every table (but SKIPPED_TABLES); rows of started jobs left out or masked. */
+export function readD1(file: string): Record<string, string[]> {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    const moving = new Set(db.prepare("SELECT id FROM jobs WHERE queue_state = 'started'").all().map((row) => String(row.id)));
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((row) => String(row.name));
+    const digest: Record<string, string[]> = {};
+    for (const table of tables) {
+      if (SKIPPED_TABLES.test(table)) continue;
+      const rows: string[] = [];
+      for (const row of db.prepare(`SELECT * FROM "${table}"`).all()) {
+        if (table === "jobs" && moving.has(String(row.id))) rows.push(JSON.stringify(omit({ ...row }, MOVING_JOB_FIELDS)));
+        else if (table !== "jobs" && "job_id" in row && moving.has(String(row.job_id))) continue;
+        else rows.push(JSON.stringify({ ...row }));
+      }
+      digest[table] = rows.sort();
+    }
+    return digest;
+  } finally {
+    db.close();
+  }
+}
+
+/** Ids of started jobs, and whether any callback of another job is still waiting to be delivered. */
+export function activity(file: string): { started: { id: string; contentId: string | null }[]; pendingCallbacks: number } {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    const started = db
+      .prepare("SELECT id, content_id FROM jobs WHERE queue_state = 'started'")
+      .all()
+      .map((row) => ({ id: String(row.id), contentId: row.content_id === null ? null : String(row.content_id) }));
+    const pending = db
+      .prepare("SELECT COUNT(*) AS n FROM callbacks c JOIN jobs j ON j.id = c.job_id WHERE c.state IN ('pending', 'in_flight') AND j.queue_state != 'started'")
+      .get();
+    return { started, pendingCallbacks: Number(pending?.n ?? 0) };
+  } finally {
+    db.close();
+  }
+}
+
+/** A job object with only what requests change when it is running. */
+export function normaliseJob(job: unknown): unknown {
+  if (typeof job !== "object" || job === null) return job;
+  const record = job as Record<string, unknown>;
+  return record.queue_state === "started" ? omit({ ...record }, MOVING_JOB_FIELDS) : record;
+}
+
+/** Human-readable differences between two snapshots (at most `limit`). */
+export function diffSnapshots(before: Snapshot, after: Snapshot, limit = 12): string[] {
+  const differences: string[] = [];
+  for (const key of new Set([...Object.keys(before.api), ...Object.keys(after.api)])) {
+    const a = JSON.stringify(before.api[key]);
+    const b = JSON.stringify(after.api[key]);
+    if (a !== b) differences.push(`API ${key}: ${firstDifference(a ?? "(absent)", b ?? "(absent)")}`);
+  }
+  for (const table of new Set([...Object.keys(before.d1), ...Object.keys(after.d1)])) {
+    const a = new Set(before.d1[table] ?? []);
+    const b = new Set(after.d1[table] ?? []);
+    for (const row of a) if (!b.has(row)) differences.push(`D1 ${table} row gone or changed: ${clip(row)}`);
+    for (const row of b) if (!a.has(row)) differences.push(`D1 ${table} row new or changed: ${clip(row)}`);
+  }
+  return differences.slice(0, limit);
+}
+
+function firstDifference(a: string, b: string): string {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  const from = Math.max(0, i - 60);
+  return `before …${a.slice(from, i + 120)}… after …${b.slice(from, i + 120)}…`;
+}
+
+function omit(record: Record<string, unknown>, fields: string[]): Record<string, unknown> {
+  for (const field of fields) delete record[field];
+  return record;
+}
+
+function clip(text: string, length = 400): string {
+  return text.length > length ? `${text.slice(0, length)}…` : text;
+}
