@@ -145,6 +145,23 @@ export class EngineDriver {
     return this.settle();
   }
 
+  /**
+   * Lets the queued fuzzed jobs run (100 slots) until the engine is quiet, then one slot again: their
+   * parameters, callbacks and body templates go through the coordinator, the executors and the consumers.
+   * Returns how many of the fuzzed client's jobs ended meanwhile.
+   */
+  async drain(): Promise<number> {
+    const ended = () => this.ctx.ownJobs.filter((job) => job.state === "completed" || job.state === "broken").length;
+    await this.snapshot();
+    const before = ended();
+    await this.putSettings(this.ctx.main, { ...MAIN_SETTINGS, max_jobs: "100" });
+    const quiet = await this.settle(90_000);
+    await this.putSettings(this.ctx.main, MAIN_SETTINGS);
+    await this.snapshot();
+    if (!quiet) throw new Error(`the fuzzed jobs did not finish within 90 s (${this.unsettled[this.unsettled.length - 1]})`);
+    return ended() - before;
+  }
+
   /** A new slot holder (priority 1: it takes the slot next), submitted while retries are slow, then settings back. */
   async submitSlotHolder(): Promise<string> {
     await this.putSettings(this.ctx.main, { retry_limit: "1", retry_delay: "3600" });

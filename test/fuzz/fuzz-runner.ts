@@ -21,6 +21,9 @@ import { diffSnapshots, type Snapshot } from "./state-snapshot.ts";
  * cannot be compared; it is counted and the state taken afresh.
  */
 
+/** Every this many valid chunks, the queued fuzzed jobs run to their end (EngineDriver.drain). */
+const DRAIN_EVERY = 8;
+
 export interface FuzzOptions {
   requests: number;
   seed: number;
@@ -48,6 +51,8 @@ export interface FuzzResult {
   hide: (text: string) => string;
   /** The self-check: an accepted change (a waiting job's priority) shows in the snapshots. */
   snapshotSeesChanges: boolean;
+  /** What the worker logged at level error meanwhile (queue consumers and coordinators included). */
+  workerErrors: string[];
 }
 
 export async function runFuzz(engine: Engine, options: FuzzOptions): Promise<FuzzResult> {
@@ -56,6 +61,7 @@ export async function runFuzz(engine: Engine, options: FuzzOptions): Promise<Fuz
   const secrets = new SecretRegistry();
   const started = Date.now();
   try {
+    const logsBefore = engine.workerLogs.length;
     const driver = await seed(engine, http, sink.url, secrets);
     const doc = (await driver.call<OpenApiDocument>("GET", "/openapi.json", {})).body;
     const ops = operationsOf(doc);
@@ -90,6 +96,7 @@ export async function runFuzz(engine: Engine, options: FuzzOptions): Promise<Fuz
 
       if (valid) {
         stats.chunks.valid++;
+        if (stats.chunks.valid % DRAIN_EVERY === 0) stats.drainedJobs += await driver.drain();
         baseline = await afresh(driver, stats);
         continue;
       }
@@ -108,8 +115,10 @@ export async function runFuzz(engine: Engine, options: FuzzOptions): Promise<Fuz
       }
       baseline = await investigate(driver, http, stats, requests, after, differences, hide);
     }
+    stats.drainedJobs += await driver.drain();
     const snapshotSeesChanges = await canary(driver);
-    return { stats, seed: options.seed, durationMs: Date.now() - started, stoppedByTime, problems: [...new Set(problems)], driverRequests: driver.requests, operations: ops.map((op) => op.key), hide, snapshotSeesChanges };
+    const workerErrors = engine.workerLogs.slice(logsBefore).filter((log) => log.level === "error").map((log) => log.message);
+    return { stats, seed: options.seed, durationMs: Date.now() - started, stoppedByTime, problems: [...new Set(problems)], driverRequests: driver.requests, operations: ops.map((op) => op.key), hide, snapshotSeesChanges, workerErrors };
   } finally {
     http.close();
     await sink.stop();

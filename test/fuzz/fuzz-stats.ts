@@ -22,8 +22,11 @@ export class FuzzStats {
   readonly acceptedExamples = new Map<string, FuzzRequest>();
   /** Statuses of valid requests sent with an unusual but valid JSON media type. */
   readonly mediaTypeVariants = new Map<number, number>();
+  /** Fuzzed jobs that ran to their end in drains. */
+  drainedJobs = 0;
   /** Valid requests (right credentials, fresh source address) answered 429. */
   validThrottled = 0;
+  readonly validThrottledExamples: { request: FuzzRequest; body: string }[] = [];
   /** Mutated requests with odd-but-maybe-valid values that were accepted. */
   acceptedOdd = 0;
   /** Statuses an operation answered that its document does not list. */
@@ -48,7 +51,10 @@ export class FuzzStats {
       this.undocumentedStatuses.set(key, (this.undocumentedStatuses.get(key) ?? 0) + 1);
     }
     if (request.jsonMediaTypeVariant) this.mediaTypeVariants.set(response.status, (this.mediaTypeVariants.get(response.status) ?? 0) + 1);
-    if (request.intent === "valid" && response.status === 429) this.validThrottled++;
+    if (request.intent === "valid" && response.status === 429) {
+      this.validThrottled++;
+      if (this.validThrottledExamples.length < 3) this.validThrottledExamples.push({ request, body: response.body.toString("utf8").slice(0, 200) });
+    }
     if (request.intent === "mutated" && response.status >= 200 && response.status < 300) {
       if (request.expect === "refused") {
         const key = `${request.operation}: ${request.mutation}`;

@@ -30,9 +30,14 @@ export function formatReport(result: FuzzResult, options: { violationsShown?: nu
   const variants = [...stats.mediaTypeVariants.entries()].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`);
   lines.push(`valid requests with an unusual JSON media type (application/json ; charset=utf-8, …): ${variants.join(" ") || "none"}`);
   lines.push(`valid requests answered 429: ${stats.validThrottled}`);
+  for (const example of stats.validThrottledExamples) lines.push(`${describeRequest(example.request, result.hide, 200).replace(/^/gm, "    ")}\n      → 429 ${example.body}`);
+  lines.push(`fuzzed jobs run to their end (queued ones let through every ${8} valid chunks and at the end): ${stats.drainedJobs}`);
   lines.push(`mutated requests accepted: ${[...stats.acceptedDespiteDocument.values()].reduce((a, b) => a + b, 0)} although the document forbids them, ${stats.acceptedOdd} with odd values the document allows`);
   lines.push("");
   const counts = stats.countByKind();
+  const distinct = [...new Set(result.workerErrors.map((message) => message.replace(/[0-9A-HJKMNP-TV-Z]{26}|[0-9a-f-]{36}/g, "…").slice(0, 200)))];
+  lines.push(`worker log lines at level error: ${result.workerErrors.length}${distinct.length > 0 ? `, ${distinct.length} distinct:` : ""}`);
+  for (const message of distinct.slice(0, 8)) lines.push(`  ${message}`);
   lines.push(`self-check: an accepted change shows in the state snapshots: ${result.snapshotSeesChanges ? "yes" : "NO (the state comparison is blind)"}`);
   lines.push("violations (must all be 0):");
   for (const kind of ["server_error", "no_response", "error_shape", "wrong_code", "no_request_id", "no_retry_after", "secret_leak", "foreign_id_answered", "json_media_type_refused", "refused_changed_state"] as const) {

@@ -71,7 +71,7 @@ describe("operationArbitraries", () => {
       for (const request of fc.sample(fc.oneof(entry.valid, entry.mutated), { numRuns: 60, seed: 11 })) {
         expect(request.target.startsWith("/"), request.target).toBe(true);
         expect(request.target).not.toMatch(/[{}\s]/);
-        expect(request.headers["cf-connecting-ip"]).toMatch(/^(10\.\d+\.\d+\.\d+|2001:db8::[0-9a-f]+)$/);
+        expect(request.headers["cf-connecting-ip"]).toMatch(/^(10\.\d+\.\d+\.\d+|2001:db8::[0-9a-f]+:[0-9a-f]+)$/);
         for (const [name, value] of Object.entries(request.headers)) {
           expect(() => validateHeaderName(name)).not.toThrow();
           expect(() => validateHeaderValue(name, value), `${name}: ${JSON.stringify(value)}`).not.toThrow();
@@ -79,6 +79,14 @@ describe("operationArbitraries", () => {
         if (request.intent === "mutated") expect(request.mutation).not.toBe("");
       }
     }
+  });
+
+  it("spreads requests over source addresses (the auth-failure throttle blocks an address after ~20 failures)", () => {
+    const any = fc.constantFrom(...arbitraries).chain((entry) => entry.mutated);
+    const addresses = fc.sample(any, { numRuns: 1000, seed: 16 }).map((request) => request.headers["cf-connecting-ip"]);
+    const counts = new Map<string, number>();
+    for (const address of addresses) counts.set(address!, (counts.get(address!) ?? 0) + 1);
+    expect(Math.max(...counts.values())).toBeLessThan(5);
   });
 
   it("sends valid requests with the right credentials and, for bodies, JSON", () => {
