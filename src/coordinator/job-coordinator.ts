@@ -83,10 +83,16 @@ export class JobCoordinator extends DurableObject<Env> {
 
   /**
    * Creates the job: persists its spec and task graph, writes its D1 rows (awaited, so the job can be read
-   * as soon as this returns) and hands it to its client's admission control. Calling it again does nothing.
+   * as soon as this returns) and hands it to its client's admission control. Calling it again creates nothing;
+   * it finishes what a first call cut short left pending.
    */
   async create(spec: JobSpec, scheduler?: SchedulerConfig): Promise<{ created: boolean }> {
-    if (this.job) return { created: false };
+    if (this.job) {
+      // A repeat (an idempotent resubmission after the first request died): the first call may have been cut
+      // short before its D1 rows or admission sync went out, so the repeat finishes them before it answers.
+      await this.finishCreation();
+      return { created: false };
+    }
     this.schedulerConfig = scheduler;
     const now = Date.now();
     this.initialise(spec, {
@@ -99,12 +105,20 @@ export class JobCoordinator extends DurableObject<Env> {
       startedAt: null,
       syncPending: scheduler !== undefined,
     });
-    const flushed = await this.flusher.flush();
-    // The 202 does not wait for admission: the sync is persisted as pending, and the alarm retries it
-    // (and a failed D1 write) should this object be evicted before the sync below is done.
-    await this.ensureAlarm(flushed ? null : Date.now() + RETRY_MS);
-    this.ctx.waitUntil(this.syncScheduler());
+    await this.finishCreation();
     return { created: true };
+  }
+
+  /**
+   * Writes the job's D1 rows (awaited, so the job can be read once create returns) and hands it to admission
+   * control. The alarm is armed first, before any effect: should the runtime die during the D1 write, the
+   * alarm still writes the rows and makes the sync, or the stored job would wait for nothing, forever.
+   */
+  private async finishCreation(): Promise<void> {
+    await this.ensureAlarm();
+    if (!(await this.flusher.flush())) await this.ensureAlarm(Date.now() + RETRY_MS);
+    // The 202 does not wait for admission: the sync is persisted as pending, and the alarm retries it.
+    this.ctx.waitUntil(this.syncScheduler());
   }
 
   /** Creates the job and starts it at once, without admission control (tools and tests). */
