@@ -1,6 +1,6 @@
 import type { Credentials, FuzzContext } from "./fuzz-context.ts";
 import type { HttpClient } from "./http-client.ts";
-import { activity, normaliseJob, readD1, type Snapshot } from "./state-snapshot.ts";
+import { activity, coordinatorFiles, normaliseJob, readCoordinator, readD1, type Snapshot } from "./state-snapshot.ts";
 
 /**
  * The fuzzer's own requests, apart from the fuzzed ones: snapshots of the state (which also refresh the
@@ -46,6 +46,8 @@ export class EngineDriver {
     readonly http: HttpClient,
     readonly ctx: FuzzContext,
     readonly d1File: string,
+    /** The engine's persisted state directory (for the coordinators' storage). */
+    readonly persistTo: string,
     /** Jobs the set-up made: fuzzed changes go mostly to other jobs (valid-values.ts). */
     readonly seeded: Set<string>,
   ) {}
@@ -117,8 +119,23 @@ export class EngineDriver {
     this.holderWaiting = own.some((job) => job.parameters?.content_id === SLOT_HOLDER && (job.queue_state === "started" || job.queue_state === "queued"));
     this.hasCompleted = own.some((job) => job.queue_state === "completed" && !job.failed);
     this.hasFailed = own.some((job) => job.queue_state === "completed" && job.failed);
-    return { api, d1: readD1(this.d1File) };
+    return { api, d1: readD1(this.d1File), coordinators: this.readSeededCoordinators(own) };
   }
+
+  /** The coordinators of the seeded jobs that are not running (a running one changes on its own). */
+  private readSeededCoordinators(own: JobListing[]): Record<string, string[]> {
+    const quiet = own.filter((job) => this.seeded.has(job.id) && job.queue_state !== "started").map((job) => job.id);
+    const files = coordinatorFiles(this.persistTo, this.coordinatorCache);
+    const digest: Record<string, string[]> = {};
+    for (const id of quiet) {
+      const file = files.get(id);
+      if (!file) continue;
+      for (const [table, rows] of Object.entries(readCoordinator(file))) digest[`${id} ${table}`] = rows;
+    }
+    return digest;
+  }
+
+  private readonly coordinatorCache = new Map<string, string | null>();
 
   private holderWaiting = true;
   private hasCompleted = true;

@@ -53,6 +53,11 @@ export interface FuzzResult {
   snapshotSeesChanges: boolean;
   /** What the worker logged at level error meanwhile (queue consumers and coordinators included). */
   workerErrors: string[];
+  /** Worker log lines (all levels) and callbacks the sink received: searched for secrets. */
+  workerLogLines: number;
+  callbacksReceived: number;
+  /** What one state snapshot holds (the last baseline), in words. */
+  compared: string;
 }
 
 export async function runFuzz(engine: Engine, options: FuzzOptions): Promise<FuzzResult> {
@@ -115,14 +120,31 @@ export async function runFuzz(engine: Engine, options: FuzzOptions): Promise<Fuz
       }
       baseline = await investigate(driver, http, stats, requests, after, differences, hide);
     }
+    const compared = describeSnapshot(baseline);
     stats.drainedJobs += await driver.drain();
     const snapshotSeesChanges = await canary(driver);
-    const workerErrors = engine.workerLogs.slice(logsBefore).filter((log) => log.level === "error").map((log) => log.message);
-    return { stats, seed: options.seed, durationMs: Date.now() - started, stoppedByTime, problems: [...new Set(problems)], driverRequests: driver.requests, operations: ops.map((op) => op.key), hide, snapshotSeesChanges, workerErrors };
+    const logs = engine.workerLogs.slice(logsBefore);
+    const workerErrors = logs.filter((log) => log.level === "error").map((log) => log.message);
+    // quality.md: secrets never appear in logs or callback bodies either.
+    for (const log of logs) {
+      const found = secrets.foundIn(log.message);
+      if (found.length > 0) stats.finding({ kind: "secret_in_log", message: `a ${log.level} line of the worker carries ${found.length} secret(s)` }, hide(log.message).slice(0, 600));
+    }
+    for (const body of sink.bodies) {
+      const found = secrets.foundIn(body);
+      if (found.length > 0) stats.finding({ kind: "secret_in_callback", message: `a callback body carries ${found.length} secret(s)` }, hide(body).slice(0, 600));
+    }
+    return { stats, seed: options.seed, durationMs: Date.now() - started, stoppedByTime, problems: [...new Set(problems)], driverRequests: driver.requests, operations: ops.map((op) => op.key), hide, snapshotSeesChanges, workerErrors, workerLogLines: logs.length, callbacksReceived: sink.received, compared };
   } finally {
     http.close();
     await sink.stop();
   }
+}
+
+function describeSnapshot(snapshot: Snapshot): string {
+  const d1Rows = Object.values(snapshot.d1).reduce((sum, rows) => sum + rows.length, 0);
+  const coordinators = new Set(Object.keys(snapshot.coordinators ?? {}).map((key) => key.split(" ")[0]));
+  return `${Object.keys(snapshot.d1).length} D1 tables (${d1Rows} rows), the storage of ${coordinators.size} job coordinators, ${Object.keys(snapshot.api).length} API reads`;
 }
 
 /** The state comparison is not blind: one accepted change (a waiting job's new priority) must show. */

@@ -72,6 +72,11 @@ export class FuzzStats {
     });
   }
 
+  /** A violation that no single request shows (a log line, a callback body). */
+  finding(violation: Violation, evidence: string): void {
+    this.violations.push({ ...violation, request: evidence, response: "" });
+  }
+
   countByKind(): Map<ViolationKind, number> {
     const counts = new Map<ViolationKind, number>();
     for (const violation of this.violations) counts.set(violation.kind, (counts.get(violation.kind) ?? 0) + 1);

@@ -28,6 +28,7 @@ export function formatReport(result: FuzzResult, options: { violationsShown?: nu
   lines.push(`chunks: ${c.refusalChecked} of refused requests compared equal before/after, ${c.valid} valid, ${c.spoiledByAcceptedMutation} not compared (a mutated request was accepted), ${c.inconclusive} inconclusive (state moved by itself), ${c.unsettled} restores that did not quieten`);
   for (const reason of [...new Set(stats.unsettledReasons)].slice(0, 5)) lines.push(`  still moving after a restore: ${reason}`);
   const variants = [...stats.mediaTypeVariants.entries()].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`);
+  lines.push(`a state snapshot holds: ${result.compared}`);
   lines.push(`valid requests with an unusual JSON media type (application/json ; charset=utf-8, …): ${variants.join(" ") || "none"}`);
   lines.push(`valid requests answered 429: ${stats.validThrottled}`);
   for (const example of stats.validThrottledExamples) lines.push(`${describeRequest(example.request, result.hide, 200).replace(/^/gm, "    ")}\n      → 429 ${example.body}`);
@@ -36,11 +37,12 @@ export function formatReport(result: FuzzResult, options: { violationsShown?: nu
   lines.push("");
   const counts = stats.countByKind();
   const distinct = [...new Set(result.workerErrors.map((message) => message.replace(/[0-9A-HJKMNP-TV-Z]{26}|[0-9a-f-]{36}/g, "…").slice(0, 200)))];
+  lines.push(`searched for secrets besides the responses: ${result.workerLogLines} worker log lines, ${result.callbacksReceived} requests to the sink (callbacks, semaphore polls)`);
   lines.push(`worker log lines at level error: ${result.workerErrors.length}${distinct.length > 0 ? `, ${distinct.length} distinct:` : ""}`);
   for (const message of distinct.slice(0, 8)) lines.push(`  ${message}`);
   lines.push(`self-check: an accepted change shows in the state snapshots: ${result.snapshotSeesChanges ? "yes" : "NO (the state comparison is blind)"}`);
   lines.push("violations (must all be 0):");
-  for (const kind of ["server_error", "no_response", "error_shape", "wrong_code", "no_request_id", "no_retry_after", "secret_leak", "foreign_id_answered", "json_media_type_refused", "refused_changed_state"] as const) {
+  for (const kind of ["server_error", "no_response", "error_shape", "wrong_code", "no_request_id", "no_retry_after", "secret_leak", "secret_in_log", "secret_in_callback", "foreign_id_answered", "json_media_type_refused", "refused_changed_state"] as const) {
     lines.push(`  ${kind.padEnd(26)} ${counts.get(kind) ?? 0}`);
   }
   if (stats.acceptedDespiteDocument.size > 0) {
@@ -69,7 +71,7 @@ export function formatReport(result: FuzzResult, options: { violationsShown?: nu
       for (const violation of stats.violations.filter((item) => item.kind === kind).slice(0, shown)) {
         lines.push(`- ${violation.kind}: ${violation.message}`);
         lines.push(violation.request.replace(/^/gm, "    "));
-        lines.push(`    → ${violation.response}`);
+        if (violation.response) lines.push(`    → ${violation.response}`);
       }
     }
   }

@@ -15,6 +15,8 @@ export type ViolationKind =
   | "no_request_id"
   | "no_retry_after"
   | "secret_leak"
+  | "secret_in_log"
+  | "secret_in_callback"
   | "foreign_id_answered"
   | "json_media_type_refused"
   | "refused_changed_state";

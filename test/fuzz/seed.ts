@@ -41,7 +41,7 @@ export async function seed(engine: Engine, http: HttpClient, sinkUrl: string, se
     idempotency: [],
     cursors: [],
   };
-  const driver = new EngineDriver(http, ctx, findD1File(engine.persistTo), new Set());
+  const driver = new EngineDriver(http, ctx, findD1File(engine.persistTo), engine.persistTo, new Set());
   const { main, other } = ctx;
 
   // A revoked key per sacrificial client: it must never authenticate again.

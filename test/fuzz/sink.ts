@@ -7,6 +7,8 @@ import type { AddressInfo } from "node:net";
  */
 export class Sink {
   received = 0;
+  /** The bodies received (callbacks), to check that none carries a secret. */
+  readonly bodies: string[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -16,9 +18,13 @@ export class Sink {
   static async start(): Promise<Sink> {
     let sink: Sink | undefined;
     const server = createServer((request, response) => {
-      request.resume();
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
       request.on("end", () => {
-        if (sink) sink.received++;
+        if (sink) {
+          sink.received++;
+          if (chunks.length > 0) sink.bodies.push(Buffer.concat(chunks).toString("utf8"));
+        }
         response.writeHead(200, { "content-type": "text/plain" }).end("ok");
       });
     });

@@ -5,7 +5,8 @@ import { DatabaseSync } from "node:sqlite";
 /**
  * What "the state" is for the refused-changes-nothing check: the engine's D1 database read straight from the
  * persisted state directory (read-only; D1 runs SQLite in WAL mode, so a reader never blocks the engine),
- * and a few API reads a client sees (listings with positions from the scheduler, the operator view).
+ * the coordinators (Durable Object SQLite) of the seeded jobs, and a few API reads a client sees (listings
+ * with positions from the scheduler, the operator view).
  * A running job changes on its own (task progress, its log, its callbacks), so a job in `started` keeps only
  * the fields a request could change; everything else must be identical.
  */
@@ -15,6 +16,8 @@ export interface Snapshot {
   api: Record<string, unknown>;
   /** D1 rows by table, each row as JSON, sorted. */
   d1: Record<string, string[]>;
+  /** The storage of some jobs' coordinators (their source of truth), rows by "job id table". */
+  coordinators?: Record<string, string[]>;
 }
 
 /** Tables that are no client's state: SQLite's and D1's bookkeeping, and whatever a throttle counts. */
@@ -54,6 +57,43 @@ export function readD1(file: string): Record<string, string[]> {
   }
 }
 
+/**
+ * The SQLite files of JobCoordinator objects, by job id. Files are named by object id, so each is opened once
+ * to read its job id (`cache`: file → job id, kept by the caller across calls).
+ */
+export function coordinatorFiles(persistTo: string, cache: Map<string, string | null>): Map<string, string> {
+  const dir = join(persistTo, "v3", "do", "task-engine-JobCoordinator");
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith(".sqlite") || name === "metadata.sqlite" || cache.has(name)) continue;
+    const db = new DatabaseSync(join(dir, name), { readOnly: true });
+    try {
+      const row = db.prepare("SELECT spec FROM job WHERE id = 1").get();
+      cache.set(name, row ? String((JSON.parse(String(row.spec)) as { jobId: string }).jobId) : null);
+    } catch {
+      // Not created yet (no job table): look again next time.
+    } finally {
+      db.close();
+    }
+  }
+  const byJob = new Map<string, string>();
+  for (const [name, jobId] of cache) if (jobId) byJob.set(jobId, join(dir, name));
+  return byJob;
+}
+
+/** A coordinator's rows (job, tasks, callback outbox, pending D1 statements), by table. */
+export function readCoordinator(file: string): Record<string, string[]> {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    const digest: Record<string, string[]> = {};
+    for (const table of ["job", "tasks", "outbox", "projection"]) {
+      digest[table] = db.prepare(`SELECT * FROM "${table}"`).all().map((row) => JSON.stringify({ ...row })).sort();
+    }
+    return digest;
+  } finally {
+    db.close();
+  }
+}
+
 /** Ids of started jobs, and whether any callback of another job is still waiting to be delivered. */
 export function activity(file: string): { started: { id: string; contentId: string | null }[]; pendingCallbacks: number } {
   const db = new DatabaseSync(file, { readOnly: true });
@@ -86,12 +126,16 @@ export function diffSnapshots(before: Snapshot, after: Snapshot, limit = 12): st
     const b = JSON.stringify(after.api[key]);
     if (a !== b) differences.push(`API ${key}: ${firstDifference(a ?? "(absent)", b ?? "(absent)")}`);
   }
-  for (const table of new Set([...Object.keys(before.d1), ...Object.keys(after.d1)])) {
-    const a = new Set(before.d1[table] ?? []);
-    const b = new Set(after.d1[table] ?? []);
-    for (const row of a) if (!b.has(row)) differences.push(`D1 ${table} row gone or changed: ${clip(row)}`);
-    for (const row of b) if (!a.has(row)) differences.push(`D1 ${table} row new or changed: ${clip(row)}`);
-  }
+  const rows = (what: string, x: Record<string, string[]>, y: Record<string, string[]>) => {
+    for (const table of new Set([...Object.keys(x), ...Object.keys(y)])) {
+      const a = new Set(x[table] ?? []);
+      const b = new Set(y[table] ?? []);
+      for (const row of a) if (!b.has(row)) differences.push(`${what} ${table} row gone or changed: ${clip(row)}`);
+      for (const row of b) if (!a.has(row)) differences.push(`${what} ${table} row new or changed: ${clip(row)}`);
+    }
+  };
+  rows("D1", before.d1, after.d1);
+  rows("coordinator of", before.coordinators ?? {}, after.coordinators ?? {});
   return differences.slice(0, limit);
 }
 

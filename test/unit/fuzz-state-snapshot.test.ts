@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, describe, expect, it } from "vitest";
-import { activity, diffSnapshots, normaliseJob, readD1 } from "../fuzz/state-snapshot";
+import { activity, coordinatorFiles, diffSnapshots, normaliseJob, readCoordinator, readD1 } from "../fuzz/state-snapshot";
 
 /** The state the OpenAPI fuzzer compares before and after a chunk of refused requests. */
 
@@ -57,6 +57,32 @@ describe("readD1", () => {
     expect(activity(file)).toEqual({ started: [{ id: "run", contentId: "c2" }], pendingCallbacks: 0 });
     update(file, "UPDATE callbacks SET state = 'in_flight' WHERE id = 'cb1';");
     expect(activity(file).pendingCallbacks).toBe(1);
+  });
+});
+
+describe("coordinators", () => {
+  it("finds each job's coordinator file by the job id in its spec, and reads its rows", () => {
+    const persistTo = mkdtempSync(join(dir, "state-"));
+    const objects = join(persistTo, "v3", "do", "task-engine-JobCoordinator");
+    mkdirSync(objects, { recursive: true });
+    const db = new DatabaseSync(join(objects, "abc123.sqlite"));
+    db.exec(`CREATE TABLE job (id INTEGER PRIMARY KEY, spec TEXT, head TEXT, meta TEXT);
+      CREATE TABLE tasks (name TEXT, position INTEGER, body TEXT); CREATE TABLE outbox (id TEXT, entry TEXT, body TEXT);
+      CREATE TABLE projection (id INTEGER PRIMARY KEY, statement TEXT);
+      INSERT INTO job VALUES (1, '{"jobId":"J1"}', '{}', '{"queueState":"queued"}'); INSERT INTO tasks VALUES ('task_1', 0, '{}');`);
+    db.close();
+    new DatabaseSync(join(objects, "metadata.sqlite")).close();
+    const cache = new Map<string, string | null>();
+    const files = coordinatorFiles(persistTo, cache);
+    expect([...files.keys()]).toEqual(["J1"]);
+    expect(readCoordinator(files.get("J1")!)).toEqual({
+      job: ['{"id":1,"spec":"{\\"jobId\\":\\"J1\\"}","head":"{}","meta":"{\\"queueState\\":\\"queued\\"}"}'],
+      tasks: ['{"name":"task_1","position":0,"body":"{}"}'],
+      outbox: [],
+      projection: [],
+    });
+    const before = { api: {}, d1: {}, coordinators: { "J1 job": ["a"] } };
+    expect(diffSnapshots(before, { api: {}, d1: {}, coordinators: { "J1 job": ["b"] } })).toHaveLength(2);
   });
 });
 
