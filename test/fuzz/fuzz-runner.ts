@@ -49,7 +49,7 @@ export interface FuzzResult {
   operations: string[];
   /** Replaces the run's secrets in text (for printing requests). */
   hide: (text: string) => string;
-  /** The self-check: an accepted change (a waiting job's priority) shows in the snapshots. */
+  /** The self-check: an accepted change (a waiting job's priority) shows in every part of the snapshots. */
   snapshotSeesChanges: boolean;
   /** What the worker logged at level error meanwhile (queue consumers and coordinators included). */
   workerErrors: string[];
@@ -121,8 +121,8 @@ export async function runFuzz(engine: Engine, options: FuzzOptions): Promise<Fuz
       baseline = await investigate(driver, http, stats, requests, after, differences, hide);
     }
     const compared = describeSnapshot(baseline);
-    stats.drainedJobs += await driver.drain();
     const snapshotSeesChanges = await canary(driver);
+    stats.drainedJobs += await driver.drain();
     const logs = engine.workerLogs.slice(logsBefore);
     const workerErrors = logs.filter((log) => log.level === "error").map((log) => log.message);
     // quality.md: secrets never appear in logs or callback bodies either.
@@ -147,14 +147,19 @@ function describeSnapshot(snapshot: Snapshot): string {
   return `${Object.keys(snapshot.d1).length} D1 tables (${d1Rows} rows), the storage of ${coordinators.size} job coordinators, ${Object.keys(snapshot.api).length} API reads`;
 }
 
-/** The state comparison is not blind: one accepted change (a waiting job's new priority) must show. */
+/**
+ * The state comparison is not blind: one accepted change, a waiting job's new priority, must show in each
+ * part of the snapshot (the API's view, D1, the job's coordinator).
+ */
 async function canary(driver: EngineDriver): Promise<boolean> {
-  const job = driver.ctx.ownJobs.find((candidate) => candidate.state === "queued" || candidate.state === "scheduled");
-  if (!job) return false;
+  const main = driver.ctx.main;
+  const id = await driver.submit(main, { content_id: "fuzz-canary" }, 5, { run_at: "2099-01-01T00:00:00Z" });
+  driver.seeded.add(id);
+  await driver.settle();
   const before = await driver.snapshot();
-  const { priority } = (await driver.call<{ priority: number }>("GET", `/jobs/${job.id}`, driver.headersOf(driver.ctx.main))).body;
-  await driver.call("PATCH", `/jobs/${job.id}`, driver.headersOf(driver.ctx.main), { priority: priority === 9 ? 8 : 9 });
-  return diffSnapshots(before, await driver.snapshot()).length > 0;
+  await driver.call("PATCH", `/jobs/${id}`, driver.headersOf(main), { priority: 9 });
+  const differences = diffSnapshots(before, await driver.snapshot(), 100);
+  return ["API ", "D1 jobs ", `coordinator of ${id} job `].every((prefix) => differences.some((line) => line.startsWith(prefix)));
 }
 
 /**

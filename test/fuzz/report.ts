@@ -40,7 +40,7 @@ export function formatReport(result: FuzzResult, options: { violationsShown?: nu
   lines.push(`searched for secrets besides the responses: ${result.workerLogLines} worker log lines, ${result.callbacksReceived} requests to the sink (callbacks, semaphore polls)`);
   lines.push(`worker log lines at level error: ${result.workerErrors.length}${distinct.length > 0 ? `, ${distinct.length} distinct:` : ""}`);
   for (const message of distinct.slice(0, 8)) lines.push(`  ${message}`);
-  lines.push(`self-check: an accepted change shows in the state snapshots: ${result.snapshotSeesChanges ? "yes" : "NO (the state comparison is blind)"}`);
+  lines.push(`self-check: an accepted change shows in the API's view, D1 and the coordinator: ${result.snapshotSeesChanges ? "yes" : "NO (the state comparison is blind)"}`);
   lines.push("violations (must all be 0):");
   for (const kind of ["server_error", "no_response", "error_shape", "wrong_code", "no_request_id", "no_retry_after", "secret_leak", "secret_in_log", "secret_in_callback", "foreign_id_answered", "json_media_type_refused", "refused_changed_state"] as const) {
     lines.push(`  ${kind.padEnd(26)} ${counts.get(kind) ?? 0}`);
