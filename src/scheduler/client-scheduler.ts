@@ -144,8 +144,9 @@ export class ClientScheduler extends DurableObject<Env> {
   }
 
   /**
-   * Starts queued jobs while slots are free. The choice and the slot are persisted first; then each job's
-   * coordinator is told. A coordinator that answers `stale` (the job moved on) gives its slot back.
+   * Starts queued jobs while slots are free. The choice and the slot are persisted first, with the alarm that
+   * retries the start; then each job's coordinator is told. A coordinator that answers `stale` (the job moved
+   * on) gives its slot back.
    */
   private async pump(): Promise<void> {
     const now = Date.now();
@@ -160,6 +161,9 @@ export class ClientScheduler extends DurableObject<Env> {
         toAdmit.push(entry);
       }
     });
+    // The alarm is armed before any coordinator is told (persist before effect): should the runtime die
+    // between the saved choice and the admits, the alarm sends them (found by the chaos drill's reading).
+    if (toAdmit.length > 0) await this.ensureAlarm();
     let freed = false;
     for (const entry of toAdmit) this.admitting.add(entry.jobId);
     await Promise.all(

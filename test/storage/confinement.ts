@@ -18,11 +18,14 @@ import { findWorkflow } from "../../src/workflows/registry";
  * s3rver, azurite), through the same validation and executors as a job.
  */
 
+/** A location's driver and credentials, without the roots the property sets (Omit over each kind of location). */
+type LocationWithoutRoots = StorageLocationConfig extends infer L ? (L extends unknown ? Omit<L, "roots" | "shared"> : never) : never;
+
 export interface ConfinementOptions {
   /** A driver for the bucket or container under test. */
   driver: () => StorageDriver;
   /** The client's location (driver and credentials); its roots are set by the property. */
-  location: Omit<StorageLocationConfig, "roots" | "shared">;
+  location: LocationWithoutRoots;
   /** The storage name the client configures it under. */
   storage: "S3" | "azure_blob" | "R2" | "local";
   runs?: number;
