@@ -7,7 +7,9 @@ import { FuzzStats } from "./fuzz-stats.ts";
 import { HttpClient, mapConcurrently } from "./http-client.ts";
 import { operationsOf, type OpenApiDocument } from "./openapi-operations.ts";
 import { operationArbitraries, type OperationArbitraries } from "./request-generator.ts";
+import type { JsonSchema } from "./json-schema.ts";
 import { checkResponse } from "./response-checks.ts";
+import { schemaMisfit } from "./schema-check.ts";
 import { SecretRegistry, secretsInBody, showOnceSecrets } from "./secrets.ts";
 import { seed } from "./seed.ts";
 import { Sink } from "./sink.ts";
@@ -73,6 +75,7 @@ export async function runFuzz(engine: Engine, options: FuzzOptions): Promise<Fuz
     const problems: string[] = [];
     const arbitraries = operationArbitraries(doc, ops, driver.ctx, problems);
     const documented = new Map(ops.map((op) => [op.key, op.statuses]));
+    const responseSchemas = new Map(ops.map((op) => [op.key, op.responseSchemas]));
     const stats = new FuzzStats();
     const learn = new Learner(driver, secrets);
     const hide = (text: string) => secrets.hide(text);
@@ -96,6 +99,7 @@ export async function runFuzz(engine: Engine, options: FuzzOptions): Promise<Fuz
         const stored = storedSecrets(request);
         for (const violation of checkResponse(request, response, secrets, stored)) stats.violation(violation, request, response, hide);
         learn.from(request, response, stored);
+        checkAgainstDocument(request, response, responseSchemas.get(request.operation)?.get(response.status), doc, stats);
       });
       if (chunk % 20 === 0) options.progress?.(`${stats.sent} requests, ${stats.violations.length} violations, ${((Date.now() - fuzzStarted) / 1000).toFixed(0)} s`);
 
@@ -178,6 +182,25 @@ function generateChunk(arbitraries: OperationArbitraries[], valid: boolean, size
     return entry.op.method === "GET" ? fc.oneof({ arbitrary: refused, weight: 4 }, { arbitrary: entry.valid, weight: 1 }) : refused;
   });
   return fc.sample(fc.array(one, { minLength: size, maxLength: size }), { seed, numRuns: 1 })[0]!;
+}
+
+/**
+ * The 2xx JSON body of a valid request against the schema the document declares for its status (a figure,
+ * not a violation). Mutated requests are left out: `/jobs/..` reaches `GET /`, and answers like it.
+ */
+function checkAgainstDocument(request: FuzzRequest, response: FuzzResponse, schema: JsonSchema | undefined, doc: OpenApiDocument, stats: FuzzStats): void {
+  if (request.intent !== "valid" || schema === undefined || response.status < 200 || response.status >= 300) return;
+  const text = response.body.toString("utf8");
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    stats.responseMisfit(request, response.status, "(body) not JSON", text);
+    return;
+  }
+  stats.responsesChecked++;
+  const misfit = schemaMisfit(body, schema, doc);
+  if (misfit) stats.responseMisfit(request, response.status, misfit, text);
 }
 
 /** Whether a response says the request may have changed the state (a request that is not a GET and was not refused). */

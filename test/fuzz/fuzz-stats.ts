@@ -22,6 +22,10 @@ export class FuzzStats {
   readonly acceptedExamples = new Map<string, FuzzRequest>();
   /** Statuses of valid requests sent with an unusual but valid JSON media type. */
   readonly mediaTypeVariants = new Map<number, number>();
+  /** 2xx bodies that do not fit the response schema the document declares, by operation and misfit. */
+  readonly responseMisfits = new Map<string, { count: number; example: string }>();
+  /** 2xx JSON bodies checked against the document. */
+  responsesChecked = 0;
   /** Fuzzed jobs that ran to their end in drains. */
   drainedJobs = 0;
   /** Valid requests (right credentials, fresh source address) answered 429. */
@@ -75,6 +79,14 @@ export class FuzzStats {
   /** A violation that no single request shows (a log line, a callback body). */
   finding(violation: Violation, evidence: string): void {
     this.violations.push({ ...violation, request: evidence, response: "" });
+  }
+
+  responseMisfit(request: FuzzRequest, status: number, misfit: string, body: string): void {
+    // Grouped without indexes and values: "GET /jobs 200: [].tasks: expected array".
+    const key = `${request.operation} → ${status}: ${misfit.replace(/\[\d+\]/g, "[]").replace(/, got .*$/, "")}`;
+    const entry = this.responseMisfits.get(key) ?? { count: 0, example: `${misfit} in ${body.slice(0, 300)}` };
+    entry.count++;
+    this.responseMisfits.set(key, entry);
   }
 
   countByKind(): Map<ViolationKind, number> {

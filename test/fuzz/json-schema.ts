@@ -91,3 +91,8 @@ export function isFreeForm(schema: JsonSchema): boolean {
   const constraining = ["$ref", "type", "enum", "const", "anyOf", "oneOf", "allOf", "properties", "required", "additionalProperties", "items", "pattern", "minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems", "format", "not"];
   return !constraining.some((keyword) => keyword in schema);
 }
+
+/** The schema of a declared property: own keys only (`properties["__proto__"]` would be Object.prototype). */
+export function propertySchema(schema: SchemaObject, key: string): JsonSchema | undefined {
+  return schema.properties && Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
+}

@@ -28,12 +28,14 @@ export interface Operation {
   auth: "none" | "client" | "admin";
   /** The documented response statuses. */
   statuses: number[];
+  /** The documented JSON body of each response status. */
+  responseSchemas: Map<number, JsonSchema>;
 }
 
 interface RawOperation {
   parameters?: { name: string; in: string; required?: boolean; schema?: JsonSchema }[];
   requestBody?: { required?: boolean; content?: Record<string, { schema?: JsonSchema }> };
-  responses?: Record<string, unknown>;
+  responses?: Record<string, { content?: Record<string, { schema?: JsonSchema }> }>;
   security?: Record<string, unknown>[];
 }
 
@@ -68,6 +70,12 @@ export function operationsOf(doc: OpenApiDocument): Operation[] {
         body: json ? { schema: json.schema ?? true, required: raw.requestBody?.required === true } : undefined,
         auth: admin ? "admin" : statuses.includes(401) ? "client" : "none",
         statuses,
+        responseSchemas: new Map(
+          Object.entries(raw.responses ?? {}).flatMap(([status, response]) => {
+            const schema = response.content?.["application/json"]?.schema;
+            return schema === undefined ? [] : [[Number(status), schema] as const];
+          }),
+        ),
       });
     }
   }

@@ -54,6 +54,12 @@ export function formatReport(result: FuzzResult, options: { violationsShown?: nu
       if (example) lines.push(describeRequest(example, result.hide, 300).replace(/^/gm, "      "));
     }
   }
+  lines.push("");
+  lines.push(`2xx JSON bodies of valid requests checked against the document's response schemas: ${stats.responsesChecked}, misfits: ${[...stats.responseMisfits.values()].reduce((sum, entry) => sum + entry.count, 0)}`);
+  for (const [what, entry] of [...stats.responseMisfits.entries()].sort(([, a], [, b]) => b.count - a.count).slice(0, 15)) {
+    lines.push(`  ${entry.count}× ${what}`);
+    lines.push(`      e.g. ${result.hide(entry.example)}`);
+  }
   if (stats.undocumentedStatuses.size > 0) {
     lines.push("");
     lines.push("statuses the document does not list for the operation:");

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { HOSTILE_STRINGS } from "./hostile-strings.ts";
-import { deref, isFreeForm, jsonTypeOf, typeAllowed, typesOf, type JsonSchema, type JsonType, type SchemaObject } from "./json-schema.ts";
+import { deref, isFreeForm, jsonTypeOf, propertySchema, typeAllowed, typesOf, type JsonSchema, type JsonType, type SchemaObject } from "./json-schema.ts";
 
 /**
  * Invalid variants of a valid JSON value, read off its schema: a wrong JSON type, a missing required field,
@@ -40,7 +40,7 @@ export function mutationSites(schema: JsonSchema, value: unknown, root: unknown,
     value.slice(0, 3).forEach((item, index) => sites.push(...mutationSites(branch.items!, item, root, [...path, index])));
   } else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
     for (const [key, child] of Object.entries(value)) {
-      const childSchema = branch.properties?.[key] ?? (typeof branch.additionalProperties === "object" ? branch.additionalProperties : undefined);
+      const childSchema = propertySchema(branch, key) ?? (typeof branch.additionalProperties === "object" ? branch.additionalProperties : undefined);
       if (childSchema !== undefined) sites.push(...mutationSites(childSchema, child, root, [...path, key]));
     }
   }
