@@ -1,19 +1,19 @@
 import fc from "fast-check";
-import type { Engine } from "../e2e/harness.ts";
-import type { EngineDriver } from "./engine-driver.ts";
+import type { Engine, WorkerLog } from "../e2e/harness.ts";
 import type { FuzzRequest, FuzzResponse } from "./fuzz-request.ts";
-import { describeRequest } from "./fuzz-request.ts";
 import { FuzzStats } from "./fuzz-stats.ts";
 import { HttpClient, mapConcurrently } from "./http-client.ts";
+import type { JsonSchema } from "./json-schema.ts";
+import { Learner, storedSecrets } from "./learner.ts";
 import { operationsOf, type OpenApiDocument } from "./openapi-operations.ts";
 import { operationArbitraries, type OperationArbitraries } from "./request-generator.ts";
-import type { JsonSchema } from "./json-schema.ts";
 import { checkResponse } from "./response-checks.ts";
 import { schemaMisfit } from "./schema-check.ts";
-import { SecretRegistry, secretsInBody, showOnceSecrets } from "./secrets.ts";
+import { SecretRegistry } from "./secrets.ts";
 import { seed } from "./seed.ts";
 import { Sink } from "./sink.ts";
-import { diffSnapshots, type Snapshot } from "./state-snapshot.ts";
+import { diffSnapshots } from "./state-snapshot.ts";
+import { afresh, canary, describeSnapshot, investigate } from "./state-verdicts.ts";
 
 /**
  * The fuzz: requests for every operation of the served /openapi.json, in chunks. A chunk is either valid
@@ -129,41 +129,12 @@ export async function runFuzz(engine: Engine, options: FuzzOptions): Promise<Fuz
     stats.drainedJobs += await driver.drain();
     const logs = engine.workerLogs.slice(logsBefore);
     const workerErrors = logs.filter((log) => log.level === "error").map((log) => log.message);
-    // quality.md: secrets never appear in logs or callback bodies either.
-    for (const log of logs) {
-      const found = secrets.foundIn(log.message);
-      if (found.length > 0) stats.finding({ kind: "secret_in_log", message: `a ${log.level} line of the worker carries ${found.length} secret(s)` }, hide(log.message).slice(0, 600));
-    }
-    for (const body of sink.bodies) {
-      const found = secrets.foundIn(body);
-      if (found.length > 0) stats.finding({ kind: "secret_in_callback", message: `a callback body carries ${found.length} secret(s)` }, hide(body).slice(0, 600));
-    }
+    searchSecrets(logs, sink.bodies, secrets, stats);
     return { stats, seed: options.seed, durationMs: Date.now() - started, stoppedByTime, problems: [...new Set(problems)], driverRequests: driver.requests, operations: ops.map((op) => op.key), hide, snapshotSeesChanges, workerErrors, workerLogLines: logs.length, callbacksReceived: sink.received, compared };
   } finally {
     http.close();
     await sink.stop();
   }
-}
-
-function describeSnapshot(snapshot: Snapshot): string {
-  const d1Rows = Object.values(snapshot.d1).reduce((sum, rows) => sum + rows.length, 0);
-  const coordinators = new Set(Object.keys(snapshot.coordinators ?? {}).map((key) => key.split(" ")[0]));
-  return `${Object.keys(snapshot.d1).length} D1 tables (${d1Rows} rows), the storage of ${coordinators.size} job coordinators, ${Object.keys(snapshot.api).length} API reads`;
-}
-
-/**
- * The state comparison is not blind: one accepted change, a waiting job's new priority, must show in each
- * part of the snapshot (the API's view, D1, the job's coordinator).
- */
-async function canary(driver: EngineDriver): Promise<boolean> {
-  const main = driver.ctx.main;
-  const id = await driver.submit(main, { content_id: "fuzz-canary" }, 5, { run_at: "2099-01-01T00:00:00Z" });
-  driver.seeded.add(id);
-  await driver.settle();
-  const before = await driver.snapshot();
-  await driver.call("PATCH", `/jobs/${id}`, driver.headersOf(main), { priority: 9 });
-  const differences = diffSnapshots(before, await driver.snapshot(), 100);
-  return ["API ", "D1 jobs ", `coordinator of ${id} job `].every((prefix) => differences.some((line) => line.startsWith(prefix)));
 }
 
 /**
@@ -208,100 +179,15 @@ function changesState(request: FuzzRequest, response: FuzzResponse): boolean {
   return request.method !== "GET" && request.method !== "HEAD" && (response.status === 0 || response.status < 400);
 }
 
-function storedSecrets(request: FuzzRequest): string[] {
-  if (request.body === undefined) return [];
-  try {
-    return secretsInBody(JSON.parse(request.body.toString()) as unknown);
-  } catch {
-    return [];
+/** quality.md: secrets never appear in logs or callback bodies either. */
+function searchSecrets(logs: WorkerLog[], callbacks: string[], secrets: SecretRegistry, stats: FuzzStats): void {
+  for (const log of logs) {
+    const found = secrets.foundIn(log.message);
+    if (found.length > 0) stats.finding({ kind: "secret_in_log", message: `a ${log.level} line of the worker carries ${found.length} secret(s)` }, secrets.hide(log.message).slice(0, 600));
   }
-}
-
-/** After accepted changes: the fuzzed client's conditions back, the engine quiet, a new baseline. */
-async function afresh(driver: EngineDriver, stats: FuzzStats): Promise<Snapshot> {
-  if (!(await driver.restore())) {
-    stats.chunks.unsettled++;
-    stats.unsettledReasons.push(driver.unsettled[driver.unsettled.length - 1] ?? "");
-  }
-  return driver.snapshot();
-}
-
-/**
- * A chunk of refused requests after which the state differs. If the state also moves with no request at all,
- * the chunk is inconclusive. Otherwise its requests are sent again one by one, each between two snapshots,
- * to name the one that changes the state; failing that, the whole chunk is the evidence.
- */
-async function investigate(
-  driver: EngineDriver,
-  http: HttpClient,
-  stats: FuzzStats,
-  requests: FuzzRequest[],
-  after: Snapshot,
-  differences: string[],
-  hide: (text: string) => string,
-): Promise<Snapshot> {
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  const later = await driver.snapshot();
-  if (diffSnapshots(after, later).length > 0) {
-    stats.chunks.inconclusive++;
-    return afresh(driver, stats);
-  }
-  const order = [...requests.filter((request) => request.method !== "GET"), ...requests.filter((request) => request.method === "GET")];
-  let before = later;
-  for (const request of order) {
-    const response = await http.send(request);
-    const now = await driver.snapshot();
-    const changed = diffSnapshots(before, now);
-    if (changed.length > 0 && response.status >= 400) {
-      stats.violation({ kind: "refused_changed_state", message: `answered ${response.status} but changed: ${changed.join(" | ")}` }, request, response, hide);
-      return afresh(driver, stats);
-    }
-    before = now;
-  }
-  const chunk = requests.map((request) => describeRequest(request, hide, 200)).join("\n");
-  stats.violation(
-    { kind: "refused_changed_state", message: `a chunk of refused requests changed the state (no single request did again): ${differences.join(" | ")}\nthe chunk:\n${chunk}` },
-    requests[0]!,
-    undefined,
-    hide,
-  );
-  return afresh(driver, stats);
-}
-
-/** What the fuzzer learns from answers: new secrets, clients, keys, idempotency keys. */
-class Learner {
-  private readonly keys = new Map<string, { name: string; apiKey: string }>();
-
-  constructor(
-    private readonly driver: EngineDriver,
-    private readonly secrets: SecretRegistry,
-  ) {}
-
-  from(request: FuzzRequest, response: FuzzResponse, stored: string[]): void {
-    if (response.status < 200 || response.status >= 300) return;
-    const ctx = this.driver.ctx;
-    let body: Record<string, unknown> = {};
-    try {
-      body = JSON.parse(response.body.toString("utf8")) as Record<string, unknown>;
-    } catch {
-      // not JSON: nothing to learn
-    }
-    this.secrets.add(...stored, ...showOnceSecrets(request.operation, response.status, body));
-    if (typeof body.key_id === "string" && typeof body.api_key === "string" && typeof body.client === "string") {
-      this.keys.set(body.key_id, { name: body.client, apiKey: body.api_key });
-    }
-    if (request.operation === "POST /admin/clients" && typeof body.client === "string" && ctx.sacrificial.length < 8) {
-      ctx.sacrificial.push({ name: body.client, activeKeyIds: typeof body.key_id === "string" ? [body.key_id] : [] });
-    }
-    if (request.operation === "DELETE /admin/clients/{name}/keys/{key_id}") {
-      const keyId = decodeURIComponent(request.target.split("/").pop() ?? "");
-      const key = this.keys.get(keyId);
-      if (key) ctx.revoked = [...ctx.revoked.slice(-9), { name: key.name, keyId, apiKey: key.apiKey }];
-    }
-    const idempotencyKey = request.headers["idempotency-key"];
-    if (request.operation === "POST /job" && idempotencyKey && request.body !== undefined && !ctx.idempotency.some((used) => used.key === idempotencyKey)) {
-      ctx.idempotency = [...ctx.idempotency.slice(-19), { key: idempotencyKey, body: request.body.toString() }];
-    }
+  for (const body of callbacks) {
+    const found = secrets.foundIn(body);
+    if (found.length > 0) stats.finding({ kind: "secret_in_callback", message: `a callback body carries ${found.length} secret(s)` }, secrets.hide(body).slice(0, 600));
   }
 }
 
