@@ -6,8 +6,11 @@ import { diffSnapshots, type Snapshot } from "./state-snapshot.ts";
 
 /** What the fuzzer concludes from its state snapshots, and how it takes a new baseline. */
 
+/** What taking a baseline needs of the engine driver. */
+export type Baselines = Pick<EngineDriver, "snapshot" | "restore" | "unsettled">;
+
 /** After accepted changes: the fuzzed client's conditions back, the engine quiet, a new baseline. */
-export async function afresh(driver: EngineDriver, stats: FuzzStats): Promise<Snapshot> {
+export async function afresh(driver: Baselines, stats: FuzzStats): Promise<Snapshot> {
   if (!(await driver.restore())) {
     stats.chunks.unsettled++;
     stats.unsettledReasons.push(driver.unsettled[driver.unsettled.length - 1] ?? "");
@@ -21,15 +24,16 @@ export async function afresh(driver: EngineDriver, stats: FuzzStats): Promise<Sn
  * to name the one that changes the state; failing that, the whole chunk is the evidence.
  */
 export async function investigate(
-  driver: EngineDriver,
-  http: HttpClient,
+  driver: Baselines,
+  http: Pick<HttpClient, "send">,
   stats: FuzzStats,
   requests: FuzzRequest[],
   after: Snapshot,
   differences: string[],
   hide: (text: string) => string,
+  quietMs = 1000,
 ): Promise<Snapshot> {
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await new Promise((resolve) => setTimeout(resolve, quietMs));
   const later = await driver.snapshot();
   if (diffSnapshots(after, later).length > 0) {
     stats.chunks.inconclusive++;
