@@ -1,5 +1,6 @@
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 
 /**
@@ -65,14 +66,11 @@ export function coordinatorFiles(persistTo: string, cache: Map<string, string | 
   const dir = join(persistTo, "v3", "do", "task-engine-JobCoordinator");
   for (const name of readdirSync(dir)) {
     if (!name.endsWith(".sqlite") || name === "metadata.sqlite" || cache.has(name)) continue;
-    const db = new DatabaseSync(join(dir, name), { readOnly: true });
     try {
-      const row = db.prepare("SELECT spec FROM job WHERE id = 1").get();
-      cache.set(name, row ? String((JSON.parse(String(row.spec)) as { jobId: string }).jobId) : null);
+      const spec = readCoordinator(join(dir, name)).job?.[0];
+      if (spec) cache.set(name, (JSON.parse(String((JSON.parse(spec) as { spec: string }).spec)) as { jobId: string }).jobId);
     } catch {
       // Not created yet (no job table): look again next time.
-    } finally {
-      db.close();
     }
   }
   const byJob = new Map<string, string>();
@@ -80,17 +78,29 @@ export function coordinatorFiles(persistTo: string, cache: Map<string, string | 
   return byJob;
 }
 
-/** A coordinator's rows (job, tasks, callback outbox, pending D1 statements), by table. */
+/**
+ * A coordinator's rows (job, tasks, callback outbox, pending D1 statements), by table. Read from a copy of
+ * its files: an active Durable Object holds its database locked (a reader gets "database is locked", and a
+ * reader's lock could get in the engine's way). Copying takes no lock; opening the copy recovers the
+ * committed transactions from the write-ahead log and ignores a half-written one.
+ */
 export function readCoordinator(file: string): Record<string, string[]> {
-  const db = new DatabaseSync(file, { readOnly: true });
+  const copy = join(mkdtempSync(join(tmpdir(), "fuzz-coordinator-")), "copy.sqlite");
   try {
-    const digest: Record<string, string[]> = {};
-    for (const table of ["job", "tasks", "outbox", "projection"]) {
-      digest[table] = db.prepare(`SELECT * FROM "${table}"`).all().map((row) => JSON.stringify({ ...row })).sort();
+    copyFileSync(file, copy);
+    if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${copy}-wal`);
+    const db = new DatabaseSync(copy);
+    try {
+      const digest: Record<string, string[]> = {};
+      for (const table of ["job", "tasks", "outbox", "projection"]) {
+        digest[table] = db.prepare(`SELECT * FROM "${table}"`).all().map((row) => JSON.stringify({ ...row })).sort();
+      }
+      return digest;
+    } finally {
+      db.close();
     }
-    return digest;
   } finally {
-    db.close();
+    rmSync(dirname(copy), { recursive: true, force: true });
   }
 }
 

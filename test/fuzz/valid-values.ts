@@ -79,6 +79,12 @@ export function valueOverrides(op: Operation, ctx: FuzzContext): NonNullable<Arb
         return fc.integer({ min: 0, max: 2 });
       case "custom_data":
         return fc.jsonValue({ maxDepth: 2 });
+      case "body_template":
+        // Placeholders that exist, nest, miss, or name what every object inherits.
+        return fc.oneof(
+          fc.jsonValue({ maxDepth: 2 }),
+          fc.dictionary(word, fc.constantFrom("{{job_id}}", "{{status}}", "job {{job_id}}: {{message}}", "{{custom_data.ref}}", "{{constructor}}", "{{__proto__.x}}", "{{nope.deeper}}", "{{sequence}}"), { maxKeys: 4 }),
+        );
       case "output_root":
         return fc.constant("output_root");
       case "source_storage":
@@ -170,12 +176,13 @@ function jobId(op: Operation, ctx: FuzzContext): fc.Arbitrary<string> {
 }
 
 /**
- * The operator API's `name`: reading any client; adding a key or rotating the signing secret also of the
- * fuzzed client (harmless); replacing configuration or storage only of sacrificial clients.
+ * The operator API's `name`: reading any client; adding a key, rotating the signing secret or setting the
+ * callback rules also of the fuzzed client (its jobs then send templated callbacks when they run); storage
+ * and key revocation only of sacrificial clients.
  */
 function adminClientName(op: Operation, ctx: FuzzContext): fc.Arbitrary<string> {
   const sacrificial = fromPool(() => ctx.sacrificial.map((client) => client.name), "fz-none");
   if (op.method === "GET") return fc.oneof(sacrificial, fc.constantFrom(ctx.main.name, ctx.other.name));
-  if (op.key.endsWith("/keys") || op.key.endsWith("/signing-secrets")) return fc.oneof(sacrificial, fc.constant(ctx.main.name));
+  if (op.key.endsWith("/keys") || op.key.endsWith("/signing-secrets") || op.key.endsWith("/config")) return fc.oneof(sacrificial, fc.constant(ctx.main.name));
   return sacrificial;
 }
