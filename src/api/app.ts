@@ -46,6 +46,9 @@ export function createApp() {
   app.route("/", adminConfigRoutes);
   app.route("/", adminStorageRoutes);
   app.openAPIRegistry.registerComponent("securitySchemes", "adminBearer", { type: "http", scheme: "bearer" });
+  // Client routes need both headers: one security requirement naming two schemes.
+  app.openAPIRegistry.registerComponent("securitySchemes", "clientName", { type: "apiKey", in: "header", name: "client" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "apiKey", in: "header", name: "api-key" });
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
     info: {
@@ -53,6 +56,7 @@ export function createApp() {
       version: engineConfig(c.env).version,
       description: "Jobs, workflows and callbacks; compatible with the Vualto / JW Player Task Engine API.",
     },
+    security: [{ clientName: [], apiKey: [] }],
   }));
   app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Task Engine API" }));
   app.notFound((c) => {

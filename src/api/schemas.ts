@@ -140,10 +140,23 @@ export const JobIdParam = z.object({
   id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" }, example: "01JD5Q3Y8Z6K7M8N9P0QRSTVWX" }),
 });
 
+const errorBody = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
+
+/** What any authenticated route may answer besides its own results. */
 export const errorResponses = {
-  400: { description: "Bad input", content: { "application/json": { schema: ErrorBody } } },
-  401: { description: "Missing or wrong credentials", content: { "application/json": { schema: ErrorBody } } },
+  400: errorBody("Bad input"),
+  401: errorBody("Missing or wrong credentials"),
+  429: errorBody("Rate limited, or too many failed authentications (Retry-After says when to try again)"),
 } as const;
+
+/** What a route with a request body may answer too. */
+export const bodyErrorResponses = {
+  413: errorBody("The body is larger than 256 KiB"),
+  415: errorBody("The body is not JSON (Content-Type: application/json)"),
+} as const;
+
+/** A body's `client` naming another client than the `client` header. */
+export const forbiddenResponse = { 403: errorBody("The body's client is not the client header's") } as const;
 
 export const notFoundResponse = {
   404: { description: "No such job for this client", content: { "application/json": { schema: ErrorBody } } },

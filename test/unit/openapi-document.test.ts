@@ -76,4 +76,49 @@ describe("the OpenAPI document", () => {
       }
     }
   });
+
+  it("publishes patterns that mean what the API checks: plain regular expressions its own examples match", () => {
+    const patterns: { where: string; pattern: string; example?: unknown }[] = [];
+    const visit = (node: unknown, where: string): void => {
+      if (Array.isArray(node)) return node.forEach((item, index) => visit(item, `${where}[${index}]`));
+      if (node === null || typeof node !== "object") return;
+      const schema = node as Record<string, unknown>;
+      if (typeof schema.pattern === "string") patterns.push({ where, pattern: schema.pattern, example: schema.example });
+      for (const [key, value] of Object.entries(schema)) visit(value, `${where}.${key}`);
+    };
+    visit(doc, "");
+    expect(patterns.length).toBeGreaterThan(0);
+    for (const { where, pattern, example } of patterns) {
+      // A flag of the zod regex (such as /i) does not survive into the document: such a pattern matches nothing.
+      expect(pattern, where).not.toMatch(/^\/.*\/[a-z]*$/);
+      expect(() => new RegExp(pattern, "u"), where).not.toThrow();
+      if (typeof example === "string") expect(example, where).toMatch(new RegExp(pattern, "u"));
+    }
+  });
+
+  it("lists the errors each operation can answer: 401 and 429 behind auth, 413 and 415 where a body is read, 404 for a job or workflow id", () => {
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const method of METHODS) {
+        const operation = item[method];
+        if (!operation) continue;
+        const statuses = Object.keys(operation.responses ?? {});
+        const label = `${method.toUpperCase()} ${path}`;
+        if (path !== "/") expect(statuses, label).toEqual(expect.arrayContaining(["400", "401", "429"]));
+        if (["post", "put", "patch"].includes(method)) expect(statuses, label).toEqual(expect.arrayContaining(["413", "415"]));
+        if (/\{(id|name)\}/.test(path)) expect(statuses, label).toContain("404");
+      }
+    }
+  });
+
+  it("declares how callers authenticate: both client headers on client routes, the bearer token on operator routes, nothing on GET /", () => {
+    const full = doc as unknown as { security: unknown; components: { securitySchemes: Record<string, unknown> }; paths: Record<string, Record<string, { security?: unknown }>> };
+    expect(full.components.securitySchemes).toMatchObject({
+      clientName: { type: "apiKey", in: "header", name: "client" },
+      apiKey: { type: "apiKey", in: "header", name: "api-key" },
+      adminBearer: { type: "http", scheme: "bearer" },
+    });
+    expect(full.security).toStrictEqual([{ clientName: [], apiKey: [] }]);
+    expect(full.paths["/"]!.get!.security).toStrictEqual([]);
+    expect(full.paths["/admin/clients"]!.post!.security).toStrictEqual([{ adminBearer: [] }]);
+  });
 });

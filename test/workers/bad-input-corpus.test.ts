@@ -291,6 +291,9 @@ const CASES: Case[] = [
     invalid(`PATCH /jobs/{id}: semaphore_url ${JSON.stringify(url)}`, "/jobs/{job}", { semaphore_url: url }, "semaphore_url", /spaces or control characters/, "PATCH"),
   ),
   invalid("PATCH /jobs/{id}: sempahore_url with a leading space", "/jobs/{job}", { sempahore_url: " https://gate.example/x" }, "sempahore_url", /spaces or control characters/, "PATCH"),
+  // Both spellings at once: the second would otherwise go unchecked (found by the OpenAPI fuzzer).
+  invalid("PATCH /jobs/{id}: semaphore_url and sempahore_url both", "/jobs/{job}", { semaphore_url: "https://gate.example/x", sempahore_url: "line\nbreak" }, "sempahore_url", /not both/, "PATCH"),
+  invalid("PATCH /jobs/{id}: semaphore_url null and a NUL in sempahore_url", "/jobs/{job}", { semaphore_url: null, sempahore_url: "a\u0000b" }, "sempahore_url", /not both/, "PATCH"),
   invalid('PATCH /jobs/{id}: persist "maybe"', "/jobs/{job}", { persist: "maybe" }, "persist", /persist/, "PATCH"),
   { name: "PATCH /jobs/{id}: the body's client is another client", method: "PATCH", path: "/jobs/{job}", body: { client: "someone-else", priority: 1 }, status: 403, code: "forbidden", says: /does not match/ },
   { name: "PATCH /jobs/{id}: text/plain", method: "PATCH", path: "/jobs/{job}", body: { priority: 1 }, type: "text/plain", status: 415, code: "unsupported_media_type", says: /JSON/ },

@@ -4,17 +4,20 @@ import { newSigningSecret } from "../../domain/signing";
 import { newApiKey, sha256Hex } from "../api-keys";
 import { ApiError } from "../errors";
 import { newRouter } from "../router";
-import { ErrorBody } from "../schemas";
+import { ErrorBody, bodyErrorResponses } from "../schemas";
 
+// No regex flags: a flag does not reach the pattern /openapi.json publishes, which would then match other names.
 export const ClientName = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, "must be 1-63 letters, digits, dots, dashes or underscores")
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be 1-63 letters, digits, dots, dashes or underscores")
   .openapi({ example: "demo-client" });
 
 const NewKey = z.object({ client: z.string(), key_id: z.string(), api_key: z.string() }).openapi("NewApiKey");
 const NewClient = NewKey.extend({ signing_secret: z.string().openapi({ description: "whsec_ secret that signs this client's callbacks; shown once" }) }).openapi("NewClient");
 export const adminErrors = {
+  400: { description: "Bad input", content: { "application/json": { schema: ErrorBody } } },
   401: { description: "Missing or wrong admin token", content: { "application/json": { schema: ErrorBody } } },
+  429: { description: "Too many failed authentications from this address (Retry-After)", content: { "application/json": { schema: ErrorBody } } },
   404: { description: "No such client or key", content: { "application/json": { schema: ErrorBody } } },
   409: { description: "Client exists", content: { "application/json": { schema: ErrorBody } } },
 } as const;
@@ -26,7 +29,7 @@ const createClientRoute = createRoute({
   summary: "Create a client; its first API key is returned once",
   security,
   request: { body: { required: true, content: { "application/json": { schema: z.object({ name: ClientName }) } } } },
-  responses: { 201: { description: "Created", content: { "application/json": { schema: NewClient } } }, ...adminErrors },
+  responses: { 201: { description: "Created", content: { "application/json": { schema: NewClient } } }, ...adminErrors, ...bodyErrorResponses },
 });
 
 const addKeyRoute = createRoute({
@@ -38,7 +41,7 @@ const addKeyRoute = createRoute({
     params: z.object({ name: ClientName }),
     body: { required: false, content: { "application/json": { schema: z.object({ label: z.string().max(100).optional() }) } } },
   },
-  responses: { 201: { description: "Created", content: { "application/json": { schema: NewKey } } }, ...adminErrors },
+  responses: { 201: { description: "Created", content: { "application/json": { schema: NewKey } } }, ...adminErrors, ...bodyErrorResponses },
 });
 
 const revokeKeyRoute = createRoute({

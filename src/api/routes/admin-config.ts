@@ -4,6 +4,7 @@ import { CallbackRule, parseClientConfig, redactedConfig } from "../../domain/cl
 import { newSigningSecret } from "../../domain/signing";
 import { ApiError } from "../errors";
 import { newRouter } from "../router";
+import { bodyErrorResponses } from "../schemas";
 import { adminErrors, ClientName, security } from "./admin-clients";
 
 const getClientRoute = createRoute({
@@ -30,6 +31,7 @@ const putConfigRoute = createRoute({
   responses: {
     200: { description: "Stored (secrets masked)", content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } },
     ...adminErrors,
+    ...bodyErrorResponses,
   },
 });
 
@@ -48,6 +50,7 @@ const rotateSecretRoute = createRoute({
   responses: {
     201: { description: "Rotated", content: { "application/json": { schema: z.object({ signing_secret: z.string() }) } } },
     ...adminErrors,
+    ...bodyErrorResponses,
   },
 });
 

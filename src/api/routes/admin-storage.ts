@@ -5,7 +5,7 @@ import { redactedStorage, StorageConfig } from "../../domain/storage-config";
 import { rootOverlaps } from "../../domain/storage-overlap";
 import { ApiError } from "../errors";
 import { newRouter } from "../router";
-import { ErrorBody } from "../schemas";
+import { ErrorBody, bodyErrorResponses } from "../schemas";
 import { adminErrors, ClientName, security } from "./admin-clients";
 
 const putStorageRoute = createRoute({
@@ -24,6 +24,7 @@ const putStorageRoute = createRoute({
   responses: {
     200: { description: "Stored (credentials masked)", content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } },
     ...adminErrors,
+    ...bodyErrorResponses,
     409: { description: "A root overlaps another client's on the same bucket", content: { "application/json": { schema: ErrorBody } } },
   },
 });

@@ -4,7 +4,7 @@ import { jobCallbacks, type AttemptRow } from "../../db/callbacks";
 import { findJob } from "../../db/jobs";
 import { ApiError, notFound } from "../errors";
 import { newRouter } from "../router";
-import { ErrorBody, errorResponses, JobIdParam, notFoundResponse } from "../schemas";
+import { ErrorBody, errorResponses, JobIdParam, notFoundResponse, bodyErrorResponses } from "../schemas";
 
 const Attempt = z.object({
   attempt: z.number(),
@@ -53,6 +53,7 @@ const redeliver = createRoute({
     },
     409: { description: "The callback is still being delivered", content: { "application/json": { schema: ErrorBody } } },
     ...errorResponses,
+    ...bodyErrorResponses,
     ...notFoundResponse,
   },
 });

@@ -8,7 +8,7 @@ import { ApiError, notFound, validationError } from "../errors";
 import { reserveIdempotencyKey } from "../idempotency-key";
 import { createJob } from "../job-creation";
 import { newRouter } from "../router";
-import { ErrorBody, errorResponses, JobIdParam, looseBoolean, notFoundResponse, Priority, SemaphoreUrl, UtcTime, utcText } from "../schemas";
+import { ErrorBody, errorResponses, JobIdParam, looseBoolean, notFoundResponse, forbiddenResponse, Priority, SemaphoreUrl, UtcTime, utcText, bodyErrorResponses } from "../schemas";
 
 const JobPatch = z
   .object({
@@ -37,6 +37,8 @@ const patchJob = createRoute({
       content: { "application/json": { schema: z.object({ id: z.string(), result: z.string().openapi({ example: "Performed updates: priority, run_at" }) }) } },
     },
     ...errorResponses,
+    ...bodyErrorResponses,
+    ...forbiddenResponse,
     ...notFoundResponse,
     ...conflict,
   },
@@ -56,6 +58,7 @@ const rerunJob = createRoute({
     200: { description: "This job was rerun before: its replacement", content: { "application/json": { schema: RerunAccepted } } },
     202: { description: "Accepted: the replacement job", content: { "application/json": { schema: RerunAccepted } } },
     ...errorResponses,
+    ...bodyErrorResponses,
     ...notFoundResponse,
     409: { description: "Idempotency-Key used with another job", content: { "application/json": { schema: ErrorBody } } },
   },
@@ -69,6 +72,7 @@ const retryJob = createRoute({
   responses: {
     202: { description: "Accepted", content: { "application/json": { schema: z.object({ id: z.string(), result: z.literal("accepted") }) } } },
     ...errorResponses,
+    ...bodyErrorResponses,
     ...notFoundResponse,
     ...conflict,
   },
@@ -84,13 +88,15 @@ export const manageJobRoutes = newRouter()
     const body = c.req.valid("json");
     const client = c.get("client");
     if (body.client !== undefined && body.client !== client) throw new ApiError(403, "forbidden", "The client in the body does not match the client header.");
+    // One field under either spelling: both at once would leave one of them unchecked and unused.
+    if (body.semaphore_url !== undefined && body.sempahore_url !== undefined) {
+      throw validationError([{ path: "sempahore_url", message: "give semaphore_url or its reference spelling sempahore_url, not both" }]);
+    }
+    const path = body.semaphore_url !== undefined ? "semaphore_url" : "sempahore_url";
     const semaphore = body.semaphore_url !== undefined ? body.semaphore_url : body.sempahore_url;
     // The same refusals as at submission: control characters (header injection), credentials, private hosts.
     const semaphoreProblem = typeof semaphore === "string" ? endpointProblem(semaphore, c.get("config").allowPrivateCallbacks) : null;
-    if (semaphoreProblem) {
-      const path = body.semaphore_url !== undefined ? "semaphore_url" : "sempahore_url";
-      throw validationError([{ path, message: `semaphore URL ${semaphoreProblem}` }]);
-    }
+    if (semaphoreProblem) throw validationError([{ path, message: `semaphore URL ${semaphoreProblem}` }]);
     await ownJob(c.env, client, id);
     const change: JobChange = {
       queueState: body.queue_state,

@@ -9,7 +9,7 @@ import { errorMessage } from "../../executors/errors";
 import { ApiError } from "../errors";
 import { toJobObject } from "../job-object";
 import { newRouter } from "../router";
-import { errorResponses, JobObject } from "../schemas";
+import { errorResponses, JobObject, bodyErrorResponses } from "../schemas";
 
 const json = (schema: z.ZodType, description: string) => ({ description, content: { "application/json": { schema } } });
 const Anything = z.record(z.string(), z.unknown());
@@ -68,7 +68,7 @@ const putScheduler = createRoute({
       content: { "application/json": { schema: z.object({ schedule: z.string().min(1).max(64), active: z.boolean() }).openapi("SchedulerSwitch") } },
     },
   },
-  responses: { 200: json(z.object({ result: z.literal("ok"), schedules: z.array(Anything) }), "Switched"), ...errorResponses },
+  responses: { 200: json(z.object({ result: z.literal("ok"), schedules: z.array(Anything) }), "Switched"), ...errorResponses, ...bodyErrorResponses },
 });
 
 function scheduleList(inactive: string[]) {

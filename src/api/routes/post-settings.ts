@@ -5,7 +5,7 @@ import { schedulerConfigOf } from "../../scheduler/scheduler-config";
 import { schedulerFor } from "../../scheduler/stub";
 import { ApiError } from "../errors";
 import { newRouter } from "../router";
-import { errorResponses } from "../schemas";
+import { errorResponses, bodyErrorResponses } from "../schemas";
 
 const SettingRequest = z
   .object({
@@ -27,6 +27,7 @@ const postSettings = createRoute({
       content: { "application/json": { schema: z.object({ result: z.literal("ok"), message: z.string() }) } },
     },
     ...errorResponses,
+    ...bodyErrorResponses,
   },
 });
 

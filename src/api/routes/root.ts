@@ -5,6 +5,7 @@ const alive = createRoute({
   method: "get",
   path: "/",
   summary: "Liveness (no auth)",
+  security: [],
   responses: {
     200: {
       description: "The engine is up",

@@ -11,7 +11,7 @@ import { resolveStorageParameters, usesStorage, validateSubmission } from "../jo
 import { clientConfigText } from "../../db/clients";
 import { parseClientConfig } from "../../domain/client-config";
 import { newRouter } from "../router";
-import { ErrorBody, errorResponses, JobAccepted, JobRequest, utcText } from "../schemas";
+import { ErrorBody, errorResponses, JobAccepted, JobRequest, utcText, bodyErrorResponses, forbiddenResponse } from "../schemas";
 
 const submitJob = createRoute({
   method: "post",
@@ -26,6 +26,8 @@ const submitJob = createRoute({
     202: { description: "Accepted", content: { "application/json": { schema: JobAccepted } } },
     409: { description: "Idempotency-Key reused with another body", content: { "application/json": { schema: ErrorBody } } },
     ...errorResponses,
+    ...bodyErrorResponses,
+    ...forbiddenResponse,
   },
 });
 

@@ -4,7 +4,7 @@ import type { Workflow } from "../../workflows/definition";
 import { allWorkflows, findWorkflow } from "../../workflows/registry";
 import { notFound } from "../errors";
 import { newRouter } from "../router";
-import { errorResponses } from "../schemas";
+import { errorResponses, ErrorBody } from "../schemas";
 
 const TaskNode = z
   .object({
@@ -37,7 +37,11 @@ const getRoute = createRoute({
   path: "/workflows/{name}",
   summary: "One workflow of the catalogue",
   request: { params: z.object({ name: z.string().max(64) }) },
-  responses: { 200: { description: "The workflow", content: { "application/json": { schema: WorkflowEntry } } }, ...errorResponses },
+  responses: {
+    200: { description: "The workflow", content: { "application/json": { schema: WorkflowEntry } } },
+    ...errorResponses,
+    404: { description: "No such workflow in the catalogue", content: { "application/json": { schema: ErrorBody } } },
+  },
 });
 
 const described = new WeakMap<Workflow, z.infer<typeof WorkflowEntry>>();
