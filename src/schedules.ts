@@ -1,7 +1,7 @@
 import { coordinatorFor } from "./coordinator/stub";
 import { storedSettings } from "./db/clients";
 import { resolveSettings } from "./domain/settings";
-import { errorMessage } from "./executors/errors";
+import { errorMessage } from "./domain/errors";
 
 /** Jobs deleted per client per cron run at most, to keep one run short. */
 const RETENTION_BATCH = 200;

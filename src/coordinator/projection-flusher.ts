@@ -1,5 +1,5 @@
 import { bind } from "../db/statement";
-import { errorMessage } from "../executors/errors";
+import { errorMessage } from "../domain/errors";
 import type { JobStore } from "./job-store";
 
 /** Projection statements sent to D1 in one batch at most. */

@@ -1,7 +1,7 @@
 import { manifestHasDrm, parseManifestName, planSwitch, type Manifest, type Rename, type SwitchPlan } from "../domain/drm-manifests";
 import { fileNameProblem } from "../storage/paths";
 import type { StorageRoot } from "../storage/root";
-import { errorMessage, NonRetryableError } from "./errors";
+import { errorMessage, NonRetryableError } from "../domain/errors";
 import type { Executor } from "./executor";
 
 /** drmswitch's executors: get_filenames → prepare_switch → rename_manifests (reference §3.4). */

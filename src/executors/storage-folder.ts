@@ -1,4 +1,4 @@
-import { NonRetryableError } from "./errors";
+import { NonRetryableError } from "../domain/errors";
 import type { Executor } from "./executor";
 
 export interface ListFolderInput {

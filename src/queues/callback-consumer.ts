@@ -1,5 +1,5 @@
 import type { AttemptRecord } from "../db/projection";
-import { errorMessage } from "../executors/errors";
+import { errorMessage } from "../domain/errors";
 import { deliverCallback, type DeliveryDeps } from "./deliver";
 import type { CallbackMessage } from "./messages";
 

@@ -1,4 +1,4 @@
-import { errorMessage } from "../executors/errors";
+import { errorMessage } from "../domain/errors";
 
 /**
  * Dead-letter consumer: records every message that exhausted its retries, with the client it belongs to

@@ -1,5 +1,5 @@
 import type { AttemptRecord } from "../db/projection";
-import { errorMessage } from "../executors/errors";
+import { errorMessage } from "../domain/errors";
 import type { Deliverable } from "./messages";
 
 export interface DeliveryDeps {

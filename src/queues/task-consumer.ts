@@ -1,5 +1,5 @@
 import type { TaskAssignment } from "../coordinator/job-spec";
-import { errorMessage, isRetryable, NonRetryableError } from "../executors/errors";
+import { errorMessage, isRetryable, NonRetryableError } from "../domain/errors";
 import { findExecutor } from "../executors/registry";
 import type { StorageResolver } from "../storage/resolve";
 import type { TaskMessage } from "./messages";

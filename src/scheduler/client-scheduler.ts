@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { jobsToStart, queuePositions } from "../domain/admission";
-import { errorMessage } from "../executors/errors";
+import { errorMessage } from "../domain/errors";
 import { coordinatorFor } from "../coordinator/stub";
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from "./scheduler-config";
 import { SchedulerStore, type SchedulerEntry } from "./scheduler-store";

@@ -1,4 +1,4 @@
-import { NonRetryableError } from "../executors/errors";
+import { NonRetryableError } from "../domain/errors";
 import { assertSafePrefix } from "./paths";
 
 /** One object as a listing or a head request shows it. */

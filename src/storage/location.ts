@@ -1,4 +1,4 @@
-import { NonRetryableError } from "../executors/errors";
+import { NonRetryableError } from "../domain/errors";
 import { rootFolder, type StorageLocationConfig } from "../domain/storage-config";
 import type { StorageDriver } from "./driver";
 import { StorageRoot } from "./root";

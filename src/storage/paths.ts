@@ -1,4 +1,4 @@
-import { NonRetryableError } from "../executors/errors";
+import { NonRetryableError } from "../domain/errors";
 
 /**
  * Path safety for storage keys (workflows.md, Storage): a path in parameters or configuration is a

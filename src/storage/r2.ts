@@ -1,4 +1,4 @@
-import { NonRetryableError } from "../executors/errors";
+import { NonRetryableError } from "../domain/errors";
 import { deleteByListing, type ListOptions, type ListPage, type ObjectInfo, type PutBody, type StorageDriver, type StoredObject } from "./driver";
 import { assertSafeKey, assertSafePrefix } from "./paths";
 

@@ -1,4 +1,4 @@
-import { NonRetryableError } from "../executors/errors";
+import { NonRetryableError } from "../domain/errors";
 import { parseClientConfig } from "../domain/client-config";
 import { locationOf, storageProblem, type StorageLocationConfig } from "../domain/storage-config";
 import { AzureBlobDriver } from "./azure-blob";

@@ -1,4 +1,4 @@
-import { NonRetryableError } from "../executors/errors";
+import { NonRetryableError } from "../domain/errors";
 import { listAll, type ObjectInfo, type StorageDriver, type StoredObject } from "./driver";
 import { fileNameProblem, joinKey, pathProblem } from "./paths";
 

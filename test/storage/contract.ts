@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { NonRetryableError } from "../../src/executors/errors";
+import { NonRetryableError } from "../../src/domain/errors";
 import { listKeys, type StorageDriver } from "../../src/storage/driver";
 import { UnsafePathError } from "../../src/storage/paths";
 

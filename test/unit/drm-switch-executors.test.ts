@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { StorageConfig } from "../../src/domain/storage-config";
-import { NonRetryableError } from "../../src/executors/errors";
+import { NonRetryableError } from "../../src/domain/errors";
 import type { ExecutorContext } from "../../src/executors/executor";
 import { getFilenames, prepareSwitch, renameManifests, type GetFilenamesOutput, type RenameManifestsOutput } from "../../src/executors/drm-switch";
 import { deleteFiles, type DeleteFilesOutput } from "../../src/executors/storage-files";

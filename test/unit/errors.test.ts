@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { errorMessage, isRetryable, NonRetryableError } from "../../src/executors/errors";
+import { errorMessage, isRetryable, NonRetryableError } from "../../src/domain/errors";
 
 describe("executor errors", () => {
   it("plain errors are retryable; NonRetryableError is not", () => {

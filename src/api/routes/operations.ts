@@ -5,7 +5,7 @@ import { resolveSettings } from "../../domain/settings";
 import { SCHEDULES, isScheduleName, type ScheduleName } from "../../schedule-catalogue";
 import { schedulerConfigOf } from "../../scheduler/scheduler-config";
 import { schedulerFor } from "../../scheduler/stub";
-import { errorMessage } from "../../executors/errors";
+import { errorMessage } from "../../domain/errors";
 import { ApiError } from "../errors";
 import { toJobObject } from "../job-object";
 import { newRouter } from "../router";

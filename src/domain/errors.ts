@@ -1,4 +1,9 @@
-/** Thrown by an executor for an error a retry cannot fix (missing source, bad credentials, bad input). */
+/**
+ * The error vocabulary shared by executors, storage drivers and the consumers that run them: whether a
+ * failure may succeed on another attempt, and the text a callback or log line shows for it.
+ */
+
+/** Thrown for an error a retry cannot fix (missing source, bad credentials, bad input, an unsafe key). */
 export class NonRetryableError extends Error {
   override name = "NonRetryableError";
 }
