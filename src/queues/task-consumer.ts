@@ -6,6 +6,13 @@ import type { TaskMessage } from "./messages";
 
 /** How many follow-on tasks one message may run without going back through the queue. */
 const MAX_INLINE_TASKS = 50;
+/**
+ * How long one message may keep taking follow-on tasks of its job. A chain of quick tasks saves its queue
+ * hops; a chain of slow ones goes back through the queue after each task, so that one job's chain never
+ * holds the batch (and, under `wrangler dev`, the one batch a queue runs at a time) while other jobs' tasks
+ * wait (efficiency.md, Fairness).
+ */
+export const INLINE_BUDGET_MS = 250;
 
 /** The coordinator methods the consumer uses (a JobCoordinator stub, or a test double of its RPC). */
 export interface TaskCoordinator {
@@ -50,10 +57,12 @@ export async function runTaskMessage(body: TaskMessage, deps: TaskConsumerDeps):
   const claim = await coordinator.claim(body.task, body.attempt);
   if (!claim.ok) return;
   let assignment: TaskAssignment | null = claim.assignment;
+  const started = Date.now();
   for (let ran = 1; assignment; ran++) {
     const outcome = await runAttempt(assignment, coordinator, deps.storage);
     if (outcome.ok) {
-      assignment = await coordinator.complete(assignment.task, assignment.attempt, outcome.output, ran < MAX_INLINE_TASKS);
+      const takeNext = ran < MAX_INLINE_TASKS && Date.now() - started < INLINE_BUDGET_MS;
+      assignment = await coordinator.complete(assignment.task, assignment.attempt, outcome.output, takeNext);
     } else {
       await coordinator.fail(assignment.task, assignment.attempt, outcome.error, outcome.retryable);
       assignment = null;
