@@ -1,7 +1,7 @@
 /**
  * The drill's HTTP client of the engine. The engine is killed and restarted under it, so a request that
  * meets a closed port, a reset connection or a 5xx is tried again until `deadline`: only requests that are
- * safe to repeat (reads, PATCH, and POST /job with its Idempotency-Key) use `retrying`.
+ * safe to repeat (reads, PATCH, POST /job with its Idempotency-Key, and reruns: a job has one replacement) use `retrying`.
  */
 
 export interface ApiAnswer<T> {

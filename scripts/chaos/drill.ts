@@ -7,7 +7,6 @@ import { storageEffectProblem } from "./effects.ts";
 import { EngineProcess, freePort, type FaultCounts } from "./engine-process.ts";
 import { computeFigures, type Arrival, type Figures, type LogEntry } from "./figures.ts";
 import { Flapper, type FlapCounts } from "./flapper.ts";
-import { KillGate } from "./gate.ts";
 import { drain, killAtRandom, Load, type ClientAuth, type Submitted } from "./load.ts";
 import { seededRandom } from "./random.ts";
 import { applyMigrations, buildEngine, keptName, listMedia, newStateDir, seedMedia } from "./state.ts";
@@ -105,11 +104,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
 
     // Load, kills and flapping receivers at once; then the receivers stay up and the drill waits.
     const load = new Load(api, clients, receivers, options.seed, note);
-    const gate = new KillGate();
     const running = engine;
     flapper.start();
     const loadStart = Date.now();
-    await Promise.all([load.run(workload.jobs, loadStart, gate), killAtRandom(running, gate, options.kills, options.seed, options.spanMs, loadStart, note)]);
+    await Promise.all([load.run(workload.jobs, loadStart), killAtRandom(running, options.kills, options.seed, options.spanMs, loadStart, note)]);
     await flapper.stop();
     note(`load done: ${load.jobs.length} jobs, ${running.kills} kills; receivers up; draining (faults stay ${options.faults ? "on" : "off"})`);
     const drainStart = Date.now();

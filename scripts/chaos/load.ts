@@ -2,7 +2,6 @@ import type { Receiver } from "../../test/e2e/receiver.ts";
 import type { EngineApi } from "./api.ts";
 import type { EngineProcess } from "./engine-process.ts";
 import type { LogEntry, TrackedJob } from "./figures.ts";
-import type { KillGate } from "./gate.ts";
 import { seededRandom } from "./random.ts";
 import type { PlannedJob } from "./workload.ts";
 
@@ -43,16 +42,16 @@ export class Load {
     this.note = note;
   }
 
-  async run(plan: readonly PlannedJob[], start: number, gate: KillGate): Promise<void> {
+  async run(plan: readonly PlannedJob[], start: number): Promise<void> {
     const work: Promise<void>[] = [];
     for (const job of plan) {
       await sleep(start + job.atMs - Date.now());
-      work.push(this.one(job, gate).catch((error: unknown) => void this.errors.push(`job ${job.index}: ${String(error)}`)));
+      work.push(this.one(job).catch((error: unknown) => void this.errors.push(`job ${job.index}: ${String(error)}`)));
     }
     await Promise.all(work);
   }
 
-  private async one(plan: PlannedJob, gate: KillGate): Promise<void> {
+  private async one(plan: PlannedJob): Promise<void> {
     const client = this.clients[plan.client]!;
     const endpoints = plan.endpoints.map((endpoint) => this.receivers[endpoint.receiver]!.url(endpoint.path));
     // The key makes the submission safe to repeat when a kill swallowed the answer: one job, whatever happens.
@@ -66,7 +65,7 @@ export class Load {
     if (plan.action === "none") return;
     await sleep(plan.actionDelayMs);
     if (plan.action === "pause") await this.pauseAndResume(job, plan.actionDelayMs);
-    else await this.rerun(job, gate);
+    else await this.rerun(job);
   }
 
   private async pauseAndResume(job: Submitted, pauseMs: number): Promise<void> {
@@ -87,10 +86,10 @@ export class Load {
     this.pausedAndResumed++;
   }
 
-  /** A rerun is not safe to repeat (each one makes a job), so it is sent only while no kill is under way. */
-  private async rerun(job: Submitted, gate: KillGate): Promise<void> {
-    const answer = await gate.whileUp(() => this.api.once<{ job_id: string }>("POST", `/jobs/${job.id}/rerun`, job.client.headers));
-    if (answer.status !== 202) throw new Error(`POST /jobs/${job.id}/rerun answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  /** A rerun is safe to repeat (a job has one replacement), so one whose answer a kill swallowed is sent again. */
+  private async rerun(job: Submitted): Promise<void> {
+    const answer = await this.api.retrying<{ job_id: string }>("POST", `/jobs/${job.id}/rerun`, job.client.headers);
+    if (answer.status !== 202 && answer.status !== 200) throw new Error(`POST /jobs/${job.id}/rerun answered ${answer.status}: ${JSON.stringify(answer.body)}`);
     job.replaced = true;
     // The rerun has the original's parameters, so the same endpoints.
     this.jobs.push({ ...job, id: answer.body.job_id, replaced: false });
@@ -103,20 +102,18 @@ export class Load {
  * `kills` SIGKILLs at random moments of the load window (and up to 6 s after it), each followed by a pause
  * of 0.2–2.5 s (often longer than the leases) and a restart on the same state.
  */
-export async function killAtRandom(engine: EngineProcess, gate: KillGate, kills: number, seed: number, spanMs: number, start: number, note: (message: string) => void): Promise<void> {
+export async function killAtRandom(engine: EngineProcess, kills: number, seed: number, spanMs: number, start: number, note: (message: string) => void): Promise<void> {
   const random = seededRandom(seed * 104729 + 17);
   const times = Array.from({ length: kills }, () => random.int(1_500, spanMs + 6_000)).sort((a, b) => a - b);
   for (const at of times) {
     await sleep(start + at - Date.now());
     const downMs = random.int(200, 2_500);
-    await gate.exclusive(async () => {
-      await engine.kill();
-      note(`kill ${engine.kills} at ${((Date.now() - start) / 1000).toFixed(1)} s; down ${downMs} ms`);
-      await sleep(downMs);
-      const restarting = Date.now();
-      await engine.start();
-      note(`restarted in ${Date.now() - restarting} ms`);
-    });
+    await engine.kill();
+    note(`kill ${engine.kills} at ${((Date.now() - start) / 1000).toFixed(1)} s; down ${downMs} ms`);
+    await sleep(downMs);
+    const restarting = Date.now();
+    await engine.start();
+    note(`restarted in ${Date.now() - restarting} ms`);
   }
 }
 

@@ -54,7 +54,10 @@ export async function buildEngine(stateDir: string, defines: Record<string, stri
   const config = readFileSync(join(root, "wrangler.toml"), "utf8");
   const main = /^main = "[^"]*"$/m;
   if (!main.test(config)) throw new Error('wrangler.toml has no `main = "…"` line');
-  const snapshot = config.replace(main, 'main = "index.js"\nno_bundle = true\nfind_additional_modules = false');
+  const name = /^name = "[^"]*"$/m;
+  if (!name.test(config)) throw new Error('wrangler.toml has no `name = "…"` line');
+  // Its own name: a kept state directory holds a fault-enabled build that must never pass for the engine.
+  const snapshot = config.replace(main, 'main = "index.js"\nno_bundle = true\nfind_additional_modules = false').replace(name, 'name = "task-engine-chaos-drill"');
   writeFileSync(join(outdir, "wrangler.toml"), snapshot);
   return join(outdir, "wrangler.toml");
 }

@@ -18,7 +18,12 @@ export function newApiKey(): string {
  * time, so the time taken says nothing about which key (or how much of one) matched.
  */
 export async function matchesAnyKey(presented: string, storedHashes: string[]): Promise<boolean> {
-  const candidate = encoder.encode(await sha256Hex(presented));
+  return matchesAnyDigest(await sha256Hex(presented), storedHashes);
+}
+
+/** matchesAnyKey for a key whose digest the caller already computed. */
+export function matchesAnyDigest(presentedDigest: string, storedHashes: string[]): boolean {
+  const candidate = encoder.encode(presentedDigest);
   let matched = false;
   for (const stored of storedHashes) {
     const expected = encoder.encode(stored);

@@ -3,6 +3,7 @@ import { engineConfig } from "../config";
 import type { AppEnv } from "./app-env";
 import { ApiError, clip, handleError } from "./errors";
 import { adminAuth } from "./middleware/admin-auth";
+import { blockedAddresses } from "./middleware/blocked-addresses";
 import { clientAuth } from "./middleware/auth";
 import { jsonBody } from "./middleware/json-body";
 import { requestId } from "./middleware/request-id";
@@ -29,6 +30,7 @@ export function createApp() {
     c.set("config", engineConfig(c.env));
     return next();
   });
+  app.use("*", blockedAddresses());
   app.use("*", jsonBody());
   app.use("*", clientAuth());
   app.use("/admin/*", adminAuth());

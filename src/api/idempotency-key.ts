@@ -11,12 +11,7 @@ import { ApiError, validationError } from "./errors";
  */
 export async function reserveIdempotencyKey(
   db: D1Database,
-  client: string,
-  key: string,
-  request: unknown,
-  jobId: string,
-  conflict: string,
-  now = Date.now(),
+  { client, key, request, jobId, conflict, now = Date.now() }: { client: string; key: string; request: unknown; jobId: string; conflict: string; now?: number },
 ): Promise<Exclude<Reservation, { kind: "conflict" }>> {
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
     throw validationError([{ path: "Idempotency-Key", message: "must be 1-255 visible ASCII characters" }]);

@@ -2,15 +2,15 @@ import { ulid } from "ulidx";
 import type { JobSpec } from "../coordinator/job-spec";
 import { coordinatorFor } from "../coordinator/stub";
 import { clientSnapshot } from "../db/clients";
-import { applyTemplate } from "../domain/body-template";
 import { callbackBody } from "../domain/callback-body";
 import { MAX_CALLBACK_BODY_BYTES, templateOverflows } from "../domain/callback-size";
 import { parseClientConfig, ruleFor } from "../domain/client-config";
+import { MAX_ERROR_CHARS } from "../domain/errors";
 import { validationError } from "./errors";
 import type { Severity } from "../domain/job-events";
 import { waitingState, type QueueState } from "../domain/job-management";
 import { resolveSettings } from "../domain/settings";
-import { schedulerConfigOf } from "../scheduler/scheduler-config";
+import { schedulerConfigOf, type SchedulerConfig } from "../scheduler/scheduler-config";
 
 /** A job to create, after validation (POST /job) or copied from another job (rerun). */
 export interface NewJob {
@@ -33,16 +33,21 @@ export interface NewJob {
   id?: string;
 }
 
+/** A job ready to hand to its coordinator: its spec and the admission settings of its client. */
+export interface PreparedJob {
+  spec: JobSpec;
+  scheduler: SchedulerConfig;
+}
+
 /**
- * Creates a job: takes the client's settings and callback rules as they are now, and hands the job to a new
- * coordinator, which stores it, writes its D1 rows and enters it into the client's admission control.
+ * Prepares a job: takes the client's settings and callback rules as they are now, and refuses (400) a job
+ * whose callbacks would pass the size limit. Nothing is stored yet.
  */
-export async function createJob(env: Env, job: NewJob, now = Date.now()): Promise<{ id: string; queueState: QueueState }> {
+export async function prepareJob(env: Env, job: NewJob, now = Date.now()): Promise<PreparedJob> {
   const snapshot = await clientSnapshot(env.DB, job.client);
   const settings = resolveSettings(snapshot.settings);
-  const id = job.id ?? ulid(now);
   const spec: JobSpec = {
-    jobId: id,
+    jobId: job.id ?? ulid(now),
     client: job.client,
     workflow: job.workflow,
     contentId: job.contentId,
@@ -64,20 +69,36 @@ export async function createJob(env: Env, job: NewJob, now = Date.now()): Promis
     rerunOf: job.rerunOf,
   };
   refuseOversizedCallbacks(spec);
-  await coordinatorFor(env.JOB_COORDINATOR, id).create(spec, schedulerConfigOf(snapshot));
-  return { id, queueState: waitingState(job.runAt, job.semaphoreUrl, now) };
+  return { spec, scheduler: schedulerConfigOf(snapshot) };
+}
+
+/**
+ * Hands a prepared job to a new coordinator, which stores it, writes its D1 rows and enters it into the
+ * client's admission control. `created` is false when that coordinator already had the job (a repeat).
+ */
+export async function createPrepared(env: Env, { spec, scheduler }: PreparedJob): Promise<{ id: string; queueState: QueueState; created: boolean }> {
+  const { created } = await coordinatorFor(env.JOB_COORDINATOR, spec.jobId).create(spec, scheduler);
+  const runAt = spec.runAt === null ? null : Date.parse(spec.runAt);
+  return { id: spec.jobId, queueState: waitingState(runAt, spec.semaphoreUrl ?? null, spec.createdAt), created };
+}
+
+/** Prepares and creates a job (POST /job). */
+export async function createJob(env: Env, job: NewJob, now = Date.now()): Promise<{ id: string; queueState: QueueState; created: boolean }> {
+  return createPrepared(env, await prepareJob(env, job, now));
 }
 
 /** 400 when a callback rule's body template would make this job's callbacks larger than the limit. */
 function refuseOversizedCallbacks(spec: JobSpec): void {
   const identity = { jobId: spec.jobId, client: spec.client, workflow: spec.workflow, contentId: spec.contentId };
-  const sample = callbackBody(identity, { kind: "job", sequence: 1, status: "completed", message: "", time: spec.createdAt }, spec.customData, {});
-  const overflows = templateOverflows(spec.endpoints, (endpoint) => ruleFor(endpoint, spec.callbackRules ?? [])?.body_template, sample, applyTemplate);
+  // The longest message a callback may carry (an error text), so {{message}} copies are counted in full.
+  const message = "x".repeat(MAX_ERROR_CHARS);
+  const sample = callbackBody(identity, { kind: "job", sequence: 1, status: "failed", message, time: spec.createdAt }, spec.customData, {});
+  const overflows = templateOverflows(spec.endpoints, (endpoint) => ruleFor(endpoint, spec.callbackRules ?? [])?.body_template, sample);
   if (overflows.length === 0) return;
   throw validationError(
     overflows.map(({ index, bytes }) => ({
       path: `parameters.rest_endpoints[${index}]`,
-      message: `the callback body template configured for this endpoint would make callbacks of ${bytes.toLocaleString("en")} bytes with this job's fields (such as custom_data), over the ${MAX_CALLBACK_BODY_BYTES / 1024 / 1024} MiB limit`,
+      message: `the callback body template configured for this endpoint would make callbacks of over ${bytes.toLocaleString("en")} bytes with this job's fields (such as custom_data), over the ${MAX_CALLBACK_BODY_BYTES / 1024 / 1024} MiB limit`,
     })),
   );
 }

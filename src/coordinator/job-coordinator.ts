@@ -506,7 +506,8 @@ export class JobCoordinator extends DurableObject<Env> {
     const job = this.job!;
     const stored = this.store.callbackBody(send.id) ?? "{}";
     const body = stored.length <= maxBodyChars ? stored : null;
-    return { jobId: job.spec.jobId, client: job.spec.client, id: send.id, attempt: send.attempt, endpoint: send.endpoint, body };
+    const truncated = job.outbox.get(send.id)?.truncated === true;
+    return { jobId: job.spec.jobId, client: job.spec.client, id: send.id, attempt: send.attempt, endpoint: send.endpoint, body, ...(truncated ? { truncated } : {}) };
   }
 
   private logError(message: string): void {

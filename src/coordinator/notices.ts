@@ -1,4 +1,3 @@
-import { applyTemplate } from "../domain/body-template";
 import { callbackBody, noticeEvent } from "../domain/callback-body";
 import { boundedBody } from "../domain/callback-size";
 import { ruleFor } from "../domain/client-config";
@@ -49,8 +48,7 @@ export function callbacksFor(
   spec.endpoints.forEach((endpoint, index) => {
     const rule = ruleFor(endpoint, spec.callbackRules ?? []);
     if (rule?.events && !rule.events.includes(event as (typeof rule.events)[number])) return;
-    const template = rule?.body_template;
-    const body = boundedBody(fields, template === undefined ? (all) => all : (all) => applyTemplate(template, all));
+    const body = boundedBody(fields, rule?.body_template);
     callbacks.push({
       entry: {
         id: `cb_${spec.jobId}_${notice.sequence}_${index}`,
@@ -61,8 +59,9 @@ export function callbacksFor(
         attempts: 0,
         dueAt: null,
         error: null,
+        ...(body.truncated ? { truncated: true } : {}),
       },
-      body,
+      body: body.text,
     });
   });
   return callbacks;

@@ -1,3 +1,4 @@
+import { applyTemplate, renderedBytes } from "./body-template";
 import type { CallbackBody } from "./callback-body";
 
 /**
@@ -18,39 +19,43 @@ export function utf8Bytes(text: string): number {
   return encoder.encode(text).byteLength;
 }
 
-/** Renders a callback body from its fields (the default body, or a template applied to them). */
-export type Render = (fields: CallbackBody) => unknown;
-
 /** The fields that are never clipped: who, what and when, so that a receiver can always tell the callback apart. */
 const IDENTITY = ["job_id", "task_id", "task_name", "workflow", "event", "status", "content_id", "time", "client", "sequence", "attempt", "retrying"];
 
+/** A callback body as it is stored and sent, and whether it had to be cut down to fit. */
+export interface Bounded {
+  text: string;
+  truncated: boolean;
+}
+
 /**
- * The JSON text of a callback within the limit. When the whole body is too large, the list fields (such as
- * `files`) keep as many leading entries as fit and `truncated: true` is added; if even that is too large,
- * the body keeps only the identity fields, the message's first 1,000 characters and `truncated: true`.
+ * The JSON text of a callback (its default fields, or `template` applied to them) within the limit, sized
+ * before it is built. When it would be too large, the list fields (such as `files`) keep as many leading
+ * entries as fit and `truncated: true` is added to the fields; if even that is too large, the fields keep
+ * only the identity fields, the message's first 1,000 characters and `truncated: true`; a template that still
+ * passes the limit gives way to the default shape. `truncated` says so (the delivery adds a header, since a
+ * template need not name the field).
  */
-export function boundedBody(fields: CallbackBody, render: Render, limit = MAX_CALLBACK_BODY_BYTES): string {
-  const whole = JSON.stringify(render(fields));
-  // A UTF-16 code unit is at most 3 bytes of UTF-8: most bodies need no count.
-  if (whole.length * 3 <= limit || utf8Bytes(whole) <= limit) return whole;
+export function boundedBody(fields: CallbackBody, template: unknown, limit = MAX_CALLBACK_BODY_BYTES): Bounded {
+  const render = (all: CallbackBody) => JSON.stringify(template === undefined ? all : applyTemplate(template, all));
+  if (renderedBytes(template, fields, limit) <= limit) return { text: render(fields), truncated: false };
   const lists = Object.keys(fields).filter((name) => Array.isArray(fields[name]) && !IDENTITY.includes(name));
-  const withLists = (keep: number) => JSON.stringify(render({ ...fields, ...Object.fromEntries(lists.map((name) => [name, (fields[name] as unknown[]).slice(0, keep)])), truncated: true }));
-  const longest = Math.max(0, ...lists.map((name) => (fields[name] as unknown[]).length));
-  if (lists.length > 0 && utf8Bytes(withLists(0)) <= limit) {
+  const clipped = (keep: number): CallbackBody => ({ ...fields, ...Object.fromEntries(lists.map((name) => [name, (fields[name] as unknown[]).slice(0, keep)])), truncated: true });
+  const fits = (all: CallbackBody) => renderedBytes(template, all, limit) <= limit;
+  if (lists.length > 0 && fits(clipped(0))) {
     // The largest count of entries that fits (binary search: the size grows with the count).
-    let [fits, tooMany] = [0, longest];
-    while (tooMany - fits > 1) {
-      const middle = Math.floor((fits + tooMany) / 2);
-      if (utf8Bytes(withLists(middle)) <= limit) fits = middle;
+    let [fitting, tooMany] = [0, Math.max(...lists.map((name) => (fields[name] as unknown[]).length))];
+    while (tooMany - fitting > 1) {
+      const middle = Math.floor((fitting + tooMany) / 2);
+      if (fits(clipped(middle))) fitting = middle;
       else tooMany = middle;
     }
-    return withLists(fits);
+    return { text: render(clipped(fitting)), truncated: true };
   }
   const minimal: CallbackBody = Object.fromEntries(IDENTITY.filter((name) => name in fields).map((name) => [name, fields[name]]));
   const message = typeof fields.message === "string" ? fields.message.slice(0, 1000).toWellFormed() : "";
-  const fallback = JSON.stringify(render({ ...minimal, message, truncated: true }));
-  // A template that inflates even this (only possible if it changed since it was checked) gets the default shape.
-  return utf8Bytes(fallback) <= limit ? fallback : JSON.stringify({ ...minimal, message, truncated: true });
+  const fallback = { ...minimal, message, truncated: true };
+  return { text: fits(fallback) ? render(fallback) : JSON.stringify(fallback), truncated: true };
 }
 
 /** An endpoint whose callbacks would pass the limit with what a job already holds (its custom_data). */
@@ -61,14 +66,15 @@ export interface Overflow {
 
 /**
  * The endpoints whose body template would make this job's callbacks too large before the job even runs:
- * the template applied to the job callback's fields known at submission (`sample`, with `custom_data`),
- * the largest of the job's bodies known then. Refused at submission rather than clipped later.
+ * the template applied to the job callback's fields known at submission (`sample`, with `custom_data`, and
+ * a message as long as an error text may be). Refused at submission rather than clipped later. The size
+ * is worked out, not built: "over the limit" stops the count.
  */
-export function templateOverflows(endpoints: readonly string[], templateFor: (endpoint: string) => unknown, sample: CallbackBody, render: (template: unknown, fields: CallbackBody) => unknown): Overflow[] {
+export function templateOverflows(endpoints: readonly string[], templateFor: (endpoint: string) => unknown, sample: CallbackBody): Overflow[] {
   return endpoints.flatMap((endpoint, index) => {
     const template = templateFor(endpoint);
     if (template === undefined) return [];
-    const bytes = utf8Bytes(JSON.stringify(render(template, sample)));
+    const bytes = renderedBytes(template, sample, MAX_CALLBACK_BODY_BYTES);
     return bytes > MAX_CALLBACK_BODY_BYTES ? [{ index, bytes }] : [];
   });
 }

@@ -86,6 +86,22 @@ export function parseClientConfig(text: string | null): ClientConfig {
   });
 }
 
+/**
+ * A stored configuration with some of its sections replaced. The other sections are kept as they are
+ * stored, even a section that no longer parses (it is unused meanwhile, but an operator's write to one
+ * section must never silently drop another).
+ */
+export function withSections(text: string | null, sections: Partial<ClientConfig>): string {
+  let stored: unknown;
+  try {
+    stored = JSON.parse(text ?? "{}");
+  } catch {
+    stored = {};
+  }
+  const base = stored !== null && typeof stored === "object" && !Array.isArray(stored) ? stored : {};
+  return JSON.stringify({ ...base, ...sections });
+}
+
 /** The rule for an endpoint: the one with the longest matching prefix. */
 export function ruleFor(endpoint: string, rules: CallbackRule[]): CallbackRule | undefined {
   let best: CallbackRule | undefined;

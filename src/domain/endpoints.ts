@@ -63,8 +63,8 @@ function isPrivateIPv4([a, b, c]: IPv4): boolean {
   );
 }
 
-/** The eight 16-bit groups of an IPv6 address as the URL parser writes it (hex groups, at most one `::`). */
-function parseIPv6(text: string): number[] | null {
+/** The eight 16-bit groups of an IPv6 address written in hex groups (at most one `::`), or null. */
+export function parseIPv6(text: string): number[] | null {
   const halves = text.split("::");
   if (halves.length > 2) return null;
   const groups = (part: string) => (part === "" ? [] : part.split(":"));

@@ -27,6 +27,8 @@ export interface OutboxEntry {
   error: string | null;
   /** Attempts made before the current attempt series (a redelivery starts a new series). */
   seriesStart?: number;
+  /** The body was cut down to the size limit (callback-size.ts); every delivery says so in a header. */
+  truncated?: boolean;
 }
 
 export interface AttemptOutcome {

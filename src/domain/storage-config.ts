@@ -16,14 +16,18 @@ export type StorageName = z.infer<typeof StorageName>;
 export const DEFAULT_ROOT_KEY = "output_root";
 
 export const RootKey = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "must be a root key such as output_root");
-/** A root folder: "" (the whole bucket or container) or a safe relative path. */
+/**
+ * A root folder: "" (the whole bucket or container, only when written so) or a safe relative path; one
+ * trailing '/' is dropped ("vod/" is the folder "vod"), as for a job's `folder`.
+ */
 const RootPath = z
   .string()
-  .transform((path) => path.replace(/\/+$/, ""))
   .superRefine((path, ctx) => {
-    const problem = path === "" ? null : pathProblem(path);
+    const folder = path.endsWith("/") ? path.slice(0, -1) : path;
+    const problem = path === "" ? null : folder === "" ? 'must not be "/" (write "" for the whole bucket)' : pathProblem(folder);
     if (problem) ctx.addIssue({ code: "custom", message: `root folder ${problem}` });
-  });
+  })
+  .transform((path) => (path.endsWith("/") ? path.slice(0, -1) : path));
 const Roots = z.record(RootKey, RootPath).default({});
 /**
  * Whether the operator allows this location's roots to overlap another client's on the same bucket (both

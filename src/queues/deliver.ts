@@ -24,6 +24,8 @@ export async function deliverCallback(delivery: Deliverable, deps: DeliveryDeps)
         "user-agent": `task-engine/${deps.version}`,
         "webhook-id": delivery.id,
         "webhook-timestamp": String(timestamp),
+        // A template need not name `truncated`: the header tells every receiver that the body was cut down.
+        ...(delivery.truncated ? { "task-engine-truncated": "true" } : {}),
       },
       body: delivery.body,
       redirect: "manual",

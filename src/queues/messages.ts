@@ -19,6 +19,8 @@ export interface CallbackMessage {
    * (limit 128 KB), and the consumer asks the coordinator for it.
    */
   body: string | null;
+  /** The body was cut down to the size limit: the delivery adds `task-engine-truncated: true`. */
+  truncated?: boolean;
 }
 
 /** A callback attempt ready to POST: its body at hand. */

@@ -9,7 +9,8 @@ import { figureLines } from "../../scripts/chaos/report.ts";
  * in order per endpoint. A failure names the seed: `CHAOS_SEED=<seed> npm run chaos` replays the workload.
  */
 
-const seed = Number(process.env.CHAOS_SEED) || Math.floor(Math.random() * 2 ** 31);
+// A fixed seed, so the suite gives the same answer every run (`npm run chaos` explores new ones).
+const seed = Number(process.env.CHAOS_SEED) || 20_261_130;
 const progress: string[] = [];
 
 test(`jobs and callbacks survive kills, lost and duplicated queue messages and flapping receivers (seed ${seed})`, { timeout: 180_000 }, async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { activeSecrets, ClientConfig, parseClientConfig, redactedConfig, ruleFor } from "../../src/domain/client-config";
+import { activeSecrets, ClientConfig, parseClientConfig, redactedConfig, ruleFor, withSections } from "../../src/domain/client-config";
 
 describe("client configuration", () => {
   const rules = ClientConfig.parse({
@@ -81,5 +81,14 @@ describe("client configuration", () => {
   it("treats an unreadable stored configuration as empty", () => {
     expect(parseClientConfig("not json")).toEqual({ callback_rules: [], signing_secrets: [], storage: { locations: {} } });
     expect(parseClientConfig(null)).toEqual({ callback_rules: [], signing_secrets: [], storage: { locations: {} } });
+  });
+});
+
+describe("writing one section of a stored configuration", () => {
+  it("keeps every other section as stored, even one that no longer parses", () => {
+    const stored = JSON.stringify({ callback_rules: [{ prefix: "https://x/", headers: { "X-Old": "bad\u0001" } }], signing_secrets: [{ secret: "whsec_a", expires_at: null }], extra: 1 });
+    const written = JSON.parse(withSections(stored, { storage: { locations: {} } }));
+    expect(written).toStrictEqual({ callback_rules: [{ prefix: "https://x/", headers: { "X-Old": "bad\u0001" } }], signing_secrets: [{ secret: "whsec_a", expires_at: null }], extra: 1, storage: { locations: {} } });
+    expect(JSON.parse(withSections("not json", { callback_rules: [] }))).toStrictEqual({ callback_rules: [] });
   });
 });

@@ -28,6 +28,12 @@ describe("storage configuration", () => {
     expect(rootFolder(StorageConfig.parse({ locations: { R2: { ...r2, roots: { output_root: "" } } } }).locations.R2!, "output_root")).toBe("");
   });
 
+  it("refuses a root of only slashes: the whole bucket is a root only when written as \"\"", () => {
+    for (const root of ["/", "//"]) expect(StorageConfig.safeParse({ locations: { R2: { ...r2, roots: { output_root: root } } } }).success, root).toBe(false);
+    expect(StorageConfig.parse({ locations: { R2: { ...r2, roots: { output_root: "" } } } }).locations.R2!.roots.output_root).toBe("");
+    expect(StorageConfig.safeParse({ locations: { R2: { ...r2, roots: { output_root: "vod//" } } } }).success).toBe(false);
+  });
+
   it("reads roots and locations as own keys only: Object.prototype names are not roots", () => {
     const config = StorageConfig.parse({ locations: { R2: r2 } });
     for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf", "isPrototypeOf"]) {

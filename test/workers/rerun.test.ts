@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, createClient, jobObject, postJson, rows, submitSelftest, waitForJobEnd } from "./helpers";
 
 /**
@@ -21,6 +22,10 @@ function rerun(id: string, headers: Record<string, string>, key?: string): Promi
 async function replacementsOf(id: string): Promise<string[]> {
   return (await rows<{ id: string }>(`SELECT id FROM jobs WHERE rerun_of = ? ORDER BY id`, id)).map((row) => row.id);
 }
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 describe("POST /jobs/{id}/rerun", () => {
   it("ten concurrent reruns of one job make one new job: one 202, nine 200, all naming it", async () => {
@@ -76,6 +81,33 @@ describe("POST /jobs/{id}/rerun", () => {
     const bad = await rerun(b, headers, "two words");
     expect(bad.status).toBe(400);
     expect(await replacementsOf(b)).toStrictEqual([]);
+  });
+
+  it("a rerun cut short after it named the replacement is finished by the next one, under the same id", async () => {
+    const headers = await createClient("rerun-crash");
+    const original = await submitSelftest(headers, { content_id: "c", tasks: 1 });
+    await waitForJobEnd(original, headers);
+    // The replacement's coordinator fails its first `create`, as if the runtime died right after `rerunAs`.
+    const get = env.JOB_COORDINATOR.get.bind(env.JOB_COORDINATOR);
+    const originalId = env.JOB_COORDINATOR.idFromName(original);
+    let failed = false;
+    vi.spyOn(env.JOB_COORDINATOR, "get").mockImplementation((id) => {
+      const stub = get(id);
+      if (id.equals(originalId) || failed) return stub;
+      return new Proxy(stub, {
+        get: (target, name) => (name === "create" ? () => ((failed = true), Promise.reject(new Error("the runtime died"))) : Reflect.get(target, name)),
+      });
+    });
+    const cut = await rerun(original, headers);
+    expect(cut.status).toBe(500);
+    expect(await replacementsOf(original)).toStrictEqual([]);
+    vi.restoreAllMocks();
+    const again = await rerun(original, headers);
+    expect(again.status).toBe(202);
+    const { id } = (await again.json()) as RerunBody;
+    expect(await replacementsOf(original)).toStrictEqual([id]);
+    expect(await waitForJobEnd(id, headers)).toMatchObject({ queue_state: "completed" });
+    expect((await rerun(original, headers)).status).toBe(200);
   });
 
   it("is refused for another client's job exactly like an unknown one", async () => {

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
-import { failedAuthentication, refuseBlockedAddress, sourceAddress } from "../auth-throttle";
+import { failedAuthentication, sourceAddress } from "../auth-throttle";
 import { ApiError } from "../errors";
 
 const encoder = new TextEncoder();
@@ -11,17 +11,19 @@ const encoder = new TextEncoder();
  */
 export function adminAuth(): MiddlewareHandler<AppEnv> {
   return async function adminAuthMiddleware(c, next) {
-    const address = sourceAddress(c.req.header("cf-connecting-ip"));
-    refuseBlockedAddress(address);
-    const expected = c.env.ADMIN_TOKEN;
-    const header = c.req.header("authorization") ?? "";
-    const presented = header.startsWith("Bearer ") ? header.slice(7) : "";
-    if (!expected || !presented || !(await sameSecret(presented, expected))) {
+    if (!(await isAdminToken(c.env.ADMIN_TOKEN, c.req.header("authorization")))) {
       const limits = { byAddress: c.env.AUTH_FAILURES_BY_ADDRESS, byClient: c.env.AUTH_FAILURES_BY_CLIENT };
+      const address = sourceAddress(c.req.header("cf-connecting-ip"));
       throw await failedAuthentication(limits, address, null, new ApiError(401, "unauthorised", "Unauthorised request."));
     }
     return next();
   };
+}
+
+/** Whether an `Authorization` header carries the configured admin token (none configured: never). */
+export async function isAdminToken(expected: string | undefined, header: string | undefined): Promise<boolean> {
+  const presented = header?.startsWith("Bearer ") ? header.slice(7) : "";
+  return Boolean(expected) && presented !== "" && (await sameSecret(presented, expected!));
 }
 
 /** Constant-time comparison of two secrets of any length (compares their SHA-256 digests). */

@@ -1,29 +1,36 @@
 import type { MiddlewareHandler } from "hono";
 import { authRecord } from "../../db/clients";
 import { resolveSettings } from "../../domain/settings";
-import { matchesAnyKey } from "../api-keys";
+import { matchesAnyDigest, sha256Hex } from "../api-keys";
 import type { AppEnv } from "../app-env";
-import { failedAuthentication, refuseBlockedAddress, sourceAddress } from "../auth-throttle";
+import { failedAuthentication, rememberVerified, sourceAddress } from "../auth-throttle";
 import { ApiError } from "../errors";
 
 const PUBLIC_PATHS = new Set(["/", "/openapi.json", "/docs"]);
 
+/** Paths that need no credentials. */
+export function isPublicPath(path: string): boolean {
+  return PUBLIC_PATHS.has(path);
+}
+
 /**
  * Resolves the client from the `client` and `api-key` headers (401 when either is missing or wrong; 429
- * once an address or a client name has failed too often, see auth-throttle.ts), then draws one request
- * from the client's token bucket (429 with Retry-After when it is empty).
+ * once an address or a client name has failed too often, see auth-throttle.ts; blocked addresses were
+ * turned away before, by blocked-addresses.ts), then draws one request from the client's token bucket (429
+ * with Retry-After when it is empty).
  */
 export function clientAuth(): MiddlewareHandler<AppEnv> {
   return async function clientAuthMiddleware(c, next) {
-    if (PUBLIC_PATHS.has(c.req.path) || c.req.path.startsWith("/admin")) return next();
+    if (isPublicPath(c.req.path) || c.req.path.startsWith("/admin")) return next();
     const address = sourceAddress(c.req.header("cf-connecting-ip"));
-    refuseBlockedAddress(address);
     const client = c.req.header("client")?.trim();
     const key = c.req.header("api-key") ?? c.req.header("x-api-key");
     const limits = { byAddress: c.env.AUTH_FAILURES_BY_ADDRESS, byClient: c.env.AUTH_FAILURES_BY_CLIENT };
     if (!client || !key || client.length > 128 || key.length > 256) throw await failedAuthentication(limits, address, client || null, unauthorised());
     const record = await authRecord(c.env.DB, client);
-    if (!(await matchesAnyKey(key, record.hashes))) throw await failedAuthentication(limits, address, client, unauthorised());
+    const digest = await sha256Hex(key);
+    if (!matchesAnyDigest(digest, record.hashes)) throw await failedAuthentication(limits, address, client, unauthorised());
+    rememberVerified(client, digest);
     c.set("client", client);
     const settings = resolveSettings([
       ...(record.rateLimit === null ? [] : [{ name: "rate_limit", value: record.rateLimit }]),

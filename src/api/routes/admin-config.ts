@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { clientConfigText, clientKeys, putClientConfigText } from "../../db/clients";
-import { CallbackRule, parseClientConfig, redactedConfig } from "../../domain/client-config";
+import { CallbackRule, parseClientConfig, redactedConfig, withSections } from "../../domain/client-config";
 import { newSigningSecret } from "../../domain/signing";
 import { ApiError } from "../errors";
 import { newRouter } from "../router";
@@ -54,10 +54,11 @@ const rotateSecretRoute = createRoute({
   },
 });
 
+/** The client's stored configuration text and what of it parses (404 for an unknown client). */
 async function loadConfig(db: D1Database, name: string) {
   const text = await clientConfigText(db, name);
   if (text === null) throw new ApiError(404, "not_found", `Client '${name}' not found.`);
-  return parseClientConfig(text);
+  return { text, config: parseClientConfig(text) };
 }
 
 
@@ -65,20 +66,20 @@ async function loadConfig(db: D1Database, name: string) {
 export const adminConfigRoutes = newRouter()
   .openapi(getClientRoute, async (c) => {
     const { name } = c.req.valid("param");
-    const config = await loadConfig(c.env.DB, name);
+    const { config } = await loadConfig(c.env.DB, name);
     return c.json({ client: name, keys: await clientKeys(c.env.DB, name), config: redactedConfig(config) as Record<string, unknown> }, 200);
   })
   .openapi(putConfigRoute, async (c) => {
     const { name } = c.req.valid("param");
     const { callback_rules } = c.req.valid("json");
-    const config = { ...(await loadConfig(c.env.DB, name)), callback_rules };
-    await putClientConfigText(c.env.DB, name, JSON.stringify(config));
-    return c.json(redactedConfig(config) as Record<string, unknown>, 200);
+    const { text, config } = await loadConfig(c.env.DB, name);
+    await putClientConfigText(c.env.DB, name, withSections(text, { callback_rules }));
+    return c.json(redactedConfig({ ...config, callback_rules }) as Record<string, unknown>, 200);
   })
   .openapi(rotateSecretRoute, async (c) => {
     const { name } = c.req.valid("param");
     const overlap = c.req.header("content-type") ? c.req.valid("json").overlap_seconds : 86_400;
-    const config = await loadConfig(c.env.DB, name);
+    const { text, config } = await loadConfig(c.env.DB, name);
     const now = Date.now();
     const until = new Date(now + overlap * 1000).toISOString();
     const secret = newSigningSecret();
@@ -86,6 +87,6 @@ export const adminConfigRoutes = newRouter()
       .filter((entry) => entry.expires_at === null || Date.parse(entry.expires_at) > now)
       .map((entry) => ({ secret: entry.secret, expires_at: entry.expires_at !== null && entry.expires_at < until ? entry.expires_at : until }));
     const signing_secrets = [{ secret, expires_at: null }, ...kept].slice(0, 5);
-    await putClientConfigText(c.env.DB, name, JSON.stringify({ ...config, signing_secrets }));
+    await putClientConfigText(c.env.DB, name, withSections(text, { signing_secrets }));
     return c.json({ signing_secret: secret }, 201);
   });

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { clientConfigText, otherClientConfigs, putClientConfigText } from "../../db/clients";
-import { parseClientConfig } from "../../domain/client-config";
+import { parseClientConfig, withSections } from "../../domain/client-config";
 import { redactedStorage, StorageConfig } from "../../domain/storage-config";
 import { rootOverlaps } from "../../domain/storage-overlap";
 import { ApiError } from "../errors";
@@ -38,6 +38,6 @@ export const adminStorageRoutes = newRouter().openapi(putStorageRoute, async (c)
   const others = (await otherClientConfigs(c.env.DB, name)).map((row) => ({ client: row.name, config: parseClientConfig(row.config).storage }));
   const overlaps = rootOverlaps(name, storage, others);
   if (overlaps.length > 0) throw new ApiError(409, "conflict", `${overlaps[0]!.path}: ${overlaps[0]!.message}`, overlaps);
-  await putClientConfigText(c.env.DB, name, JSON.stringify({ ...parseClientConfig(text), storage }));
+  await putClientConfigText(c.env.DB, name, withSections(text, { storage }));
   return c.json(redactedStorage(storage) as Record<string, unknown>, 200);
 });

@@ -1,12 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ulid } from "ulidx";
 import { coordinatorFor } from "../../coordinator/stub";
 import { findJob } from "../../db/jobs";
 import { endpointProblem } from "../../domain/endpoints";
 import type { JobChange } from "../../domain/job-management";
 import { ApiError, notFound, validationError } from "../errors";
-import { reserveIdempotencyKey } from "../idempotency-key";
-import { createJob } from "../job-creation";
+import { rerunJob } from "../job-rerun";
 import { newRouter } from "../router";
 import { ErrorBody, errorResponses, JobIdParam, looseBoolean, notFoundResponse, forbiddenResponse, Priority, SemaphoreUrl, UtcTime, utcText, bodyErrorResponses } from "../schemas";
 
@@ -46,7 +44,7 @@ const patchJob = createRoute({
 
 const RerunAccepted = z.object({ id: z.string(), job_id: z.string(), result: z.literal("accepted"), rerun_of: z.string() }).openapi("RerunAccepted");
 
-const rerunJob = createRoute({
+const rerunJobRoute = createRoute({
   method: "post",
   path: "/jobs/{id}/rerun",
   summary: "A new job with the same parameters; the original becomes broken. A job has one replacement: repeating the rerun answers with it",
@@ -112,40 +110,12 @@ export const manageJobRoutes = newRouter()
     if (!result.ok) throw new ApiError(409, "conflict", result.conflict);
     return c.json({ id, result: `Performed updates: ${result.performed.join(", ")}` }, 200);
   })
-  .openapi(rerunJob, async (c) => {
+  .openapi(rerunJobRoute, async (c) => {
     const { id } = c.req.valid("param");
     const client = c.get("client");
     await ownJob(c.env, client, id);
-    const original = coordinatorFor(c.env.JOB_COORDINATOR, id);
-    const spec = await original.spec();
-    if (!spec) throw notFound();
-    let candidate = ulid();
-    const idempotencyKey = c.req.header("idempotency-key");
-    if (idempotencyKey !== undefined) {
-      // The key names this job's rerun; the same key on another job's rerun is a conflict, as on POST /job.
-      const reservation = await reserveIdempotencyKey(c.env.DB, client, idempotencyKey, { rerun: id }, candidate, "This Idempotency-Key was used in the last 24 hours for another request.");
-      if (reservation.kind === "replay") candidate = reservation.jobId;
-    }
-    const claim = await original.rerunAs(candidate);
-    if (!claim) throw notFound();
-    // Creating is idempotent per job id, so a repeat (or the request after one that died) finishes the same job.
-    await createJob(c.env, {
-      id: claim.id,
-      client,
-      workflow: spec.workflow,
-      contentId: spec.contentId,
-      parameters: spec.parameters,
-      submittedParameters: spec.submittedParameters,
-      endpoints: spec.endpoints,
-      priority: spec.priority,
-      persist: spec.persist,
-      runAt: null,
-      semaphoreUrl: null,
-      submissionLog: [{ severity: "info", message: JSON.stringify({ path: `POST /jobs/${id}/rerun`, request_id: c.get("requestId"), payload: "job_created", rerun_of: id }) }],
-      rerunOf: id,
-    });
-    await original.markBroken();
-    return c.json({ id: claim.id, job_id: claim.id, result: "accepted" as const, rerun_of: id }, claim.first ? 202 : 200);
+    const rerun = await rerunJob(c.env, { client, jobId: id, requestId: c.get("requestId"), idempotencyKey: c.req.header("idempotency-key") });
+    return c.json({ id: rerun.id, job_id: rerun.id, result: "accepted" as const, rerun_of: id }, rerun.created ? 202 : 200);
   })
   .openapi(retryJob, async (c) => {
     const { id } = c.req.valid("param");

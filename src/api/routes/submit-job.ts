@@ -62,7 +62,14 @@ export const submitJobRoutes = newRouter().openapi(submitJob, async (c) => {
   let replayed = false;
   if (idempotencyKey !== undefined) {
     reservedId = ulid(now);
-    const reservation = await reserveIdempotencyKey(c.env.DB, client, idempotencyKey, request, reservedId, "This Idempotency-Key was used in the last 24 hours with another request body.", now);
+    const reservation = await reserveIdempotencyKey(c.env.DB, {
+      client,
+      key: idempotencyKey,
+      request,
+      jobId: reservedId,
+      conflict: "This Idempotency-Key was used in the last 24 hours with another request body.",
+      now,
+    });
     if (reservation.kind === "replay") {
       const existing = await findJob(c.env.DB, client, reservation.jobId);
       if (existing) return c.json({ id: reservation.jobId, job_id: reservation.jobId, result: "accepted" as const, queue_state: existing.queue_state }, 200);
