@@ -119,8 +119,23 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts a worker from a wrangler config in local mode (workerd), with its state persisted under `persist`. */
-export async function startWorker(config: string, persist: string, vars: Record<string, string> = {}): Promise<Worker> {
+/** One line of a worker's console, as workerd reports it (`console.log` → level "log" or "info"). */
+export interface WorkerLog {
+  level: string;
+  message: string;
+}
+
+/**
+ * Starts a worker from a wrangler config in local mode (workerd), with its state persisted under `persist`.
+ * With `logs`, every console line of the worker goes to it instead of wrangler's output (errors and warnings
+ * are still written to stderr).
+ */
+export async function startWorker(
+  config: string,
+  persist: string,
+  vars: Record<string, string> = {},
+  logs?: (log: WorkerLog) => void,
+): Promise<Worker> {
   const bindings = Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, { type: "plain_text" as const, value }]));
   const worker = await unstable_startWorker({
     config,
@@ -131,6 +146,14 @@ export async function startWorker(config: string, persist: string, vars: Record<
       inspector: false,
       watch: false,
       logLevel: "warn",
+      ...(logs
+        ? {
+            structuredLogsHandler: (log: WorkerLog) => {
+              if (log.level === "error" || log.level === "warn") process.stderr.write(`[worker:${log.level}] ${log.message}\n`);
+              logs(log);
+            },
+          }
+        : {}),
     },
   });
   await worker.ready;
@@ -143,10 +166,13 @@ export function migrate(persist: string): void {
   wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist]);
 }
 
-/** Starts the engine (root wrangler.toml) with an ADMIN_TOKEN binding; the migrations must be applied. */
-export async function startEngine(persist: string, adminToken: string): Promise<{ worker: Worker; base: URL }> {
+/**
+ * Starts the engine (root wrangler.toml) with an ADMIN_TOKEN binding; the migrations must be applied. `logs`
+ * receives its console lines (see startWorker).
+ */
+export async function startEngine(persist: string, adminToken: string, logs?: (log: WorkerLog) => void): Promise<{ worker: Worker; base: URL }> {
   note("starting the engine");
-  const worker = await startWorker(join(root, "wrangler.toml"), persist, { ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_CALLBACKS: "true" });
+  const worker = await startWorker(join(root, "wrangler.toml"), persist, { ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_CALLBACKS: "true" }, logs);
   return { worker, base: await worker.url };
 }
 
@@ -163,12 +189,23 @@ export async function createClient(
   settings: Record<string, string>,
   timeoutMs = 30_000,
 ): Promise<ClientHeaders> {
+  return (await createSigningClient(base, adminToken, name, settings, timeoutMs)).auth;
+}
+
+/** createClient, also returning the client's callback signing secret (`whsec_…`, shown once at creation). */
+export async function createSigningClient(
+  base: URL,
+  adminToken: string,
+  name: string,
+  settings: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<{ auth: ClientHeaders; signingSecret: string }> {
   const created = await postJson(new URL("/admin/clients", base).href, { name }, { authorization: `Bearer ${adminToken}` }, timeoutMs);
   const auth = { client: name, "api-key": String(created.api_key) };
   for (const [setting, value] of Object.entries(settings)) {
     await postJson(new URL("/settings", base).href, { name: setting, setting: value }, auth, timeoutMs);
   }
-  return auth;
+  return { auth, signingSecret: String(created.signing_secret) };
 }
 
 /**
