@@ -35,7 +35,8 @@ export async function retentionCleanup(env: Env, now: number): Promise<number> {
     for (const { id } of jobs) {
       try {
         // The coordinator keeps a job it still owes callbacks to (or one that runs again after a retry):
-        // its rows stay too, for a later run, so the delivery log is never cut short.
+        // its index row stays too, for a later run. Rows a job made before the coordinator became its only
+        // store (tasks, logs, callbacks) go with it.
         const { purged } = await coordinatorFor(env.JOB_COORDINATOR, id).purge();
         if (!purged) continue;
         await env.DB.batch(

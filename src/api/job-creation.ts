@@ -8,7 +8,7 @@ import { parseClientConfig, ruleFor } from "../domain/client-config";
 import { MAX_ERROR_CHARS } from "../domain/errors";
 import { validationError } from "./errors";
 import type { Severity } from "../domain/job-events";
-import { waitingState, type QueueState } from "../domain/job-management";
+import type { QueueState } from "../domain/job-management";
 import { resolveSettings } from "../domain/settings";
 import { schedulerConfigOf, type SchedulerConfig } from "../scheduler/scheduler-config";
 
@@ -77,9 +77,9 @@ export async function prepareJob(env: Env, job: NewJob, now = Date.now()): Promi
  * client's admission control. `created` is false when that coordinator already had the job (a repeat).
  */
 export async function createPrepared(env: Env, { spec, scheduler }: PreparedJob): Promise<{ id: string; queueState: QueueState; created: boolean }> {
-  const { created } = await coordinatorFor(env.JOB_COORDINATOR, spec.jobId).create(spec, scheduler);
-  const runAt = spec.runAt === null ? null : Date.parse(spec.runAt);
-  return { id: spec.jobId, queueState: waitingState(runAt, spec.semaphoreUrl ?? null, spec.createdAt), created };
+  // A repeat answers with the job as it is now (an idempotent replay reports its current state).
+  const { created, queueState } = await coordinatorFor(env.JOB_COORDINATOR, spec.jobId).create(spec, scheduler);
+  return { id: spec.jobId, queueState, created };
 }
 
 /** Prepares and creates a job (POST /job). */

@@ -1,8 +1,8 @@
-import type { JobRow, LogRow, TaskRow } from "../db/jobs";
+import type { JobRow } from "../db/jobs";
 import type { JobObject } from "./schemas";
 
-/** A jobs row (and its tasks) as the API's job object. */
-export function toJobObject(row: JobRow, tasks?: TaskRow[]): JobObject {
+/** A row of the D1 job index as the API's job object (listings: without tasks). */
+export function toJobObject(row: JobRow): JobObject {
   const job: JobObject = {
     id: row.id,
     client: row.client,
@@ -20,23 +20,5 @@ export function toJobObject(row: JobRow, tasks?: TaskRow[]): JobObject {
     progress: row.progress,
     result: row.result === null ? null : (JSON.parse(row.result) as Record<string, unknown>),
   };
-  if (tasks) job.tasks = tasks;
   return job;
-}
-
-const SEVERITY_NAMES: Record<number, string> = { 0: "DEBUG", 1: "INFO", 2: "WARN", 3: "ERROR", 4: "FATAL" };
-
-export function toLogLine(row: LogRow) {
-  return {
-    id: row.id,
-    job_id: row.job_id,
-    task_id: row.task_id,
-    severity: row.severity,
-    severity_description: SEVERITY_NAMES[row.severity] ?? "UNKNOWN",
-    progname: row.progname,
-    message: row.message,
-    created_at: row.created_at,
-    updated_at: row.created_at,
-    visible: row.visible === 1,
-  };
 }

@@ -6,7 +6,7 @@ import { createPrepared, prepareJob } from "./job-creation";
 
 export interface RerunRequest {
   client: string;
-  /** The job to rerun (the caller checked it is the client's). */
+  /** The job to rerun. */
   jobId: string;
   requestId: string;
   idempotencyKey?: string;
@@ -28,7 +28,8 @@ export interface RerunAnswer {
  */
 export async function rerunJob(env: Env, request: RerunRequest): Promise<RerunAnswer> {
   const original = coordinatorFor(env.JOB_COORDINATOR, request.jobId);
-  const spec = await original.spec();
+  // Another client's job answers as an unknown one.
+  const spec = await original.spec(request.client);
   if (!spec) throw notFound();
   let candidate = ulid();
   if (request.idempotencyKey !== undefined) {

@@ -1,123 +1,125 @@
 import { DurableObject } from "cloudflare:workers";
 import { engineConfig, type EngineConfig } from "../config";
-import { attemptRow, callbackRow, jobRow, logRow, taskRow, type AttemptRecord } from "../db/projection";
-import type { Statement } from "../db/statement";
+import { jobIndexRow } from "../db/job-index";
+import { addCost, EMPTY_LEDGER, queueUnitsOf, type CostLedger } from "../domain/cost";
 import { initialJobState, nextTaskDeadline } from "../domain/job-graph";
-import type { Effect, JobEvent } from "../domain/job-events";
-import { isEnded, planChange, waitingState, type JobChange, type JobMeta } from "../domain/job-management";
-import { jobProgress, type JobState } from "../domain/job-state";
-import { Outbox, type OutboxChange, type OutboxEntry, type Send } from "../domain/outbox";
-import { transition } from "../domain/transition";
+import { isEnded, planChange, waitingState, type JobChange, type JobMeta, type QueueState } from "../domain/job-management";
+import { jobProgress } from "../domain/job-state";
+import { Outbox, type AttemptRecord, type Send } from "../domain/outbox";
 import { withQueueFaults } from "../faults/queue-faults";
 import { queueBatches } from "../queues/batches";
 import { MAX_INLINE_BODY_CHARS, type CallbackMessage, type TaskMessage } from "../queues/messages";
 import type { SchedulerSync } from "../scheduler/client-scheduler";
 import type { SchedulerConfig } from "../scheduler/scheduler-config";
 import { schedulerFor } from "../scheduler/stub";
-import type { TaskDefinition, Workflow } from "../workflows/definition";
 import { findWorkflow } from "../workflows/registry";
+import { INDEX_DELAY_MS, IndexWriter } from "./index-writer";
+import { convertLegacyJob, isLegacyJob } from "./legacy-job";
+import { pageTasks, stateFrom, TASKS_PER_PAGE } from "./job-document";
+import { headDocument, indexPending, type JobModel } from "./job-model";
 import type { ClaimResult, JobSpec, TaskAssignment } from "./job-spec";
-import { JobStore } from "./job-store";
-import { callbacksFor, jobResult, taskOutputs } from "./notices";
+import { JobStore, type StoredJob } from "./job-store";
+import { deliveryView, jobView, logView, type CallbackView, type JobView, type LogLineView } from "./job-views";
+import { applyChange, endpointIndexOf, submissionLines, type ChangeInput, type ChangeOutcome } from "./job-writes";
+import { jobResult, taskOutputs } from "./notices";
 import { planTasks } from "./planning";
-import { ProjectionFlusher } from "./projection-flusher";
 
 /** If a D1 write or a scheduler sync fails, the alarm tries again after this long. */
 const RETRY_MS = 2_000;
-/** How long delivery-log rows may wait to share one D1 write with the rest of their callback chain. */
-const LOG_FLUSH_DELAY_MS = 100;
+/** While an admission sync is owed, the alarm looks again this soon (a safety net: it is sent at once). */
+const PENDING_CHECK_MS = 10_000;
+/** Callbacks of an endpoint's line that go out as one run (one queue message or one hand-back). */
+const RUN_LENGTH = 50;
 
-interface LoadedJob {
-  spec: JobSpec;
-  state: JobState;
-  meta: JobMeta;
-  outbox: Outbox;
-  workflow: Workflow;
-  definitions: ReadonlyMap<string, TaskDefinition<unknown>>;
+/** Costs a caller incurred for this job before calling it (its Worker invocation, its D1 reads…). */
+export type CallerCost = Partial<CostLedger>;
+
+/** A delivery attempt a callbacks consumer reports; `record: null`: handed back, not attempted. */
+export interface DeliveryReport {
+  id: string;
+  attempt: number;
+  record: AttemptRecord | null;
 }
 
-/** Work that may start once a change is persisted. */
-interface AfterCommit {
-  dispatches: TaskMessage[];
-  sends: Send[];
-}
-
-/** A callback attempt a consumer delivers itself (without a queue hop). */
-export type Delivery = CallbackMessage;
-
-export type ChangeResult = { ok: true; performed: string[] } | { ok: false; conflict: string };
+export type ChangeResult = { ok: true; performed: string[] } | { ok: false; conflict: string } | { ok: false; notFound: true };
 
 /**
- * The source of truth of one job: its task graph, attempts and leases, its admission state and its
- * callback outbox. A thin adapter around the pure reducer (`transition`), `Outbox` and `planChange`:
- * every change is persisted in this object's SQLite storage before any effect (queue send, D1 write,
- * callback, admission sync) is performed.
+ * The source of truth of one job, and its only store: its task graph, attempts and leases, its admission
+ * state, its callback outbox with every delivery attempt, its log and its cost ledger. A thin adapter: each
+ * change is worked out by job-writes.ts (a pure module), stored in this object's SQLite storage in one
+ * transaction before any effect (queue send, callback, D1 index write, admission sync) is started.
  */
 export class JobCoordinator extends DurableObject<Env> {
   private store: JobStore;
   private readonly config: EngineConfig;
-  private readonly flusher: ProjectionFlusher;
-  private job: LoadedJob | null = null;
+  private readonly index: IndexWriter;
+  private job: JobModel | null = null;
   private alarmAt: number | null = null;
   /** Admission settings handed over at creation, for the job's first sync. */
   private schedulerConfig: SchedulerConfig | undefined;
-  /**
-   * For each callback not yet sent: the newest projection statement of the transition that made it. It may
-   * leave once D1 holds that row, so a receiver that reads the job sees what it says. (After a restart the
-   * map is empty and a callback waits for every pending row, which is merely slower.)
-   */
-  private readonly callbackRowsThrough = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     // Test-only fault injection on the queue producers; `env` itself in every build but the chaos drill's.
     super(ctx, withQueueFaults(env));
     this.config = engineConfig(env);
     this.store = new JobStore(ctx.storage.sql);
-    this.flusher = new ProjectionFlusher(env.DB, () => this.store, (message) => this.logError(message));
+    this.index = new IndexWriter(
+      env.DB,
+      () => this.indexRow(),
+      (version, meta) => this.indexWritten(version, meta),
+      (message) => this.logError(message),
+    );
     void ctx.blockConcurrencyWhile(async () => {
+      if (isLegacyJob(ctx.storage.sql)) await convertLegacyJob(ctx.storage.sql, env.DB, this.store, ctx.storage);
       const stored = this.store.load();
-      if (stored) this.job = this.loaded(stored.spec, stored.state, stored.meta, stored.outbox);
+      if (stored) this.job = this.modelOf(stored);
       this.alarmAt = await ctx.storage.getAlarm();
     });
   }
 
+  // ─── creation and admission ─────────────────────────────────────────────────────────────────────────
+
   /**
-   * Creates the job: persists its spec and task graph, writes its D1 rows (awaited, so the job can be read
-   * as soon as this returns) and hands it to its client's admission control. Calling it again creates nothing;
-   * it finishes what a first call cut short left pending.
+   * Creates the job: stores its spec and head, then hands it to its client's admission control and to the
+   * D1 job index (neither is awaited: the job can be read from here at once). Calling it again creates
+   * nothing; it finishes what a first call cut short left pending.
    */
-  async create(spec: JobSpec, scheduler?: SchedulerConfig): Promise<{ created: boolean }> {
+  async create(spec: JobSpec, scheduler?: SchedulerConfig, cost: CallerCost = {}): Promise<{ created: boolean; queueState: QueueState }> {
     if (this.job) {
-      // A repeat (an idempotent resubmission after the first request died): the first call may have been cut
-      // short before its D1 rows or admission sync went out, so the repeat finishes them before it answers.
+      this.charge(cost);
       await this.finishCreation();
-      return { created: false };
+      return { created: false, queueState: this.job.meta.queueState };
     }
     this.schedulerConfig = scheduler;
     const now = Date.now();
-    this.initialise(spec, {
-      queueState: waitingState(spec.runAt === null ? null : Date.parse(spec.runAt), spec.semaphoreUrl ?? null, now),
+    const runAt = spec.runAt === null ? null : Date.parse(spec.runAt);
+    const job = this.newModel(spec, {
+      queueState: waitingState(runAt, spec.semaphoreUrl ?? null, now),
       priority: spec.priority,
-      runAt: spec.runAt === null ? null : Date.parse(spec.runAt),
+      runAt,
       semaphoreUrl: spec.semaphoreUrl ?? null,
       persist: spec.persist,
       generation: 1,
       startedAt: null,
       syncPending: scheduler !== undefined,
-    });
+    }, now);
+    this.job = job;
+    this.charge(cost);
+    const pages = new Map<number, ReturnType<typeof pageTasks>>();
+    for (let page = 1; page * TASKS_PER_PAGE < job.state.order.length; page++) pages.set(page, pageTasks(job.state, page));
+    this.ctx.storage.transactionSync(() => this.store.create(spec, { document: headDocument(job, pageTasks(job.state, 0)), pages }));
     await this.finishCreation();
-    return { created: true };
+    return { created: true, queueState: job.meta.queueState };
   }
 
   /**
-   * Writes the job's D1 rows (awaited, so the job can be read once create returns) and hands it to admission
-   * control. The alarm is armed first, before any effect: should the runtime die during the D1 write, the
-   * alarm still writes the rows and makes the sync, or the stored job would wait for nothing, forever.
+   * The alarm is armed before any effect (persist before effect): it writes the D1 index row a moment
+   * later, and should the runtime die now, it still makes the admission sync, or the stored job would wait
+   * for nothing, forever.
    */
   private async finishCreation(): Promise<void> {
     await this.ensureAlarm();
-    if (!(await this.flusher.flush())) await this.ensureAlarm(Date.now() + RETRY_MS);
-    // The 202 does not wait for admission: the sync is persisted as pending, and the alarm retries it.
+    // The 202 does not wait for admission: the sync is stored as pending, and the alarm retries it.
     this.ctx.waitUntil(this.syncScheduler());
   }
 
@@ -129,14 +131,13 @@ export class JobCoordinator extends DurableObject<Env> {
   }
 
   /** Admission control started the job (round `generation`): its ready tasks are dispatched. */
-  async admit(generation: number): Promise<"started" | "stale"> {
+  async admit(generation: number, cost: CallerCost = {}): Promise<"started" | "stale"> {
     const job = this.job;
     if (!job || generation !== job.meta.generation) return "stale";
+    this.charge(cost);
     if (job.meta.queueState === "started") return "started";
     if (job.meta.queueState !== "queued" && job.meta.queueState !== "scheduled") return "stale";
-    const now = Date.now();
-    const event: JobEvent = job.state.admitted ? { type: "resume" } : { type: "start" };
-    await this.commit([event], { ...job.meta, queueState: "started", startedAt: job.meta.startedAt ?? now });
+    await this.commit({ events: [job.state.admitted ? { type: "resume" } : { type: "start" }], meta: { ...job.meta, queueState: "started", startedAt: job.meta.startedAt ?? Date.now() } });
     return "started";
   }
 
@@ -144,30 +145,59 @@ export class JobCoordinator extends DurableObject<Env> {
   async markQueued(generation: number): Promise<void> {
     const job = this.job;
     if (!job || generation !== job.meta.generation || job.meta.queueState !== "scheduled") return;
-    await this.commit([], { ...job.meta, queueState: "queued" });
+    this.charge();
+    await this.commit({ meta: { ...job.meta, queueState: "queued" } });
+  }
+
+  // ─── the client's requests (each answers as if the job did not exist for another client) ─────────────
+
+  /** GET /jobs/{id}: the job object. */
+  async view(client: string): Promise<JobView | null> {
+    const job = this.owned(client);
+    if (!job) return null;
+    this.charge();
+    return jobView(job);
+  }
+
+  /** GET /logs/{id}: the job log, oldest first. */
+  async logs(client: string): Promise<LogLineView[] | null> {
+    const job = this.owned(client);
+    if (!job) return null;
+    this.charge();
+    return logView(job.spec.jobId, [...submissionLines(job.spec), ...this.store.sealedLog(), ...job.log]);
+  }
+
+  /** GET /jobs/{id}/callbacks: every callback with its attempts. */
+  async deliveries(client: string): Promise<CallbackView[] | null> {
+    const job = this.owned(client);
+    if (!job) return null;
+    this.charge();
+    return deliveryView(job.deliveries.values());
   }
 
   /** PATCH /jobs/{id}: all of the change, or (409) none of it. */
-  async change(change: JobChange): Promise<ChangeResult> {
-    const job = this.job;
-    if (!job) return { ok: false, conflict: "unknown job" };
+  async change(client: string, change: JobChange): Promise<ChangeResult> {
+    const job = this.owned(client);
+    if (!job) return { ok: false, notFound: true };
+    this.charge();
     const plan = planChange(job.meta, job.state.admitted, change, Date.now());
     if (!plan.ok) return plan;
-    await this.commit(plan.events, plan.meta);
+    await this.commit({ events: plan.events, meta: plan.meta });
     return { ok: true, performed: plan.performed };
   }
 
   /** Retry in place: a failed or broken job runs its failed and cancelled tasks again, through admission. */
-  async retryInPlace(): Promise<ChangeResult> {
-    const job = this.job;
-    if (!job) return { ok: false, conflict: "unknown job" };
+  async retryInPlace(client: string): Promise<ChangeResult> {
+    const job = this.owned(client);
+    if (!job) return { ok: false, notFound: true };
+    this.charge();
     if (job.state.outcome !== "failed") {
       // A broken job whose tasks had all completed (e.g. the original of a rerun) has nothing to retry.
       const why = job.state.outcome === "running" ? `this one is ${job.meta.queueState}` : "every task of this one completed";
       return { ok: false, conflict: `Only a job with failed or cancelled tasks can be retried; ${why}.` };
     }
     const meta: JobMeta = { ...job.meta, queueState: "queued", generation: job.meta.generation + 1, runAt: null, semaphoreUrl: null, syncPending: true };
-    await this.commit([{ type: "restart" }], meta);
+    await this.commit({ events: [{ type: "restart" }], meta });
     return { ok: true, performed: ["retry"] };
   }
 
@@ -175,13 +205,15 @@ export class JobCoordinator extends DurableObject<Env> {
   async markBroken(): Promise<void> {
     const job = this.job;
     if (!job || job.meta.queueState === "broken") return;
-    const events: JobEvent[] = isEnded(job.meta.queueState) ? [] : [{ type: "cancel", message: "job cancelled: replaced by a rerun" }];
-    await this.commit(events, { ...job.meta, queueState: "broken", syncPending: true });
+    this.charge();
+    const events = isEnded(job.meta.queueState) ? [] : [{ type: "cancel" as const, message: "job cancelled: replaced by a rerun" }];
+    await this.commit({ events, meta: { ...job.meta, queueState: "broken", syncPending: true } });
   }
 
-  /** The job's spec, for a rerun. */
-  async spec(): Promise<JobSpec | null> {
-    return this.job?.spec ?? null;
+  /** The job's spec (a rerun copies it), for its own client only. */
+  async spec(client?: string): Promise<JobSpec | null> {
+    const job = client === undefined ? this.job : this.owned(client);
+    return job?.spec ?? null;
   }
 
   /**
@@ -193,80 +225,94 @@ export class JobCoordinator extends DurableObject<Env> {
   async rerunAs(candidateId: string): Promise<{ id: string; first: boolean } | null> {
     const job = this.job;
     if (!job) return null;
+    this.charge();
     if (job.meta.replacedBy !== undefined) return { id: job.meta.replacedBy, first: false };
-    job.meta = { ...job.meta, replacedBy: candidateId };
-    this.store.saveJob(job.spec, job.state, job.meta);
+    await this.commit({ meta: { ...job.meta, replacedBy: candidateId } });
     return { id: candidateId, first: true };
   }
 
+  /** A new attempt series for a delivered or failed callback (same webhook-id), in its endpoint's order. */
+  async redeliver(client: string, id: string): Promise<{ ok: boolean; reason: string; notFound?: boolean }> {
+    const job = this.owned(client);
+    if (!job) return { ok: false, reason: "unknown job", notFound: true };
+    this.charge();
+    if (!job.outbox.get(id)) return { ok: false, reason: "unknown callback" };
+    const outcome = await this.commit({ redeliver: id });
+    return outcome.redelivered ? { ok: true, reason: "" } : { ok: false, reason: "callback is still being delivered" };
+  }
+
+  // ─── the consumers' reports ─────────────────────────────────────────────────────────────────────────
+
   /** A consumer asks to run an attempt it received; stale and duplicate claims are refused. */
-  async claim(task: string, attempt: number): Promise<ClaimResult> {
+  async claim(task: string, attempt: number, cost: CallerCost = {}): Promise<ClaimResult> {
     if (!this.job) return { ok: false, reason: "unknown job" };
-    const outcome = await this.commit([{ type: "claim", task, attempt }]);
+    this.charge(cost);
+    const outcome = await this.commit({ events: [{ type: "claim", task, attempt }] });
     if (!outcome.applied) return { ok: false, reason: outcome.reason };
     return { ok: true, assignment: this.assignment(task) };
   }
 
   /** Reports a successful attempt. With `takeNext`, returns one newly ready task for the caller to run. */
-  async complete(task: string, attempt: number, output: unknown, takeNext = false): Promise<TaskAssignment | null> {
+  async complete(task: string, attempt: number, output: unknown, takeNext = false, cost: CallerCost = {}): Promise<TaskAssignment | null> {
     if (!this.job) return null;
-    return (await this.commit([{ type: "complete", task, attempt, output, takeNext }])).handoff;
+    this.charge(cost);
+    const outcome = await this.commit({ events: [{ type: "complete", task, attempt, output, takeNext }] });
+    return outcome.handoff ? this.assignment(outcome.handoff) : null;
   }
 
-  async fail(task: string, attempt: number, error: string, retryable: boolean): Promise<void> {
-    if (this.job) await this.commit([{ type: "fail", task, attempt, error, retryable }]);
+  async fail(task: string, attempt: number, error: string, retryable: boolean, cost: CallerCost = {}): Promise<void> {
+    if (!this.job) return;
+    this.charge(cost);
+    await this.commit({ events: [{ type: "fail", task, attempt, error, retryable }] });
   }
 
   async progress(task: string, attempt: number, progress: number): Promise<void> {
-    if (this.job) await this.commit([{ type: "progress", task, attempt, progress }]);
+    if (!this.job) return;
+    this.charge();
+    await this.commit({ events: [{ type: "progress", task, attempt, progress }] });
   }
 
   /**
-   * Records one delivery attempt of a callback. With `takeNext`, returns the next callback for the same
-   * endpoint when it is due now, for the caller to deliver at once (its lease still guards it).
+   * Records the attempts of a run of callbacks (in one transaction). With `takeNext`, returns the next run
+   * of the same endpoint when it is due now, for the caller to deliver at once (its lease still guards it).
    */
-  async recordDelivery(id: string, attempt: number, record: AttemptRecord, takeNext = false): Promise<Delivery | null> {
-    const job = this.job;
-    const entry = job?.outbox.get(id);
-    if (!job || !entry) return null;
-    const now = Date.now();
-    const change = job.outbox.recordAttempt(id, attempt, record, now);
-    const inline = takeNext ? change.sends.find((send) => send.endpoint === entry.endpoint) : undefined;
-    // The attempt rows only feed the delivery log: along a chain they go to D1 together, a moment later.
-    await this.commitOutbox(change, now, [attemptRow(job.spec.jobId, id, attempt, record)], inline, LOG_FLUSH_DELAY_MS);
-    if (!inline) return null;
-    await this.rowsWrittenFor([inline]);
-    return this.delivery(inline);
+  async recordDeliveries(endpoint: string, reports: DeliveryReport[], takeNext = false, cost: CallerCost = {}): Promise<CallbackMessage | null> {
+    if (!this.job) return null;
+    this.charge(cost);
+    const attempted = reports.filter((report): report is DeliveryReport & { record: AttemptRecord } => report.record !== null);
+    const handedBack = reports.filter((report) => report.record === null);
+    const releases = handedBack.map(({ id, attempt }) => ({ id, attempt }));
+    const outcome = await this.commit({ reports: attempted, releases }, (sends) => (takeNext ? sends.filter((send) => send.endpoint === endpoint) : []));
+    return outcome.inline;
   }
 
-  /** A new attempt series for a delivered or failed callback (same webhook-id), in its endpoint's order. */
-  async redeliver(id: string): Promise<{ ok: boolean; reason: string }> {
-    const job = this.job;
-    if (!job || !job.outbox.get(id)) return { ok: false, reason: "unknown callback" };
-    const now = Date.now();
-    const change = job.outbox.redeliver(id, now);
-    if (!change) return { ok: false, reason: "callback is still being delivered" };
-    await this.commitOutbox(change, now, []);
-    return { ok: true, reason: "" };
+  /** The callback body of a delivery (the same bytes each attempt), for the consumer that delivers it. */
+  async callbackBody(id: string): Promise<string | null> {
+    if (!this.job) return null;
+    this.charge();
+    const entry = this.job.outbox.get(id);
+    return entry ? this.store.callbackBody(entry.sequence, endpointIndexOf(id)) : null;
   }
 
-  /** Watchdog: expired leases, due retries, lost callbacks, unflushed D1 rows, unacknowledged admission syncs. */
+  // ─── the watchdog, retention and inspection ─────────────────────────────────────────────────────────
+
+  /** Watchdog: expired leases, due retries, lost callbacks, an unwritten index row, an unacknowledged sync. */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     const job = this.job;
     if (!job) return;
-    await this.commit([{ type: "tick" }]);
-    const now = Date.now();
-    await this.commitOutbox(job.outbox.tick(now), now, []);
-    await this.flusher.flush();
+    this.charge();
+    await this.commit({ events: [{ type: "tick" }], tickOutbox: true });
+    if (indexPending(job) && !(await this.index.write())) await this.ensureAlarm(Date.now() + RETRY_MS);
     await this.syncScheduler();
     await this.ensureAlarm();
+    // A late cost (this alarm) after the job's cost was reported: the newer line counts.
+    if (job.costReported) this.reportCost();
   }
 
   /** Deletes the storage of an ended job whose callbacks are settled (retention). */
   async purge(): Promise<{ purged: boolean }> {
     if (this.job && (this.job.state.outcome === "running" || !this.job.outbox.settled())) return { purged: false };
-    this.flusher.cancel();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.store = new JobStore(this.ctx.storage.sql);
@@ -276,172 +322,74 @@ export class JobCoordinator extends DurableObject<Env> {
   }
 
   /** The coordinator's view of the job, for tests and diagnostics. */
-  async snapshot(): Promise<{ spec: JobSpec; state: JobState; meta: JobMeta; outbox: OutboxEntry[] } | null> {
-    if (!this.job) return null;
-    return { spec: this.job.spec, state: this.job.state, meta: this.job.meta, outbox: this.job.outbox.all() };
+  async snapshot(): Promise<{ spec: JobSpec; state: JobModel["state"]; meta: JobMeta; outbox: ReturnType<Outbox["all"]>; ledger: CostLedger; updatedAt: number; indexPending: boolean } | null> {
+    const job = this.job;
+    if (!job) return null;
+    return { spec: job.spec, state: job.state, meta: job.meta, outbox: job.outbox.all(), ledger: job.ledger, updatedAt: job.updatedAt, indexPending: indexPending(job) };
   }
 
-  private loaded(spec: JobSpec, state: JobState, meta: JobMeta, outbox: OutboxEntry[]): LoadedJob {
-    const workflow = findWorkflow(spec.workflow);
-    if (!workflow) throw new Error(`workflow ${spec.workflow} is no longer known`);
-    const definitions = new Map(workflow.tasks(spec.parameters).map((definition) => [definition.name, definition]));
-    const policy = { scheduleMs: spec.callbackScheduleMs, inFlightLeaseMs: this.config.callbackTimeoutMs + this.config.leaseGraceMs };
-    return { spec, state, meta, outbox: new Outbox(outbox, policy), workflow, definitions };
-  }
-
-  /** Persists a new job with every task row (pending or skipped), so the job object shows the whole graph. */
-  private initialise(spec: JobSpec, meta: JobMeta): void {
-    const workflow = findWorkflow(spec.workflow);
-    if (!workflow) throw new Error(`unknown workflow ${spec.workflow}`);
-    const initial = initialJobState({
-      jobId: spec.jobId,
-      client: spec.client,
-      workflow: spec.workflow,
-      contentId: spec.contentId,
-      tasks: planTasks(workflow, spec),
-      createdAt: spec.createdAt,
-      dispatchLeaseMs: this.config.dispatchLeaseMs,
-      leaseGraceMs: this.config.leaseGraceMs,
-    });
-    // The API's submission lines take the first log numbers.
-    const state = { ...initial, nextLogSeq: 1 + spec.submissionLog.length };
-    this.job = this.loaded(spec, state, meta, []);
-    const statements: Statement[] = [
-      jobRow(spec, state, meta, 0, null, spec.createdAt),
-      ...spec.submissionLog.map((line, index) => logRow(spec.jobId, { seq: index + 1, taskId: null, time: spec.createdAt, ...line }, "api")),
-      ...state.order.map((name, position) => taskRow(spec.jobId, state.tasks[name]!, position)),
-    ];
-    this.ctx.storage.transactionSync(() => {
-      this.store.saveJob(spec, state, meta);
-      state.order.forEach((name, position) => this.store.saveTask(state.tasks[name]!, position));
-      this.store.appendProjection(statements);
-    });
-  }
+  // ─── the adapter ────────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * Applies reducer events and a new meta as one change: the new state, changed tasks, new callbacks and
-   * their D1 statements are persisted in one storage transaction; then the effects are started.
+   * Applies a change: job-writes.ts works out what to store, which is stored in one transaction; then the
+   * alarm is armed and the effects started. `inline` picks sends the caller delivers itself.
    */
-  private async commit(events: JobEvent[], nextMeta?: JobMeta): Promise<{ applied: boolean; reason: string; handoff: TaskAssignment | null }> {
+  private async commit(input: ChangeInput, inline?: (sends: Send[]) => Send[]): Promise<ChangeOutcome & { inline: CallbackMessage | null }> {
     const job = this.job!;
-    const now = Date.now();
-    const before = job.state;
-    let state = before;
-    let reason = "";
-    const effects: Effect[] = [];
-    for (const event of events) {
-      const result = transition(state, event, now);
-      if (result.applied) {
-        state = result.state;
-        effects.push(...result.effects);
-      } else {
-        reason = result.reason ?? "ignored";
-      }
+    const outcome = applyChange(job, input, Date.now());
+    if (outcome.writes) {
+      const writes = outcome.writes;
+      this.ctx.storage.transactionSync(() => this.store.write(writes));
     }
-    let meta = nextMeta ?? job.meta;
-    if (effects.some((effect) => effect.type === "ended")) {
-      meta = { ...meta, queueState: meta.queueState === "broken" ? "broken" : "completed", syncPending: true };
-    }
-    if (state === before && meta === job.meta) return { applied: false, reason, handoff: null };
-    const metaChanged = meta !== job.meta;
-    job.state = state;
-    job.meta = meta;
-
-    const after: AfterCommit = { dispatches: [], sends: [] };
-    const statements: Statement[] = [];
-    const newCallbacks: { entry: OutboxEntry; body: string }[] = [];
-    let handoff: TaskAssignment | null = null;
-    for (const effect of effects) {
-      if (effect.type === "dispatch") after.dispatches.push({ jobId: job.spec.jobId, task: effect.task, attempt: effect.attempt });
-      else if (effect.type === "handoff") handoff = this.assignment(effect.task);
-      else if (effect.type === "log") {
-        const taskId = effect.task === null ? null : (state.tasks[effect.task]?.id ?? null);
-        statements.push(logRow(job.spec.jobId, { ...effect, taskId }));
-      } else if (effect.type === "notify") newCallbacks.push(...callbacksFor(effect.notice, job.spec, state, job.workflow, job.definitions));
-    }
-    const bodies = new Map(newCallbacks.map((callback) => [callback.entry.id, callback.body]));
-    const change = job.outbox.enqueue(
-      newCallbacks.map((callback) => callback.entry),
-      now,
-    );
-    after.sends = change.sends;
-    this.ctx.storage.transactionSync(() => {
-      this.store.saveJob(job.spec, state, meta);
-      state.order.forEach((name, position) => {
-        const task = state.tasks[name]!;
-        if (task.version <= before.version) return;
-        this.store.saveTask(task, position);
-        statements.push(taskRow(job.spec.jobId, task, position));
-      });
-      for (const entry of change.changed) {
-        this.store.saveOutboxEntry(entry, bodies.get(entry.id));
-        statements.push(callbackRow(job.spec.jobId, entry, now, now));
-      }
-      const progressed = jobProgress(before) !== jobProgress(state) || before.outcome !== state.outcome || before.paused !== state.paused;
-      if (metaChanged || progressed) {
-        const result = state.outcome === "completed" ? jobResult(job.workflow, job.spec, state) : null;
-        statements.push(jobRow(job.spec, state, meta, jobProgress(state), result, now));
-      }
-      this.store.appendProjection(statements);
-      const rowsThrough = this.store.newestProjectionId();
-      for (const { entry } of newCallbacks) this.callbackRowsThrough.set(entry.id, rowsThrough);
-    });
+    const taken = inline ? inline(outcome.sends) : [];
     await this.ensureAlarm();
-    this.ctx.waitUntil(this.performEffects(after));
-    return { applied: state !== before, reason, handoff };
+    const sends = outcome.sends.filter((send) => !taken.includes(send));
+    this.ctx.waitUntil(this.performEffects(outcome, sends));
+    return { ...outcome, inline: taken.length > 0 ? this.run(taken, Infinity) : null };
   }
 
-  /** Persists an outbox change with its D1 rows, then sends what it started (except the one delivered inline). */
-  private async commitOutbox(change: OutboxChange, now: number, extra: Statement[], inline?: Send, rowsDelayMs?: number): Promise<void> {
-    const job = this.job!;
-    if (change.changed.length === 0 && extra.length === 0) return;
-    this.ctx.storage.transactionSync(() => {
-      for (const entry of change.changed) this.store.saveOutboxEntry(entry);
-      this.store.appendProjection([...extra, ...change.changed.map((entry) => callbackRow(job.spec.jobId, entry, job.spec.createdAt, now))]);
-    });
-    await this.ensureAlarm();
-    const sends = change.sends.filter((send) => send !== inline);
-    if (rowsDelayMs !== undefined && sends.length === 0) this.flusher.flushSoon(rowsDelayMs);
-    else this.ctx.waitUntil(this.performEffects({ dispatches: [], sends }));
-  }
-
-  /**
-   * Starts the effects of a persisted change: tasks go out at once; D1 rows are written; callbacks leave
-   * once the rows of the transitions that made them are in D1, so a receiver that reads the job sees what
-   * they say; admission control hears of the change last (it is off every callback's path).
-   */
-  private async performEffects(after: AfterCommit): Promise<void> {
+  /** Starts the effects of a stored change: tasks and callbacks go out, the index row and admission follow. */
+  private async performEffects(outcome: ChangeOutcome, sends: Send[]): Promise<void> {
+    const job = this.job;
+    if (!job) return;
     try {
-      for (let i = 0; i < after.dispatches.length; i += 100) {
-        await this.env.TASK_QUEUE.sendBatch(after.dispatches.slice(i, i + 100).map((body) => ({ body })));
-      }
+      const dispatches: TaskMessage[] = outcome.dispatches.map((dispatch) => ({ jobId: job.spec.jobId, ...dispatch }));
+      for (let i = 0; i < dispatches.length; i += 100) await this.send(this.env.TASK_QUEUE, dispatches.slice(i, i + 100));
     } catch (error) {
       // The tasks stay `dispatched` with a lease: the alarm dispatches them again.
       this.logError(`task dispatch failed: ${String(error)}`);
     }
-    const flushed = this.flusher.flush();
-    if (after.sends.length > 0) {
-      await this.rowsWrittenFor(after.sends);
-      try {
-        const messages = after.sends.map((send) => ({ body: this.delivery(send, MAX_INLINE_BODY_CHARS) }));
-        for (const batch of queueBatches(messages)) await this.env.CALLBACK_QUEUE.sendBatch(batch);
-      } catch (error) {
-        // The callbacks stay in flight with a lease: the alarm sends them again.
-        this.logError(`callback send failed: ${String(error)}`);
-      }
+    try {
+      const byEndpoint = new Map<string, Send[]>();
+      for (const send of sends) byEndpoint.set(send.endpoint, [...(byEndpoint.get(send.endpoint) ?? []), send]);
+      const runs = [...byEndpoint.values()].map((run) => this.run(run, MAX_INLINE_BODY_CHARS));
+      for (const batch of queueBatches(runs.map((body) => ({ body })))) await this.send(this.env.CALLBACK_QUEUE, batch.map((message) => message.body));
+    } catch (error) {
+      // The callbacks stay in flight with a lease: the alarm sends them again.
+      this.logError(`callback send failed: ${String(error)}`);
     }
-    if (!(await flushed)) await this.ensureAlarm(Date.now() + RETRY_MS);
     await this.syncScheduler();
+    if (outcome.reportCost) this.reportCost();
   }
 
-  /** Waits until D1 holds the rows of the transitions that made these callbacks (not later ones). */
-  private async rowsWrittenFor(sends: Send[]): Promise<void> {
-    let through = 0;
-    for (const send of sends) {
-      through = Math.max(through, this.callbackRowsThrough.get(send.id) ?? Number.MAX_SAFE_INTEGER);
-      this.callbackRowsThrough.delete(send.id);
-    }
-    await this.flusher.flushThrough(through);
+  private async send<Body>(queue: Queue<Body>, bodies: Body[]): Promise<void> {
+    if (bodies.length === 0) return;
+    await queue.sendBatch(bodies.map((body) => ({ body })));
+    this.charge({ queueMessages: bodies.length, queueUnits: bodies.reduce((units, body) => units + queueUnitsOf(JSON.stringify(body).length), 0) }, false);
+  }
+
+  /** A run's message; bodies beyond `maxBodyChars` in all are left out, for the consumer to fetch. */
+  private run(sends: Send[], maxBodyChars: number): CallbackMessage {
+    const job = this.job!;
+    let budget = maxBodyChars;
+    const deliveries = sends.map((send) => {
+      const entry = job.outbox.get(send.id)!;
+      const stored = budget > 0 ? this.store.callbackBody(entry.sequence, endpointIndexOf(send.id)) : null;
+      const body = stored !== null && stored.length <= budget ? stored : null;
+      if (body !== null) budget -= body.length;
+      return { id: send.id, attempt: send.attempt, body, ...(entry.truncated ? { truncated: true } : {}) };
+    });
+    return { jobId: job.spec.jobId, client: job.spec.client, endpoint: sends[0]!.endpoint, deliveries };
   }
 
   /** Tells the client's admission control the job's current state; the latest change wins. */
@@ -457,9 +405,10 @@ export class JobCoordinator extends DurableObject<Env> {
     try {
       await schedulerFor(this.env.CLIENT_SCHEDULER, client).sync(sync, this.schedulerConfig);
       this.schedulerConfig = undefined;
-      if (job.meta !== sent) return;
-      job.meta = { ...sent, syncPending: false };
-      this.store.saveJob(job.spec, job.state, job.meta);
+      // A request to the scheduler, made for this job.
+      this.charge({ doRequests: 1 }, false);
+      // Acknowledged: the flag is cleared in memory and stored with the next write (a restart syncs again, harmlessly).
+      if (job.meta === sent) job.meta = { ...sent, syncPending: false };
     } catch (error) {
       this.logError(`admission sync failed; the alarm retries: ${String(error)}`);
       await this.ensureAlarm(Date.now() + RETRY_MS);
@@ -471,11 +420,15 @@ export class JobCoordinator extends DurableObject<Env> {
     const job = this.job;
     if (!job) return;
     const candidates = [nextTaskDeadline(job.state), job.outbox.nextDue(), extra];
-    if (this.store.hasPendingProjection() || job.meta.syncPending) candidates.push(Date.now() + 5 * RETRY_MS);
+    // The index row is written by the alarm, a moment after the first change of a moment (coalesced).
+    if (indexPending(job)) candidates.push(Date.now() + INDEX_DELAY_MS);
+    if (job.meta.syncPending) candidates.push(Date.now() + PENDING_CHECK_MS);
     const wake = candidates.reduce<number | null>((min, at) => (at !== null && (min === null || at < min) ? at : min), null);
     if (wake === null || (this.alarmAt !== null && this.alarmAt <= wake)) return;
     this.alarmAt = wake;
     await this.ctx.storage.setAlarm(wake);
+    this.store.countRowWritten();
+    this.charge({}, false);
   }
 
   private assignment(task: string): TaskAssignment {
@@ -496,18 +449,104 @@ export class JobCoordinator extends DurableObject<Env> {
     };
   }
 
-  /** The callback body of a delivery (the same bytes each attempt), for the consumer that delivers it. */
-  async callbackBody(id: string): Promise<string | null> {
-    return this.job ? this.store.callbackBody(id) : null;
+  // ─── the model ──────────────────────────────────────────────────────────────────────────────────────
+
+  private owned(client: string): JobModel | null {
+    return this.job && this.job.spec.client === client ? this.job : null;
   }
 
-  /** A delivery of `send`; a body longer than `maxBodyChars` is left out, for the consumer to fetch. */
-  private delivery(send: Send, maxBodyChars = Infinity): Delivery {
+  private newModel(spec: JobSpec, meta: JobMeta, now: number): JobModel {
+    const workflow = findWorkflow(spec.workflow);
+    if (!workflow) throw new Error(`unknown workflow ${spec.workflow}`);
+    const initial = initialJobState({
+      jobId: spec.jobId,
+      client: spec.client,
+      workflow: spec.workflow,
+      contentId: spec.contentId,
+      tasks: planTasks(workflow, spec),
+      createdAt: spec.createdAt,
+      dispatchLeaseMs: this.config.dispatchLeaseMs,
+      leaseGraceMs: this.config.leaseGraceMs,
+    });
+    // The API's submission lines take the first log numbers.
+    const state = { ...initial, nextLogSeq: 1 + spec.submissionLog.length };
+    return this.model(spec, state, meta, [], { ledger: EMPTY_LEDGER, updatedAt: now, indexVersion: 1, indexedVersion: 0, costReported: false, log: [], logChunks: 0, deliveryChunks: 0, headDeliveries: [] });
+  }
+
+  private modelOf(stored: StoredJob): JobModel {
+    const { document } = stored;
+    return this.model(stored.spec, stateFrom(document, stored.pages), document.meta, stored.deliveries, {
+      ledger: document.ledger,
+      updatedAt: document.updatedAt,
+      indexVersion: document.indexVersion,
+      indexedVersion: stored.indexedVersion,
+      costReported: document.costReported,
+      log: document.log,
+      logChunks: document.logChunks,
+      deliveryChunks: document.deliveryChunks,
+      headDeliveries: document.deliveries.map((record) => record.entry.id),
+    });
+  }
+
+  private model(
+    spec: JobSpec,
+    state: JobModel["state"],
+    meta: JobMeta,
+    deliveries: StoredJob["deliveries"],
+    rest: Pick<JobModel, "ledger" | "updatedAt" | "indexVersion" | "indexedVersion" | "costReported" | "log" | "logChunks" | "deliveryChunks"> & { headDeliveries: string[] },
+  ): JobModel {
+    const workflow = findWorkflow(spec.workflow);
+    if (!workflow) throw new Error(`workflow ${spec.workflow} is no longer known`);
+    const definitions = new Map(workflow.tasks(spec.parameters).map((definition) => [definition.name, definition]));
+    const policy = { scheduleMs: spec.callbackScheduleMs, inFlightLeaseMs: this.config.callbackTimeoutMs + this.config.leaseGraceMs, runLength: RUN_LENGTH };
+    return {
+      spec,
+      workflow,
+      definitions,
+      state,
+      meta,
+      outbox: new Outbox(deliveries.map((record) => record.entry), policy),
+      deliveries: new Map(deliveries.map((record) => [record.entry.id, record])),
+      ...rest,
+      headDeliveries: new Set(rest.headDeliveries),
+    };
+  }
+
+  // ─── cost and the index row ─────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Adds to the job's cost ledger what the caller reports, the rows this object wrote since, and (for a
+   * request into this object, the default) one Durable Object request.
+   */
+  private charge(cost: CallerCost = {}, request = true): void {
+    const job = this.job;
+    if (!job) return;
+    job.ledger = addCost(job.ledger, { doRequests: request ? 1 : 0 }, cost, { doRowsWritten: this.store.takeRowsWritten() });
+  }
+
+  private indexRow() {
     const job = this.job!;
-    const stored = this.store.callbackBody(send.id) ?? "{}";
-    const body = stored.length <= maxBodyChars ? stored : null;
-    const truncated = job.outbox.get(send.id)?.truncated === true;
-    return { jobId: job.spec.jobId, client: job.spec.client, id: send.id, attempt: send.attempt, endpoint: send.endpoint, body, ...(truncated ? { truncated } : {}) };
+    const result = job.state.outcome === "completed" ? jobResult(job.workflow, job.spec, job.state) : null;
+    return { statement: jobIndexRow(job.spec, job.state, job.meta, jobProgress(job.state), result, job.updatedAt), version: job.indexVersion };
+  }
+
+  /** The D1 row holds `version`: noted in storage, so that a restart does not write it again. */
+  private indexWritten(version: number, meta: D1Meta): void {
+    const job = this.job;
+    if (!job) return;
+    if (version > job.indexedVersion) {
+      job.indexedVersion = version;
+      this.store.putIndexed(version);
+    }
+    this.charge({ d1RowsWritten: meta.rows_written, d1RowsRead: meta.rows_read }, false);
+  }
+
+  /** Logs the job's cost: once when it ended and its callbacks settled, again if a later cost came. */
+  private reportCost(): void {
+    const job = this.job;
+    if (!job) return;
+    this.charge({}, false);
+    console.log(JSON.stringify({ level: "info", message: "job cost", job_id: job.spec.jobId, client: job.spec.client, workflow: job.spec.workflow, cost: job.ledger }));
   }
 
   private logError(message: string): void {

@@ -1,105 +1,148 @@
-import type { JobMeta } from "../domain/job-management";
-import type { JobState, TaskState } from "../domain/job-state";
-import type { OutboxEntry } from "../domain/outbox";
-import type { Statement } from "../db/statement";
+import type { DeliveryRecord } from "../domain/outbox";
+import type { TaskState } from "../domain/job-state";
+import { callbackKey, type HeadDocument, type LogLine } from "./job-document";
 import type { JobSpec } from "./job-spec";
 
-/** The job-level part of the state; tasks are stored one row each so a transition writes only what changed. */
-type JobHead = Omit<JobState, "tasks">;
+/**
+ * A JobCoordinator's SQLite storage, in the layout of job-document.ts. Everything lives in one table keyed
+ * by an integer (its rowid: no index row beside each row), the key's high part naming what the row holds.
+ * The table is made when the job is created, so a request for an unknown job writes nothing. Every row this
+ * store writes is counted (`takeRowsWritten`), for the job's cost ledger. All writes are synchronous; the
+ * caller groups them in one transaction.
+ */
 
+const KIND = 1e12;
+const HEAD = 0;
+const SPEC = 1;
+/** The job index version last written to D1 (a tiny row of its own: the head may be large). */
+const INDEXED = 2;
+const TASK_PAGE = 2 * KIND;
+const CALLBACK = 3 * KIND;
+const LOG_CHUNK = 4 * KIND;
+const DELIVERY_CHUNK = 5 * KIND;
+
+/** A job as stored: what the coordinator needs to act on it. */
 export interface StoredJob {
   spec: JobSpec;
-  state: JobState;
-  meta: JobMeta;
-  outbox: OutboxEntry[];
+  document: HeadDocument;
+  /** Task pages 1…n (page 0 is in the head). */
+  pages: TaskState[][];
+  /** Every callback's newest delivery record: as made, then as sealed, then as in the head. */
+  deliveries: DeliveryRecord[];
+  /** The job index version last written to D1. */
+  indexedVersion: number;
 }
 
-/** A JobCoordinator's durable storage (Durable Object SQLite). All writes are synchronous. */
+/** A new callback: its delivery record as made, and the body every attempt sends. */
+export interface NewCallback {
+  sequence: number;
+  endpointIndex: number;
+  record: DeliveryRecord;
+  body: string;
+}
+
+/** What one transition writes. */
+export interface JobWrites {
+  document: HeadDocument;
+  /** Task pages (≥ 1) to rewrite, with their tasks. */
+  pages?: Map<number, TaskState[]>;
+  callbacks?: NewCallback[];
+  /** Log lines sealed into chunk `number`. */
+  logChunks?: { number: number; lines: LogLine[] }[];
+  /** Settled delivery records sealed into chunk `number`. */
+  deliveryChunks?: { number: number; records: DeliveryRecord[] }[];
+}
+
 export class JobStore {
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS job (id INTEGER PRIMARY KEY CHECK (id = 1), spec TEXT NOT NULL, head TEXT NOT NULL, meta TEXT NOT NULL)`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS tasks (name TEXT PRIMARY KEY, position INTEGER NOT NULL, body TEXT NOT NULL)`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, entry TEXT NOT NULL, body TEXT NOT NULL)`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS projection (id INTEGER PRIMARY KEY AUTOINCREMENT, statement TEXT NOT NULL)`);
+  private written = 0;
+
+  constructor(private readonly sql: SqlStorage) {}
+
+  /** Whether this object holds a job in this layout. */
+  exists(): boolean {
+    return this.sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'job_rows'`).toArray().length > 0;
+  }
+
+  /** Stores a new job: its spec, its head and any task pages beyond the first. */
+  create(spec: JobSpec, writes: JobWrites): void {
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS job_rows (key INTEGER PRIMARY KEY, body TEXT NOT NULL, extra TEXT)`);
+    this.put(SPEC, JSON.stringify(spec));
+    this.write(writes);
+  }
+
+  /** Stores a transition's rows. */
+  write(writes: JobWrites): void {
+    this.put(HEAD, JSON.stringify(writes.document));
+    for (const [page, tasks] of writes.pages ?? []) this.put(TASK_PAGE + page, JSON.stringify(tasks));
+    for (const callback of writes.callbacks ?? []) {
+      this.put(CALLBACK + callbackKey(callback.sequence, callback.endpointIndex), JSON.stringify(callback.record), callback.body);
+    }
+    for (const chunk of writes.logChunks ?? []) this.put(LOG_CHUNK + chunk.number, JSON.stringify(chunk.lines));
+    for (const chunk of writes.deliveryChunks ?? []) this.put(DELIVERY_CHUNK + chunk.number, JSON.stringify(chunk.records));
   }
 
   load(): StoredJob | null {
-    const row = this.sql.exec<{ spec: string; head: string; meta: string }>(`SELECT spec, head, meta FROM job WHERE id = 1`).toArray()[0];
-    if (!row) return null;
-    const head = JSON.parse(row.head) as JobHead;
-    const tasks: Record<string, TaskState> = {};
-    for (const task of this.sql.exec<{ body: string }>(`SELECT body FROM tasks ORDER BY position`)) {
-      const parsed = JSON.parse(task.body) as TaskState;
-      tasks[parsed.name] = parsed;
-    }
-    const outbox = this.sql
-      .exec<{ entry: string }>(`SELECT entry FROM outbox`)
+    if (!this.exists()) return null;
+    const spec = this.get<JobSpec>(SPEC);
+    const document = this.get<HeadDocument>(HEAD);
+    if (!spec || !document) return null;
+    const pages = this.range<TaskState[]>(TASK_PAGE, CALLBACK);
+    // Newest last: a record as made, then sealed ones chunk by chunk, then the head's.
+    const latest = new Map<string, DeliveryRecord>();
+    for (const record of this.range<DeliveryRecord>(CALLBACK, LOG_CHUNK)) latest.set(record.entry.id, record);
+    for (const chunk of this.range<DeliveryRecord[]>(DELIVERY_CHUNK, 6 * KIND)) for (const record of chunk) latest.set(record.entry.id, record);
+    for (const record of document.deliveries) latest.set(record.entry.id, record);
+    return { spec, document, pages, deliveries: [...latest.values()], indexedVersion: this.get<number>(INDEXED) ?? 0 };
+  }
+
+  /** Notes that the D1 job index row holds job-level version `version`. */
+  putIndexed(version: number): void {
+    this.put(INDEXED, JSON.stringify(version));
+  }
+
+  /** The body of a callback, exactly as it is signed and sent. */
+  callbackBody(sequence: number, endpointIndex: number): string | null {
+    const row = this.sql.exec<{ extra: string | null }>(`SELECT extra FROM job_rows WHERE key = ?`, CALLBACK + callbackKey(sequence, endpointIndex)).toArray()[0];
+    return row?.extra ?? null;
+  }
+
+  /** The sealed log lines, oldest first. */
+  sealedLog(): LogLine[] {
+    return this.range<LogLine[]>(LOG_CHUNK, DELIVERY_CHUNK).flat();
+  }
+
+  /** Rows written since the last call (for the cost ledger). */
+  takeRowsWritten(): number {
+    const written = this.written;
+    this.written = 0;
+    return written;
+  }
+
+  /** Counts one row written outside SQL (a `setAlarm()` is billed as one). */
+  countRowWritten(): void {
+    this.written++;
+  }
+
+  private put(key: number, body: string, extra: string | null = null): void {
+    // An upsert, not INSERT OR REPLACE: a replace deletes the old row first, which may count as a second write.
+    const cursor = this.sql.exec(
+      `INSERT INTO job_rows (key, body, extra) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET body = excluded.body, extra = excluded.extra`,
+      key,
+      body,
+      extra,
+    );
+    this.written += cursor.rowsWritten;
+  }
+
+  private get<T>(key: number): T | null {
+    const row = this.sql.exec<{ body: string }>(`SELECT body FROM job_rows WHERE key = ?`, key).toArray()[0];
+    return row ? (JSON.parse(row.body) as T) : null;
+  }
+
+  private range<T>(from: number, to: number): T[] {
+    return this.sql
+      .exec<{ body: string }>(`SELECT body FROM job_rows WHERE key >= ? AND key < ? ORDER BY key`, from, to)
       .toArray()
-      .map((entry) => JSON.parse(entry.entry) as OutboxEntry);
-    return { spec: JSON.parse(row.spec) as JobSpec, state: { ...head, tasks }, meta: JSON.parse(row.meta) as JobMeta, outbox };
-  }
-
-  /** Stores the job-level state and meta (the spec only the first time). */
-  saveJob(spec: JobSpec, state: JobState, meta: JobMeta): void {
-    const { tasks: _tasks, ...head } = state;
-    this.sql.exec(
-      `INSERT INTO job (id, spec, head, meta) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET head = excluded.head, meta = excluded.meta`,
-      JSON.stringify(spec),
-      JSON.stringify(head),
-      JSON.stringify(meta),
-    );
-  }
-
-  saveTask(task: TaskState, position: number): void {
-    this.sql.exec(
-      `INSERT INTO tasks (name, position, body) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET body = excluded.body`,
-      task.name,
-      position,
-      JSON.stringify(task),
-    );
-  }
-
-  /** Stores a new callback with its body, or the new fields of a known one. */
-  saveOutboxEntry(entry: OutboxEntry, body?: string): void {
-    if (body !== undefined) {
-      this.sql.exec(`INSERT OR REPLACE INTO outbox (id, entry, body) VALUES (?, ?, ?)`, entry.id, JSON.stringify(entry), body);
-    } else {
-      this.sql.exec(`UPDATE outbox SET entry = ? WHERE id = ?`, JSON.stringify(entry), entry.id);
-    }
-  }
-
-  callbackBody(id: string): string | null {
-    return this.sql.exec<{ body: string }>(`SELECT body FROM outbox WHERE id = ?`, id).toArray()[0]?.body ?? null;
-  }
-
-  appendProjection(statements: Statement[]): void {
-    for (const statement of statements) this.sql.exec(`INSERT INTO projection (statement) VALUES (?)`, JSON.stringify(statement));
-  }
-
-  /** The id of the newest pending projection statement (0 when none is pending). */
-  newestProjectionId(): number {
-    return this.sql.exec<{ id: number | null }>(`SELECT MAX(id) AS id FROM projection`).one().id ?? 0;
-  }
-
-  /** The id of the oldest pending projection statement, or null when everything is in D1. */
-  oldestProjectionId(): number | null {
-    return this.sql.exec<{ id: number | null }>(`SELECT MIN(id) AS id FROM projection`).one().id;
-  }
-
-  /** The oldest pending projection statements, up to `limit`. */
-  pendingProjection(limit: number): { lastId: number; statements: Statement[] } | null {
-    const rows = this.sql
-      .exec<{ id: number; statement: string }>(`SELECT id, statement FROM projection ORDER BY id LIMIT ?`, limit)
-      .toArray();
-    if (rows.length === 0) return null;
-    return { lastId: rows[rows.length - 1]!.id, statements: rows.map((row) => JSON.parse(row.statement) as Statement) };
-  }
-
-  dropProjection(throughId: number): void {
-    this.sql.exec(`DELETE FROM projection WHERE id <= ?`, throughId);
-  }
-
-  hasPendingProjection(): boolean {
-    return this.sql.exec(`SELECT 1 FROM projection LIMIT 1`).toArray().length > 0;
+      .map((row) => JSON.parse(row.body) as T);
   }
 }

@@ -7,7 +7,7 @@ import type { OutboxEntry } from "../domain/outbox";
 import type { TaskDefinition, Workflow } from "../workflows/definition";
 import type { JobSpec } from "./job-spec";
 
-export interface NewCallback {
+export interface MadeCallback {
   entry: OutboxEntry;
   body: string;
 }
@@ -38,13 +38,13 @@ export function callbacksFor(
   state: JobState,
   workflow: Workflow,
   definitions: ReadonlyMap<string, TaskDefinition<unknown>>,
-): NewCallback[] {
+): MadeCallback[] {
   const identity = { jobId: spec.jobId, client: spec.client, workflow: spec.workflow, contentId: spec.contentId };
   const extras = notice.kind === "task" ? (definitions.get(notice.task)?.callbackFields?.(spec.parameters) ?? {}) : {};
   const result = notice.kind === "job" ? jobResult(workflow, spec, state) : {};
   const fields = callbackBody(identity, notice, spec.customData, result, extras);
   const event = noticeEvent(notice);
-  const callbacks: NewCallback[] = [];
+  const callbacks: MadeCallback[] = [];
   spec.endpoints.forEach((endpoint, index) => {
     const rule = ruleFor(endpoint, spec.callbackRules ?? []);
     if (rule?.events && !rule.events.includes(event as (typeof rule.events)[number])) return;

@@ -21,33 +21,6 @@ export interface JobRow {
   ended_at: string | null;
 }
 
-export interface TaskRow {
-  task_id: string;
-  task_name: string;
-  state: string;
-  attempts: number;
-  started_at: string | null;
-  ended_at: string | null;
-  message: string;
-  progress: number;
-}
-
-/** One of the client's jobs; another client's job is indistinguishable from an unknown id. */
-export async function findJob(db: D1Database, client: string, id: string): Promise<JobRow | null> {
-  return db.prepare(`SELECT * FROM jobs WHERE id = ? AND client = ?`).bind(id, client).first<JobRow>();
-}
-
-export async function jobTasks(db: D1Database, jobId: string): Promise<TaskRow[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT task_id, task_name, state, attempts, started_at, ended_at, message, progress
-       FROM tasks WHERE job_id = ? ORDER BY position`,
-    )
-    .bind(jobId)
-    .all<TaskRow>();
-  return results;
-}
-
 export type JobOrder = "created_at" | "updated_at" | "priority";
 
 export interface JobFilter {
@@ -82,7 +55,7 @@ export async function listJobs(db: D1Database, client: string, filter: JobFilter
   return results;
 }
 
-/** The SQL of one page (see migrations/0003: every filter reads one index range, in order). */
+/** The SQL of one page (see migrations/0005: every filter reads one index range, in order). */
 export function listJobsQuery(client: string, filter: JobFilter): { sql: string; params: SqlValue[] } {
   // Listed ids are looked up by primary key and the few rows sorted; `+` keeps the planner from walking a
   // client index instead (local D1 has no statistics to tell it better).
@@ -94,14 +67,15 @@ export function listJobsQuery(client: string, filter: JobFilter): { sql: string;
     params.push(...values);
   };
   if (filter.queueState !== undefined) add("queue_state = ?", filter.queueState);
-  if (filter.failed !== undefined) add("failed = ?", filter.failed ? 1 : 0);
+  // A literal, not a parameter: `failed = 1` lets the planner use the partial index of failed jobs.
+  if (filter.failed !== undefined) add(`failed = ${filter.failed ? 1 : 0}`);
   if (filter.from !== undefined) add("created_at >= ?", filter.from);
   if (filter.to !== undefined) add("created_at < ?", filter.to);
   // A prefix match as a range keeps the (client, content_id) index usable; LIKE would not.
   if (filter.search !== undefined) add("content_id >= ? AND content_id < ?", filter.search, `${filter.search}\uffff`);
   if (filter.jobIds !== undefined) add(`id IN (${filter.jobIds.map(() => "?").join(", ")})`, ...filter.jobIds);
   if (filter.workflow !== undefined) add("workflow = ?", filter.workflow);
-  if (filter.persist !== undefined) add("persist = ?", filter.persist ? 1 : 0);
+  if (filter.persist !== undefined) add(`persist = ${filter.persist ? 1 : 0}`);
   const column = filter.orderBy;
   const direction = filter.ascending ? "ASC" : "DESC";
   const beyond = filter.ascending ? ">" : "<";
@@ -133,24 +107,4 @@ export async function jobCounts(db: D1Database, client: string): Promise<Record<
   return counts;
 }
 
-export interface LogRow {
-  id: number;
-  job_id: string;
-  task_id: string | null;
-  severity: number;
-  progname: string;
-  message: string;
-  visible: number;
-  created_at: string;
-}
 
-export async function jobLogs(db: D1Database, jobId: string, showAll: boolean): Promise<LogRow[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT id, job_id, task_id, severity, progname, message, visible, created_at FROM logs
-       WHERE job_id = ? ${showAll ? "" : "AND visible = 1"} ORDER BY created_at, id`,
-    )
-    .bind(jobId)
-    .all<LogRow>();
-  return results;
-}

@@ -39,11 +39,32 @@ export interface AttemptOutcome {
   error: string | null;
 }
 
+/** One attempt as the delivery log keeps it. */
+export interface AttemptRecord extends AttemptOutcome {
+  startedAt: number;
+  durationMs: number;
+}
+
+/** A callback as its delivery log shows it: the outbox entry, when it was made and last changed, every attempt. */
+export interface DeliveryRecord {
+  entry: OutboxEntry;
+  createdAt: number;
+  updatedAt: number;
+  /** The reported attempts, oldest first (an attempt presumed lost has none); the first report of an attempt is kept. */
+  attempts: (AttemptRecord & { attempt: number })[];
+}
+
 export interface DeliveryPolicy {
   /** Delay before each retry, in ms; its length is the number of retries. */
   scheduleMs: number[];
   /** How long an attempt may stay in flight before it is presumed lost and sent again. */
   inFlightLeaseMs: number;
+  /**
+   * How many callbacks of a line may go out as one run (default 1): the line's head and the pending ones
+   * behind it, each attempt started together under one lease, for one consumer to deliver in order, one
+   * after the other, stopping at the first that fails and handing back the rest (`release`).
+   */
+  runLength?: number;
 }
 
 export interface Send {
@@ -110,7 +131,8 @@ export class Outbox {
       this.gone.add(entry.endpoint);
       for (const laterId of this.byEndpoint.get(entry.endpoint) ?? []) {
         const later = this.entries.get(laterId)!;
-        if (later.state === "pending" || later.id === id) {
+        // The rest of the line fails too: waiting ones, and the rest of this attempt's run (not yet attempted).
+        if (later.state === "pending" || later.state === "in_flight" || later.id === id) {
           changed.push(this.set({ ...later, state: "failed", dueAt: null, error: GONE }));
         }
       }
@@ -123,6 +145,17 @@ export class Outbox {
       changed.push(this.set({ ...entry, state: "pending", dueAt: now + delay, error: outcome.error }));
     }
     return this.pump(now, changed);
+  }
+
+  /**
+   * Hands back an attempt that was started as part of a run but never made (an earlier callback of the run
+   * failed): the callback waits again, its attempt not counted.
+   */
+  release(id: string, attempt: number, now: number): OutboxChange {
+    const entry = this.entries.get(id);
+    if (!entry || entry.state !== "in_flight" || entry.attempts !== attempt) return { changed: [], sends: [] };
+    if (this.gone.has(entry.endpoint)) return this.pump(now, [this.set({ ...entry, state: "failed", dueAt: null, error: GONE })]);
+    return this.pump(now, [this.set({ ...entry, state: "pending", attempts: attempt - 1, dueAt: null })]);
   }
 
   /** Watchdog: attempts presumed lost are sent again, and retries that came due are started. */
@@ -169,20 +202,26 @@ export class Outbox {
     return true;
   }
 
-  /** Starts the head of each endpoint's line if it is pending and due. */
+  /**
+   * Starts the head of each endpoint's line if it is pending and due, with the pending callbacks right
+   * behind it that are due too, up to the run length: one run, in sequence order, under one lease.
+   */
   private pump(now: number, changed: OutboxEntry[]): OutboxChange {
     const sends: Send[] = [];
+    const runLength = this.policy.runLength ?? 1;
     for (const [endpoint, ids] of this.byEndpoint) {
       const head = this.headOf(ids);
       if (!head || head.state !== "pending" || (head.dueAt !== null && head.dueAt > now)) continue;
-      const started = this.set({
-        ...head,
-        state: "in_flight",
-        attempts: head.attempts + 1,
-        dueAt: now + this.policy.inFlightLeaseMs,
-      });
-      changed.push(started);
-      sends.push({ id: started.id, endpoint, attempt: started.attempts });
+      const lease = now + this.policy.inFlightLeaseMs;
+      for (const id of ids.slice(ids.indexOf(head.id))) {
+        const entry = this.entries.get(id)!;
+        if (entry.state === "delivered" || entry.state === "failed") continue;
+        if (sends.filter((send) => send.endpoint === endpoint).length >= runLength) break;
+        if (entry.state !== "pending" || (entry.dueAt !== null && entry.dueAt > now)) break;
+        const started = this.set({ ...entry, state: "in_flight", attempts: entry.attempts + 1, dueAt: lease });
+        changed.push(started);
+        sends.push({ id: started.id, endpoint, attempt: started.attempts });
+      }
     }
     return { changed: dedupeLatest(changed), sends };
   }

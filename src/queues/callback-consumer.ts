@@ -1,9 +1,10 @@
-import type { AttemptRecord } from "../db/projection";
+import type { DeliveryReport, CallerCost } from "../coordinator/job-coordinator";
 import { errorMessage } from "../domain/errors";
+import { isDelivered, type AttemptRecord } from "../domain/outbox";
 import { deliverCallback, type DeliveryDeps } from "./deliver";
-import type { CallbackMessage } from "./messages";
+import { callbackRun, type CallbackMessage, type RunDelivery } from "./messages";
 
-/** How many follow-on callbacks of one endpoint a message may deliver without going back through the queue. */
+/** How many callbacks of one endpoint a message may deliver, runs after runs, without going back through the queue. */
 const MAX_INLINE_DELIVERIES = 100;
 
 /**
@@ -13,11 +14,11 @@ const MAX_INLINE_DELIVERIES = 100;
  */
 const BATCH_BUDGET_MS = 1_000;
 
-/** Follow-on callbacks are taken inline only this long, so a handed-off series stays within waitUntil's limits. */
+/** Follow-on runs are taken inline only this long, so a handed-off series stays within waitUntil's limits. */
 const INLINE_BUDGET_MS = 10_000;
 
 export interface CallbackCoordinator {
-  recordDelivery(id: string, attempt: number, record: AttemptRecord, takeNext: boolean): Promise<CallbackMessage | null>;
+  recordDeliveries(endpoint: string, reports: DeliveryReport[], takeNext: boolean, cost: CallerCost): Promise<CallbackMessage | null>;
   callbackBody(id: string): Promise<string | null>;
 }
 
@@ -28,9 +29,10 @@ export interface CallbackConsumerDeps extends DeliveryDeps {
 }
 
 /**
- * Callbacks queue consumer: delivers one callback to one endpoint, reports the attempt to the job's
- * coordinator (which records it and schedules any retry), then delivers the next callback of that
- * endpoint if the coordinator hands one back. Each message is acked or retried on its own.
+ * Callbacks queue consumer: a message is a run of callbacks of one job for one endpoint. They are POSTed
+ * in order, one after the other; the first that fails ends the run and the rest are handed back. The run's
+ * attempts are reported to the job's coordinator together (it records them and schedules any retry),
+ * which may hand back the endpoint's next run at once. Each message is acked or retried on its own.
  *
  * Deliveries still running when the batch budget runs out are handed to `waitUntil` and their messages
  * acked: the coordinator leased each callback it sent, so one whose report never arrives is sent again
@@ -39,15 +41,17 @@ export interface CallbackConsumerDeps extends DeliveryDeps {
 export async function consumeCallbacks(batch: MessageBatch<CallbackMessage>, deps: CallbackConsumerDeps): Promise<void> {
   // Messages this invocation still has to ack or retry; a handed-off message leaves the set, acked.
   const unsettled = new Set(batch.messages);
+  // The batch's Worker invocation, shared by its messages' jobs.
+  const share: CallerCost = { workerInvocations: 1 / batch.messages.length };
   const series = batch.messages.map(async (message) => {
     let reported = true;
     try {
-      await deliverInOrder(message.body, deps);
+      await deliverRuns(message.body, deps, share);
     } catch (error) {
       // The coordinator could not be told: try again (receivers dedupe on webhook-id), or, once the
       // message is handed off, leave it to the coordinator's lease.
       const body = message.body as Partial<CallbackMessage> | null;
-      console.error(JSON.stringify({ level: "error", message: "callback report failed", job_id: body?.jobId, callback_id: body?.id, error: errorMessage(error) }));
+      console.error(JSON.stringify({ level: "error", message: "callback report failed", job_id: body?.jobId, error: errorMessage(error) }));
       reported = false;
     }
     if (!unsettled.delete(message)) return;
@@ -67,34 +71,53 @@ export async function consumeCallbacks(batch: MessageBatch<CallbackMessage>, dep
   deps.waitUntil(all);
 }
 
-/** Delivers a callback, then each follow-on callback of the same endpoint the coordinator hands back. */
-async function deliverInOrder(first: CallbackMessage, deps: CallbackConsumerDeps): Promise<void> {
+/** Delivers a run, then each follow-on run of the same endpoint the coordinator hands back. */
+async function deliverRuns(body: unknown, deps: CallbackConsumerDeps, share: CallerCost): Promise<void> {
   // A malformed body is retried like any failure, on its own, and ends in the dead-letter queue.
-  if (typeof first?.jobId !== "string" || typeof first.id !== "string" || typeof first.endpoint !== "string" || !Number.isInteger(first.attempt)) {
-    throw new Error("malformed callback message");
-  }
+  let run = callbackRun(body);
+  if (!run) throw new Error("malformed callback message");
   const startedAt = Date.now();
-  let delivery: CallbackMessage | null = first;
-  for (let sent = 1; delivery; sent++) {
-    const coordinator = deps.coordinator(delivery.jobId);
-    // A body too large for a queue message stays with the coordinator (null: the job was purged).
-    const body = delivery.body ?? (await coordinator.callbackBody(delivery.id));
-    if (body === null) return;
-    const record = await deliverCallback({ ...delivery, body }, deps);
-    if (record.error !== null) logFailedAttempt(delivery, record);
+  let sent = 0;
+  let cost: CallerCost = share;
+  while (run) {
+    const coordinator = deps.coordinator(run.jobId);
+    const reports = await deliverRun(run, coordinator, deps);
+    if (reports === null) return; // the job was purged
+    sent += reports.length;
     const takeNext = sent < MAX_INLINE_DELIVERIES && Date.now() - startedAt < INLINE_BUDGET_MS;
-    delivery = await coordinator.recordDelivery(delivery.id, delivery.attempt, record, takeNext);
+    run = await coordinator.recordDeliveries(run.endpoint, reports, takeNext, cost);
+    cost = {};
   }
 }
 
+/** POSTs a run's callbacks in order; the first that fails ends it, and the rest are reported unattempted. */
+async function deliverRun(run: CallbackMessage, coordinator: CallbackCoordinator, deps: CallbackConsumerDeps): Promise<DeliveryReport[] | null> {
+  const reports: DeliveryReport[] = [];
+  let stopped = false;
+  for (const delivery of run.deliveries) {
+    if (stopped) {
+      reports.push({ id: delivery.id, attempt: delivery.attempt, record: null });
+      continue;
+    }
+    // A body too large for the queue message stays with the coordinator (null: the job was purged).
+    const body = delivery.body ?? (await coordinator.callbackBody(delivery.id));
+    if (body === null) return null;
+    const record = await deliverCallback({ jobId: run.jobId, client: run.client, endpoint: run.endpoint, ...delivery, body }, deps);
+    if (record.error !== null) logFailedAttempt(run, delivery, record);
+    reports.push({ id: delivery.id, attempt: delivery.attempt, record });
+    stopped = !isDelivered(record);
+  }
+  return reports;
+}
+
 /** One line per failed attempt, for operators; the endpoint without its query (it may carry a token). */
-function logFailedAttempt(delivery: CallbackMessage, record: AttemptRecord): void {
-  const url = new URL(delivery.endpoint);
+function logFailedAttempt(run: CallbackMessage, delivery: RunDelivery, record: AttemptRecord): void {
+  const url = new URL(run.endpoint);
   console.warn(
     JSON.stringify({
       level: "warn",
       message: "callback attempt failed",
-      job_id: delivery.jobId,
+      job_id: run.jobId,
       callback_id: delivery.id,
       attempt: delivery.attempt,
       endpoint: `${url.origin}${url.pathname}`,

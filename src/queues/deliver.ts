@@ -1,4 +1,4 @@
-import type { AttemptRecord } from "../db/projection";
+import type { AttemptRecord } from "../domain/outbox";
 import { errorMessage } from "../domain/errors";
 import type { Deliverable } from "./messages";
 

@@ -1,3 +1,4 @@
+import type { CallerCost } from "../coordinator/job-coordinator";
 import type { TaskAssignment } from "../coordinator/job-spec";
 import { errorMessage, isRetryable, NonRetryableError } from "../domain/errors";
 import { findExecutor } from "../executors/registry";
@@ -16,7 +17,7 @@ export const INLINE_BUDGET_MS = 250;
 
 /** The coordinator methods the consumer uses (a JobCoordinator stub, or a test double of its RPC). */
 export interface TaskCoordinator {
-  claim(task: string, attempt: number): Promise<{ ok: true; assignment: TaskAssignment } | { ok: false; reason: string }>;
+  claim(task: string, attempt: number, cost?: CallerCost): Promise<{ ok: true; assignment: TaskAssignment } | { ok: false; reason: string }>;
   complete(task: string, attempt: number, output: unknown, takeNext: boolean): Promise<TaskAssignment | null>;
   fail(task: string, attempt: number, error: string, retryable: boolean): Promise<void>;
   progress(task: string, attempt: number, progress: number): Promise<void>;
@@ -33,10 +34,12 @@ export interface TaskConsumerDeps {
  * duplicate is acked and dropped; an infrastructure failure retries the message (the claim dedupes).
  */
 export async function consumeTasks(batch: MessageBatch<TaskMessage>, deps: TaskConsumerDeps): Promise<void> {
+  // The batch's Worker invocation, shared by its messages' jobs (reported with each claim).
+  const share: CallerCost = { workerInvocations: 1 / batch.messages.length };
   await Promise.all(
     batch.messages.map(async (message) => {
       try {
-        await runTaskMessage(message.body, deps);
+        await runTaskMessage(message.body, deps, share);
         message.ack();
       } catch (error) {
         // A malformed body is retried like any failure, on its own, and ends in the dead-letter queue.
@@ -49,12 +52,12 @@ export async function consumeTasks(batch: MessageBatch<TaskMessage>, deps: TaskC
 }
 
 /** Claims the attempt, runs it, reports it; then runs the follow-on task the coordinator hands back, if any. */
-export async function runTaskMessage(body: TaskMessage, deps: TaskConsumerDeps): Promise<void> {
+export async function runTaskMessage(body: TaskMessage, deps: TaskConsumerDeps, cost: CallerCost = {}): Promise<void> {
   if (typeof body?.jobId !== "string" || typeof body.task !== "string" || !Number.isInteger(body.attempt)) {
     throw new Error("malformed task message");
   }
   const coordinator = deps.coordinator(body.jobId);
-  const claim = await coordinator.claim(body.task, body.attempt);
+  const claim = await coordinator.claim(body.task, body.attempt, cost);
   if (!claim.ok) return;
   let assignment: TaskAssignment | null = claim.assignment;
   const started = Date.now();

@@ -329,3 +329,63 @@ describe("Outbox under any interleaving (property)", () => {
     );
   });
 });
+
+describe("runs: several callbacks of a line under one lease", () => {
+  const policy = { scheduleMs: [5_000, 60_000], inFlightLeaseMs: 20_000, runLength: 3 };
+  const entry = (sequence: number, endpoint = "https://a.example/hook"): OutboxEntry => ({
+    id: `cb_j_${sequence}_0`,
+    endpoint,
+    sequence,
+    event: "task.start",
+    state: "pending",
+    attempts: 0,
+    dueAt: null,
+    error: null,
+  });
+  const ok = { status: 200, retryAfterMs: null, error: null };
+
+  it("start the head and the pending callbacks behind it, up to the run length, in sequence order", () => {
+    const outbox = new Outbox([], policy);
+    const change = outbox.enqueue([1, 2, 3, 4].map((sequence) => entry(sequence)), 0);
+    expect(change.sends.map((send) => send.id)).toStrictEqual(["cb_j_1_0", "cb_j_2_0", "cb_j_3_0"]);
+    expect(outbox.get("cb_j_4_0")?.state).toBe("pending");
+    // The run's callbacks report one by one; the line starts its next run only once the last is reported.
+    expect(outbox.recordAttempt("cb_j_1_0", 1, ok, 1).sends).toStrictEqual([]);
+    expect(outbox.recordAttempt("cb_j_2_0", 1, ok, 2).sends).toStrictEqual([]);
+    expect(outbox.recordAttempt("cb_j_3_0", 1, ok, 3).sends.map((send) => send.id)).toStrictEqual(["cb_j_4_0"]);
+  });
+
+  it("hand back the rest of a run after a failure: they wait behind the retry, their attempts not counted", () => {
+    const outbox = new Outbox([], policy);
+    outbox.enqueue([1, 2, 3].map((sequence) => entry(sequence)), 0);
+    expect(outbox.recordAttempt("cb_j_1_0", 1, { status: 500, retryAfterMs: null, error: "HTTP 500" }, 10).sends).toStrictEqual([]);
+    outbox.release("cb_j_2_0", 1, 10);
+    const released = outbox.release("cb_j_3_0", 1, 10);
+    expect(released.sends).toStrictEqual([]);
+    expect(outbox.get("cb_j_2_0")).toMatchObject({ state: "pending", attempts: 0, dueAt: null });
+    // When the retry is due, the line goes out again from the failed callback, in order.
+    expect(outbox.tick(5_010).sends.map((send) => [send.id, send.attempt])).toStrictEqual([
+      ["cb_j_1_0", 2],
+      ["cb_j_2_0", 1],
+      ["cb_j_3_0", 1],
+    ]);
+  });
+
+  it("fail the rest of a run when its endpoint answers 410", () => {
+    const outbox = new Outbox([], policy);
+    outbox.enqueue([1, 2, 3].map((sequence) => entry(sequence)), 0);
+    outbox.recordAttempt("cb_j_1_0", 1, { status: 410, retryAfterMs: null, error: "HTTP 410" }, 10);
+    for (const id of ["cb_j_2_0", "cb_j_3_0"]) expect(outbox.get(id)?.state).toBe("failed");
+    expect(outbox.release("cb_j_2_0", 1, 11)).toStrictEqual({ changed: [], sends: [] });
+    expect(outbox.settled()).toBe(true);
+  });
+
+  it("are presumed lost together when their lease passes, and go out again in order", () => {
+    const outbox = new Outbox([], policy);
+    outbox.enqueue([1, 2].map((sequence) => entry(sequence)), 0);
+    expect(outbox.tick(20_001).sends.map((send) => [send.id, send.attempt])).toStrictEqual([
+      ["cb_j_1_0", 2],
+      ["cb_j_2_0", 2],
+    ]);
+  });
+});

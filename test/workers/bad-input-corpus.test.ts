@@ -410,17 +410,22 @@ const CASES: Case[] = [
   { ...invalid('POST /admin/…/signing-secrets: overlap "1 day"', `/admin/clients/${CLIENT}/signing-secrets`, { overlap_seconds: "1 day" }, "overlap_seconds", /overlap_seconds/), as: "admin" },
 ];
 
-/** Everything a bad request could have changed: the client's jobs in D1 and in their coordinators, and the engine's client records. */
+/**
+ * Everything a bad request could have changed: the client's jobs in the D1 job index and in their
+ * coordinators (their state, log and delivery log; not the cost ledger, which counts every request), and the
+ * engine's client records.
+ */
 async function state(): Promise<unknown> {
   const jobIds = (await rows<{ id: string }>(`SELECT id FROM jobs WHERE client = ? ORDER BY id`, CLIENT)).map((row) => row.id);
-  const perJob = `SELECT job_id, count(*) AS n FROM %T WHERE job_id IN (SELECT id FROM jobs WHERE client = ?) GROUP BY job_id ORDER BY job_id`;
+  const coordinator = async (id: string) => {
+    const stub = coordinatorOf(id);
+    const snapshot = await stub.snapshot();
+    const { ledger: _ledger, ...rest } = snapshot!;
+    return { ...rest, logs: await stub.logs(CLIENT), deliveries: await stub.deliveries(CLIENT) };
+  };
   return {
     jobs: await rows(`SELECT * FROM jobs WHERE client = ? ORDER BY id`, CLIENT),
-    tasks: await rows(`SELECT * FROM tasks WHERE job_id IN (SELECT id FROM jobs WHERE client = ?) ORDER BY job_id, position`, CLIENT),
-    logs: await rows(perJob.replace("%T", "logs"), CLIENT),
-    callbacks: await rows(`SELECT * FROM callbacks WHERE job_id IN (SELECT id FROM jobs WHERE client = ?) ORDER BY id`, CLIENT),
-    attempts: await rows(perJob.replace("%T", "callback_attempts"), CLIENT),
-    coordinators: await Promise.all(jobIds.map((id) => coordinatorOf(id).snapshot())),
+    coordinators: await Promise.all(jobIds.map(coordinator)),
     settings: await rows(`SELECT * FROM settings WHERE client = ? ORDER BY name`, CLIENT),
     schedules: await rows(`SELECT * FROM schedules WHERE client = ? ORDER BY name`, CLIENT),
     idempotency: await rows(`SELECT * FROM idempotency_keys WHERE client = ?`, CLIENT),
@@ -452,10 +457,10 @@ beforeAll(async () => {
   ids.job = await submitSelftest(headers, { content_id: "corpus", tasks: 1, rest_endpoints: ["https://cms.receiver.invalid/hook"] }, { priority: 4 });
   await waitForJobEnd(ids.job, headers);
   const delivered = await waitFor(
-    () => rows<{ id: string; state: string }>(`SELECT id, state FROM callbacks WHERE job_id = ? ORDER BY sequence`, ids.job),
+    async () => (await coordinatorOf(ids.job).deliveries(CLIENT)) ?? [],
     (found) => found.length > 0 && found.every((row) => row.state === "delivered"),
   );
-  ids.callback = delivered[0]!.id;
+  ids.callback = delivered[0]!.callback_id;
 }, 30_000);
 
 afterAll(() => {

@@ -8,7 +8,6 @@ import {
   createClient,
   deliverBatch,
   interceptFetch,
-  rows,
   selftestSpec,
   waitFor,
   type RecordedRequest,
@@ -16,7 +15,7 @@ import {
 
 /**
  * The callbacks consumer, fed the messages a real coordinator sent (CALLBACK_QUEUE is captured), with
- * outbound fetch intercepted: what the receiver gets, and what the delivery log in D1 records.
+ * outbound fetch intercepted: what the receiver gets, and what the delivery log (the coordinator's) records.
  */
 
 const QUEUE = "task-engine-callbacks";
@@ -70,18 +69,28 @@ function sentFor(jobId: string, endpoint: string): CallbackMessage[] {
   return sent.filter((message) => message.jobId === jobId && message.endpoint === endpoint);
 }
 
-function callbackRows(jobId: string): Promise<CallbackRow[]> {
-  return rows<CallbackRow>(
-    `SELECT endpoint, sequence, event, state, attempts, next_attempt_at, error FROM callbacks WHERE job_id = ? ORDER BY endpoint, sequence`,
-    jobId,
-  );
+/** The first callback of a run's message, with the run's job and endpoint. */
+function first(message: CallbackMessage) {
+  const delivery = message.deliveries[0]!;
+  return { jobId: message.jobId, client: message.client, endpoint: message.endpoint, ...delivery };
 }
 
-function attemptRows(jobId: string): Promise<AttemptRow[]> {
-  return rows<AttemptRow>(
-    `SELECT callback_id, attempt, attempted_at, status, duration_ms, error FROM callback_attempts WHERE job_id = ? ORDER BY callback_id, attempt`,
-    jobId,
-  );
+/** The delivery log (GET /jobs/{id}/callbacks), with each callback's count of started attempts from the coordinator. */
+async function callbackRows(jobId: string): Promise<CallbackRow[]> {
+  const coordinator = coordinatorOf(jobId);
+  const [log, snapshot] = await Promise.all([coordinator.deliveries(CLIENT), coordinator.snapshot()]);
+  const started = new Map(snapshot!.outbox.map((entry) => [entry.id, entry.attempts]));
+  return log!
+    .map(({ callback_id, endpoint, sequence, event, state, next_attempt_at, error }) => ({ endpoint, sequence, event, state, attempts: started.get(callback_id)!, next_attempt_at, error }))
+    .sort((a, b) => (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : a.sequence - b.sequence));
+}
+
+/** Every reported attempt of the delivery log. */
+async function attemptRows(jobId: string): Promise<AttemptRow[]> {
+  const log = await coordinatorOf(jobId).deliveries(CLIENT);
+  return log!
+    .flatMap((callback) => callback.attempts.map((attempt) => ({ callback_id: callback.callback_id, ...attempt })))
+    .sort((a, b) => (a.callback_id < b.callback_id ? -1 : a.callback_id > b.callback_id ? 1 : a.attempt - b.attempt));
 }
 
 function bodyOf(request: RecordedRequest): Record<string, unknown> {
@@ -94,7 +103,7 @@ describe("callbacks consumer", () => {
     const received = interceptFetch(() => new Response("ok", { status: 200 }));
     const { spec, coordinator } = await jobWithFirstCallback([endpoint]);
     const [message] = sentFor(spec.jobId, endpoint);
-    expect(message).toMatchObject({ jobId: spec.jobId, client: CLIENT, endpoint, attempt: 1 });
+    expect(first(message!)).toMatchObject({ jobId: spec.jobId, client: CLIENT, endpoint, attempt: 1 });
 
     const before = Math.floor(Date.now() / 1000);
     const result = await deliverBatch(QUEUE, [{ id: "cb-1", body: message! }]);
@@ -106,11 +115,11 @@ describe("callbacks consumer", () => {
     expect(request!.method).toBe("POST");
     expect(request!.headers.get("content-type")).toBe("application/json");
     expect(request!.headers.get("user-agent")).toBe(`task-engine/${env.ENGINE_VERSION}`);
-    expect(request!.headers.get("webhook-id")).toBe(message!.id);
+    expect(request!.headers.get("webhook-id")).toBe(first(message!).id);
     const timestamp = Number(request!.headers.get("webhook-timestamp"));
     expect(timestamp).toBeGreaterThanOrEqual(before);
     expect(timestamp).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000));
-    expect(request!.body).toBe(message!.body);
+    expect(request!.body).toBe(first(message!).body);
     expect(bodyOf(request!)).toEqual({
       job_id: spec.jobId,
       task_id: (await coordinator.snapshot())!.state.tasks.task_1!.id,
@@ -133,7 +142,7 @@ describe("callbacks consumer", () => {
       { endpoint, sequence: 1, event: "task.start", state: "delivered", attempts: 1, next_attempt_at: null, error: null },
     ]);
     const [attempt] = await attemptRows(spec.jobId);
-    expect(attempt).toEqual({ callback_id: message!.id, attempt: 1, attempted_at: expect.stringMatching(/Z$/), status: 200, duration_ms: expect.any(Number), error: null });
+    expect(attempt).toEqual({ callback_id: first(message!).id, attempt: 1, attempted_at: expect.stringMatching(/Z$/), status: 200, duration_ms: expect.any(Number), error: null });
     expect(attempt!.duration_ms).toBeGreaterThanOrEqual(0);
   });
 
@@ -144,14 +153,15 @@ describe("callbacks consumer", () => {
     const { spec, coordinator } = await jobWithFirstCallback([endpoint], { callbackScheduleMs: [400, 400] });
     // The job runs on: its later callbacks (task complete, job end) queue up behind the first one.
     await coordinator.complete("task_1", 1, { waited_ms: 0 }, false);
-    const [first] = sentFor(spec.jobId, endpoint);
+    const [firstMessage] = sentFor(spec.jobId, endpoint);
+    const firstId = first(firstMessage!).id;
 
-    expect(await deliverBatch(QUEUE, [{ id: "cb-500", body: first! }])).toMatchObject({ explicitAcks: ["cb-500"], retryMessages: [] });
+    expect(await deliverBatch(QUEUE, [{ id: "cb-500", body: firstMessage! }])).toMatchObject({ explicitAcks: ["cb-500"], retryMessages: [] });
     const [failed] = await waitFor(
       () => attemptRows(spec.jobId),
       (found) => found.length === 1,
     );
-    expect(failed).toEqual({ callback_id: first!.id, attempt: 1, attempted_at: expect.stringMatching(/Z$/), status: 500, duration_ms: expect.any(Number), error: "HTTP 500" });
+    expect(failed).toEqual({ callback_id: firstId, attempt: 1, attempted_at: expect.stringMatching(/Z$/), status: 500, duration_ms: expect.any(Number), error: "HTTP 500" });
     const pending = await waitFor(
       () => callbackRows(spec.jobId),
       (found) => found[0]?.state === "pending" && found[0].attempts === 1,
@@ -165,19 +175,21 @@ describe("callbacks consumer", () => {
     expect(retryIn).toBeGreaterThanOrEqual(400);
     expect(retryIn).toBeLessThan(3_000);
 
-    // The coordinator's alarm sends attempt 2 of the same callback when it comes due.
+    // The coordinator's alarm sends attempt 2 of the same callback when it comes due, with the callbacks
+    // that waited behind it, as one run.
     const second = await waitFor(
-      async () => sentFor(spec.jobId, endpoint).find((message) => message.attempt === 2),
+      async () => sentFor(spec.jobId, endpoint).find((message) => first(message).attempt === 2),
       (found) => found !== undefined,
     );
-    expect(second).toMatchObject({ id: first!.id, body: first!.body });
+    expect(first(second!)).toMatchObject({ id: firstId, body: first(firstMessage!).body });
+    expect(second!.deliveries.map((delivery) => delivery.attempt)).toEqual([2, 1, 1]);
     answer = 204;
     expect(await deliverBatch(QUEUE, [{ id: "cb-retry", body: second!, attempts: 1 }])).toMatchObject({ explicitAcks: ["cb-retry"] });
 
     // Attempt 2 succeeded, and the consumer went on with the endpoint's next callbacks, in order.
     expect(received.map((request) => bodyOf(request).sequence)).toEqual([1, 1, 2, 3]);
     const webhookIds = received.map((request) => request.headers.get("webhook-id"));
-    expect(webhookIds.slice(0, 2)).toEqual([first!.id, first!.id]);
+    expect(webhookIds.slice(0, 2)).toEqual([firstId, firstId]);
     expect(new Set(webhookIds).size).toBe(3);
     const delivered = await waitFor(
       () => callbackRows(spec.jobId),
@@ -188,7 +200,7 @@ describe("callbacks consumer", () => {
       [2, 1, null, null],
       [3, 1, null, null],
     ]);
-    expect((await attemptRows(spec.jobId)).filter((row) => row.callback_id === first!.id).map((row) => [row.attempt, row.status])).toEqual([
+    expect((await attemptRows(spec.jobId)).filter((row) => row.callback_id === firstId).map((row) => [row.attempt, row.status])).toEqual([
       [1, 500],
       [2, 204],
     ]);
@@ -209,7 +221,7 @@ describe("callbacks consumer", () => {
     const next = await coordinator.complete("task_1", 1, null, true);
     await coordinator.complete(next!.task, next!.attempt, null, true);
     const aliveNext = await waitFor(
-      async () => sentFor(spec.jobId, alive).find((message) => message.attempt === 1 && message.id !== firsts[1]!.id),
+      async () => sentFor(spec.jobId, alive).find((message) => first(message).attempt === 1 && first(message).id !== first(firsts[1]!).id),
       (found) => found !== undefined,
     );
     await deliverBatch(QUEUE, [{ id: "alive-next", body: aliveNext! }]);
@@ -258,7 +270,7 @@ describe("callbacks consumer", () => {
     const attempts = await attemptRows(spec.jobId);
     const waitOf = (endpoint: string) => {
       const row = found.find((callback) => callback.endpoint === endpoint)!;
-      const attempt = attempts.find((candidate) => candidate.callback_id === firsts.find((message) => message.endpoint === endpoint)!.id)!;
+      const attempt = attempts.find((candidate) => candidate.callback_id === first(firsts.find((message) => message.endpoint === endpoint)!).id)!;
       return { status: attempt.status, error: row.error, waitMs: Date.parse(row.next_attempt_at!) - Date.parse(attempt.attempted_at) };
     };
     const slow = waitOf(throttled);
@@ -315,7 +327,6 @@ describe("callbacks consumer", () => {
     status = 200;
     await deliverBatch(QUEUE, [{ id: "duplicate", body: message! }]);
 
-    // The delivery log reaches D1 shortly after the attempts (one write per callback chain).
     const [callback] = await waitFor(
       () => callbackRows(spec.jobId),
       (found) => found[0]?.attempts === 1 && found[0].state !== "in_flight",

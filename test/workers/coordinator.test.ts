@@ -2,7 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { CallbackMessage, TaskMessage } from "../../src/queues/messages";
-import { captureQueue, coordinatorOf, expireTaskDeadline, rows, selftestSpec, waitFor } from "./helpers";
+import { captureQueue, coordinatorOf, expireTaskDeadline, indexRow, selftestSpec, waitFor } from "./helpers";
 
 /**
  * The JobCoordinator driven through its RPC stub, as the consumers drive it. Both queues are captured:
@@ -27,27 +27,33 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-function taskRows(jobId: string): Promise<TaskRow[]> {
-  return rows<TaskRow>(`SELECT task_name, state, attempts FROM tasks WHERE job_id = ? ORDER BY position`, jobId);
+const CLIENT = "coordinator-client";
+
+/** The job's tasks as GET /jobs/{id} shows them: the coordinator is their only store. */
+async function taskRows(jobId: string): Promise<TaskRow[]> {
+  const job = await coordinatorOf(jobId).view(CLIENT);
+  return (job?.tasks ?? []).map(({ task_name, state, attempts }) => ({ task_name, state, attempts }));
 }
 
-/** Waits until the D1 projection shows these task states (it may lag the coordinator by a moment). */
-function projected(jobId: string, expected: [string, string, number][]): Promise<TaskRow[]> {
-  return waitFor(
-    () => taskRows(jobId),
-    (found) => JSON.stringify(found.map((row) => [row.task_name, row.state, row.attempts])) === JSON.stringify(expected),
-    5_000,
-  );
+/** The job's tasks, which must be in these states. */
+async function projected(jobId: string, expected: [string, string, number][]): Promise<void> {
+  expect((await taskRows(jobId)).map((row) => [row.task_name, row.state, row.attempts])).toEqual(expected);
 }
 
-function logMessages(jobId: string): Promise<string[]> {
-  return rows<{ message: string }>(`SELECT message FROM logs WHERE job_id = ? ORDER BY seq`, jobId).then((found) =>
-    found.map((row) => row.message),
-  );
+async function logMessages(jobId: string): Promise<string[]> {
+  return ((await coordinatorOf(jobId).logs(CLIENT)) ?? []).map((line) => line.message);
+}
+
+/** What snapshot() shows of the job itself (the cost ledger and the index bookkeeping move on their own). */
+async function jobState(jobId: string) {
+  const snapshot = await coordinatorOf(jobId).snapshot();
+  if (!snapshot) return null;
+  const { ledger: _ledger, indexPending: _pending, updatedAt: _updated, ...rest } = snapshot;
+  return rest;
 }
 
 describe("JobCoordinator", () => {
-  it("persists a new job, projects it to D1 and dispatches its first ready task; a second start changes nothing", async () => {
+  it("stores a new job, indexes it in D1 and dispatches its first ready task; a second start changes nothing", async () => {
     const spec = selftestSpec({ tasks: 3 });
     const coordinator = coordinatorOf(spec.jobId);
     expect(await coordinator.start(spec)).toEqual({ started: true });
@@ -55,9 +61,11 @@ describe("JobCoordinator", () => {
 
     await waitFor(async () => tasks.length, (count) => count > 0);
     expect(tasks).toEqual([{ jobId: spec.jobId, task: "task_1", attempt: 1 }]);
-    // The job row exists as soon as start() returns: the API can answer GET /jobs/{id} at once.
-    const [job] = await rows<Record<string, unknown>>(`SELECT * FROM jobs WHERE id = ?`, spec.jobId);
+    // GET /jobs/{id} is answered by the coordinator at once; the D1 job index row follows within moments.
+    expect(await coordinatorOf(spec.jobId).view(CLIENT)).toMatchObject({ id: spec.jobId, queue_state: "started" });
+    const job = await indexRow(spec.jobId);
     expect(job).toMatchObject({
+      queue_state: "started",
       client: spec.client,
       workflow: "selftest",
       content_id: "content-1",
@@ -71,12 +79,8 @@ describe("JobCoordinator", () => {
       ["task_2", "pending", 0],
       ["task_3", "pending", 0],
     ]);
-    await waitFor(
-      () => rows<{ queue_state: string }>(`SELECT queue_state FROM jobs WHERE id = ?`, spec.jobId),
-      (found) => found[0]?.queue_state === "started",
-    );
-    expect(await rows(`SELECT seq, progname, severity, message FROM logs WHERE job_id = ? ORDER BY seq`, spec.jobId)).toEqual([
-      { seq: 1, progname: "api", severity: 1, message: "submitted by a test" },
+    expect((await coordinator.logs(CLIENT))!.map(({ id, progname, severity, message }) => ({ id, progname, severity, message }))).toEqual([
+      { id: 1, progname: "api", severity: 1, message: "submitted by a test" },
     ]);
     expect(tasks).toHaveLength(1);
   });
@@ -140,12 +144,12 @@ describe("JobCoordinator", () => {
       ["task_1", 1],
       ["task_2", 1],
     ]);
-    const before = await coordinator.snapshot();
+    const before = await jobState(spec.jobId);
 
     expect(await coordinator.complete("task_1", 1, { waited_ms: 0 }, true)).toBeNull();
     await coordinator.fail("task_1", 1, "late failure", true);
     await coordinator.complete("task_2", 1, null, false);
-    expect(await coordinator.snapshot()).toEqual(before);
+    expect(await jobState(spec.jobId)).toEqual(before);
     expect(tasks).toHaveLength(2);
     await projected(spec.jobId, [
       ["task_1", "completed", 1],
@@ -175,7 +179,7 @@ describe("JobCoordinator", () => {
     expect((await coordinator.snapshot())?.state.outcome).toBe("completed");
   });
 
-  it("projects a finished job to D1: job row with result, tasks, ordered log, one callback row per event and endpoint", async () => {
+  it("keeps a finished job: index row with result, tasks, ordered log, one callback per event and endpoint, sent in runs", async () => {
     const endpoints = ["https://one.receiver.invalid/hook", "https://two.receiver.invalid/hook"];
     const spec = selftestSpec({ tasks: 2, rest_endpoints: endpoints, custom_data: { ref: "r-9" } });
     const coordinator = coordinatorOf(spec.jobId);
@@ -185,12 +189,8 @@ describe("JobCoordinator", () => {
     expect(next?.task).toBe("task_2");
     await coordinator.complete("task_2", 1, { waited_ms: 0 }, true);
 
-    await waitFor(
-      () => rows<{ queue_state: string }>(`SELECT queue_state FROM jobs WHERE id = ?`, spec.jobId),
-      (found) => found[0]?.queue_state === "completed",
-    );
-    const [job] = await rows<Record<string, unknown>>(`SELECT queue_state, failed, progress, result, ended_at FROM jobs WHERE id = ?`, spec.jobId);
-    expect(job).toEqual({
+    const job = await indexRow(spec.jobId);
+    expect(job).toMatchObject({
       queue_state: "completed",
       failed: 0,
       progress: 100,
@@ -211,23 +211,18 @@ describe("JobCoordinator", () => {
     ]);
 
     const events = ["task.start", "task.complete", "task.start", "task.complete", "job.end"];
-    const callbackRows = await waitFor(
-      () => rows<{ endpoint: string; event: string; sequence: number; state: string; attempts: number }>(
-        `SELECT endpoint, event, sequence, state, attempts FROM callbacks WHERE job_id = ? ORDER BY endpoint, sequence`,
-        spec.jobId,
-      ),
-      (found) => found.length === 10,
-    );
+    const log = (await coordinator.deliveries(CLIENT))!;
+    expect(log).toHaveLength(10);
     for (const endpoint of endpoints) {
-      const line = callbackRows.filter((row) => row.endpoint === endpoint);
+      const line = log.filter((row) => row.endpoint === endpoint);
       expect(line.map((row) => [row.sequence, row.event])).toEqual(events.map((event, index) => [index + 1, event]));
-      // One callback in flight per endpoint; the rest wait their turn.
+      // The first callback went out as soon as it was made; the rest wait for it, then go out as one run.
       expect(line.map((row) => row.state)).toEqual(["in_flight", "pending", "pending", "pending", "pending"]);
     }
 
     await waitFor(async () => callbacks.length, (count) => count >= 2);
-    expect(callbacks.map((message) => [message.endpoint, message.attempt])).toEqual(endpoints.map((endpoint) => [endpoint, 1]));
-    expect(JSON.parse(callbacks[0]!.body!)).toEqual({
+    expect(callbacks.map((message) => [message.endpoint, message.deliveries.map((delivery) => delivery.attempt)])).toEqual(endpoints.map((endpoint) => [endpoint, [1]]));
+    expect(JSON.parse(callbacks[0]!.deliveries[0]!.body!)).toEqual({
       job_id: spec.jobId,
       task_id: (await coordinator.snapshot())!.state.tasks.task_1!.id,
       task_name: "task_1",
@@ -267,8 +262,7 @@ describe("JobCoordinator", () => {
     expect(await coordinator.claim("task_1", 1)).toEqual({ ok: false, reason: "task is running at attempt 1" });
   });
 
-  // Regression: a flush with nothing pending used to leave a settled promise behind and block every later flush.
-  it("keeps projecting to D1 after an alarm that found nothing to do", async () => {
+  it("keeps its D1 index row current after an alarm that found nothing to do", async () => {
     const spec = selftestSpec({ tasks: 1 });
     const coordinator = coordinatorOf(spec.jobId);
     await coordinator.start(spec);
@@ -276,7 +270,8 @@ describe("JobCoordinator", () => {
     expect(await runDurableObjectAlarm(coordinator)).toBe(true);
 
     expect((await coordinator.claim("task_1", 1)).ok).toBe(true);
-    await projected(spec.jobId, [["task_1", "running", 1]]);
+    await coordinator.complete("task_1", 1, null, false);
+    expect(await indexRow(spec.jobId)).toMatchObject({ queue_state: "completed", progress: 100 });
   });
 
   it("on its alarm, fails an attempt that ran past its lease as timed out and retries it after the delay", async () => {
@@ -298,11 +293,7 @@ describe("JobCoordinator", () => {
     ]);
     const warning = (await logMessages(spec.jobId)).find((message) => message.includes("timed out"));
     expect(warning).toMatch(/^'task_1' failed: attempt 1 timed out after 10 s \(attempt 1, retrying in \d+\.\d s\)$/);
-    const events = await waitFor(
-      () => rows<{ event: string }>(`SELECT event FROM callbacks WHERE job_id = ? ORDER BY sequence`, spec.jobId),
-      (found) => found.length === 2,
-    );
-    expect(events.map((row) => row.event)).toEqual(["task.start", "task.fail"]);
+    expect((await coordinator.deliveries(CLIENT))!.map((row) => row.event)).toEqual(["task.start", "task.fail"]);
 
     // The attempt's late report is ignored.
     await coordinator.complete("task_1", 1, { waited_ms: 0 }, false);
@@ -328,10 +319,10 @@ describe("JobCoordinator", () => {
     await coordinator.start(spec);
     await coordinator.claim("task_1", 1);
     await coordinator.complete("task_1", 1, { waited_ms: 5 }, false);
-    const before = await coordinator.snapshot();
+    const before = await jobState(spec.jobId);
 
     await evictDurableObject(coordinator);
-    expect(await coordinator.snapshot()).toEqual(before);
+    expect(await jobState(spec.jobId)).toEqual(before);
 
     // A duplicate from before the restart is still refused; the next task still runs.
     expect(await coordinator.claim("task_1", 1)).toEqual({ ok: false, reason: "task is completed at attempt 1" });
@@ -348,10 +339,6 @@ describe("JobCoordinator", () => {
       ["task_2", "completed", 1],
       ["task_3", "completed", 1],
     ]);
-    const sequences = await waitFor(
-      () => rows<{ sequence: number }>(`SELECT sequence FROM callbacks WHERE job_id = ? ORDER BY sequence`, spec.jobId),
-      (found) => found.length === 7,
-    );
-    expect(sequences.map((row) => row.sequence)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect((await coordinator.deliveries(CLIENT))!.map((row) => row.sequence)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 });

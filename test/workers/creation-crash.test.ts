@@ -3,13 +3,13 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { resolveSettings } from "../../src/domain/settings";
 import { schedulerConfigFrom } from "../../src/scheduler/scheduler-config";
-import { captureQueue, coordinatorOf, rows, selftestSpec, waitFor } from "./helpers";
+import { captureQueue, coordinatorOf, indexRow, rows, selftestSpec } from "./helpers";
 
 /**
  * A runtime that dies while a job is being created (found by the chaos drill, scripts/chaos): the job is
- * stored, but its D1 rows and its admission sync have not gone out. Its alarm must already be armed, so the
- * watchdog finishes the creation after a restart; and a client that repeats the submission (same
- * Idempotency-Key, so the same coordinator) must get a job that can be read, not one whose rows still wait.
+ * stored, but its D1 index row and its admission sync have not gone out. Its alarm must already be armed
+ * when create() returns, so the watchdog finishes the creation after a restart; and a client that repeats
+ * the submission (same Idempotency-Key, so the same coordinator) must find the job finished.
  */
 
 const config = schedulerConfigFrom(resolveSettings([]), true);
@@ -26,40 +26,33 @@ afterEach(() => {
 const jobRows = async (id: string) => (await rows<{ n: number }>(`SELECT count(*) AS n FROM jobs WHERE id = ?`, id))[0]!.n;
 
 describe("a creation cut short after its storage transaction", () => {
-  it("has its alarm armed before the first D1 write goes out", async () => {
+  it("has its alarm armed before create() returns, before any D1 write or admission sync went out", async () => {
     const spec = selftestSpec({ tasks: 1 }, { client: "creation-crash" });
     const stub = coordinatorOf(spec.jobId);
-    // D1 batches (the projection flush) wait until released: the creation is stopped just after its transaction.
-    const batch = env.DB.batch.bind(env.DB);
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let writes = 0;
-    vi.spyOn(env.DB, "batch").mockImplementation(async (statements) => {
-      writes++;
-      await released;
-      return batch(statements);
-    });
-    const creating = stub.create(spec, config);
-    await waitFor(async () => writes, (count) => count > 0, 5_000);
-    // Were the runtime to die now, with the D1 write unanswered, the alarm is all that would be left.
-    const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
-    release();
-    await creating;
-    expect(alarm).not.toBeNull();
+    await stub.create(spec, config);
+    // Were the runtime to die now (the index row is written a moment later), the alarm is all that is left.
+    expect(await jobRows(spec.jobId)).toBe(0);
+    expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).not.toBeNull();
+    expect(await indexRow(spec.jobId)).toMatchObject({ id: spec.jobId });
   });
 
-  it("is finished by a repeat of create (an idempotent resubmission): the job can be read when it returns", async () => {
+  it("is finished by a repeat of create (an idempotent resubmission): its index row and admission follow", async () => {
     const spec = selftestSpec({ tasks: 1 }, { client: "creation-crash" });
     const stub = coordinatorOf(spec.jobId);
-    // The state a crash before the D1 flush leaves: the job stored, its rows pending, no alarm.
-    vi.spyOn(env.DB, "batch").mockRejectedValue(new Error("the runtime died"));
+    // The state a crash right after the storage transaction leaves: the job stored, nothing sent, no alarm.
+    vi.spyOn(env.DB, "prepare").mockImplementation(() => {
+      throw new Error("the runtime died");
+    });
     await stub.create(spec, config);
     await runInDurableObject(stub, (_instance, state) => state.storage.deleteAlarm());
     await evictDurableObject(stub);
-    vi.mocked(env.DB.batch).mockRestore();
+    vi.mocked(env.DB.prepare).mockRestore();
     expect(await jobRows(spec.jobId)).toBe(0);
 
-    expect(await stub.create(spec, config)).toStrictEqual({ created: false });
-    expect(await jobRows(spec.jobId)).toBe(1);
+    const repeat = await stub.create(spec, config);
+    expect(repeat.created).toBe(false);
+    // The row says what the job is now (admission may have started it meanwhile).
+    expect(await indexRow(spec.jobId)).toMatchObject({ id: spec.jobId, queue_state: repeat.queueState });
+    expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).not.toBeNull();
   });
 });

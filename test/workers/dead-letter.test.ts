@@ -64,10 +64,8 @@ describe("dead-letter consumers", () => {
     const lost: CallbackMessage = {
       jobId: "01JD5Q3Y8Z6K7M8N9P0QRSTVW3",
       client: "dlq-client",
-      id: "cb_01JD5Q3Y8Z6K7M8N9P0QRSTVW3_4_0",
-      attempt: 2,
       endpoint: "https://cms.receiver.invalid/hook",
-      body: JSON.stringify({ job_id: "01JD5Q3Y8Z6K7M8N9P0QRSTVW3", event: "complete", sequence: 4 }),
+      deliveries: [{ id: "cb_01JD5Q3Y8Z6K7M8N9P0QRSTVW3_4_0", attempt: 2, body: JSON.stringify({ job_id: "01JD5Q3Y8Z6K7M8N9P0QRSTVW3", event: "complete", sequence: 4 }) }],
     };
     expect(await deliverBatch("task-engine-callbacks-dlq", [{ id: "cb-dl", body: lost, attempts: 6 }])).toMatchObject({
       explicitAcks: ["cb-dl"],

@@ -79,13 +79,18 @@ export async function jobObject(id: string, headers: Record<string, string>): Pr
   return body;
 }
 
-/** Waits until the job has ended (queue_state `completed`) and returns it. */
-export function waitForJobEnd(id: string, headers: Record<string, string>, timeoutMs = 10_000): Promise<JobObject> {
-  return waitFor(
+/**
+ * Waits until the job has ended (queue_state `completed`) and the D1 job index shows it (listing, counts and
+ * the dashboard read the index, which follows the job within moments), and returns it.
+ */
+export async function waitForJobEnd(id: string, headers: Record<string, string>, timeoutMs = 10_000): Promise<JobObject> {
+  const job = await waitFor(
     () => jobObject(id, headers),
-    (job) => job.queue_state === "completed",
+    (found) => found.queue_state === "completed",
     timeoutMs,
   );
+  await indexed(id);
+  return job;
 }
 
 export interface LogLine {
@@ -187,7 +192,7 @@ export async function runScheduled(scheduledTime: number, cron = "*/5 * * * *"):
  * turn results holding `unknown` (task outputs, inputs) into `never`.
  */
 export type CoordinatorStub = Omit<DurableObjectStub<JobCoordinator>, CoordinatorMethod> & Pick<JobCoordinator, CoordinatorMethod>;
-type CoordinatorMethod = "start" | "claim" | "complete" | "fail" | "snapshot" | "purge";
+type CoordinatorMethod = "start" | "claim" | "complete" | "fail" | "snapshot" | "purge" | "view" | "logs" | "deliveries" | "recordDeliveries" | "create";
 
 /** The JobCoordinator of a job, named by the job id as the engine names it. */
 export function coordinatorOf(jobId: string): CoordinatorStub {
@@ -222,15 +227,35 @@ export function selftestSpec(parameters: Record<string, unknown>, overrides: Par
 /**
  * Makes a task's deadline (dispatch lease, attempt lease or retry timer) come due, as if its time had
  * passed, then restarts the coordinator so it reloads its state from storage. Leases are tens of seconds
- * in wrangler.toml; this moves the clock of one task instead of waiting.
+ * in wrangler.toml; this moves the clock of one task (of the first page, in the head row) instead of waiting.
  */
 export async function expireTaskDeadline(jobId: string, task: string): Promise<void> {
   const stub = env.JOB_COORDINATOR.get(env.JOB_COORDINATOR.idFromName(jobId));
   await runInDurableObject(stub, (_instance, state) => {
-    const changed = state.storage.sql.exec(`UPDATE tasks SET body = json_set(body, '$.deadline', ?) WHERE name = ?`, Date.now() - 1, task);
-    if (changed.rowsWritten !== 1) throw new Error(`no stored task ${task}`);
+    const [row] = state.storage.sql.exec<{ body: string }>(`SELECT body FROM job_rows WHERE key = 0`).toArray();
+    if (!row) throw new Error(`no stored job ${jobId}`);
+    const head = JSON.parse(row.body) as { tasks: { name: string; deadline: number | null }[] };
+    const stored = head.tasks.find((candidate) => candidate.name === task);
+    if (!stored) throw new Error(`no stored task ${task}`);
+    stored.deadline = Date.now() - 1;
+    state.storage.sql.exec(`UPDATE job_rows SET body = ? WHERE key = 0`, JSON.stringify(head));
   });
   await evictDurableObject(stub);
+}
+
+/** Waits until the D1 job index has caught up with these jobs (listing, dashboard and counts read it). */
+export async function indexed(...jobIds: string[]): Promise<void> {
+  await Promise.all(jobIds.map((id) => indexRow(id)));
+}
+
+/**
+ * The job's row in the D1 job index once it has caught up with the job's coordinator (the row is written
+ * within a quarter second of a job-level change, coalesced), or null for a job without one.
+ */
+export async function indexRow<T = Record<string, unknown>>(jobId: string, timeoutMs = 5_000): Promise<T | null> {
+  const snapshot = await waitFor(() => coordinatorOf(jobId).snapshot(), (found) => !found?.indexPending, timeoutMs);
+  if (!snapshot) return null;
+  return (await rows<T>(`SELECT * FROM jobs WHERE id = ?`, jobId))[0] ?? null;
 }
 
 export interface RecordedRequest {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { call, createClient, getJson, interceptFetch, jobObject, postJson, rows, submitSelftest, waitFor, waitForJobEnd, type JobObject, type RecordedRequest } from "./helpers";
+import { call, createClient, getJson, indexed, indexRow, interceptFetch, jobObject, postJson, rows, submitSelftest, waitFor, waitForJobEnd, type JobObject, type RecordedRequest } from "./helpers";
 
 /**
  * PATCH /jobs/{id} (api.md): every field in every queue state the API shows, allowed (200) or forbidden
@@ -137,9 +137,9 @@ interface JobRowView {
 }
 
 async function view(id: string, headers: Auth): Promise<View> {
+  const row = await indexRow<JobRowView>(id);
   const job = await jobObject(id, headers);
-  const [row] = await rows<JobRowView>(`SELECT queue_state, failed, priority, run_at, persist, semaphore_url FROM jobs WHERE id = ?`, id);
-  // The job object is the D1 row: they must agree.
+  // The job object (the coordinator's) and the D1 index row, once it caught up, must agree.
   expect({ queue_state: row!.queue_state, failed: row!.failed === 1, priority: row!.priority, run_at: row!.run_at, persist: row!.persist === 1 }).toEqual({
     queue_state: job.queue_state,
     failed: job.failed,
@@ -161,10 +161,9 @@ async function view(id: string, headers: Auth): Promise<View> {
 /** Everything a user (and D1) can see of a job, for "nothing changed" checks. */
 async function everything(id: string, headers: Auth): Promise<unknown> {
   return {
+    row: await indexRow(id),
     job: await jobObject(id, headers),
-    row: await rows(`SELECT * FROM jobs WHERE id = ?`, id),
-    tasks: await rows(`SELECT * FROM tasks WHERE job_id = ? ORDER BY position`, id),
-    logs: await rows(`SELECT COUNT(*) AS n FROM logs WHERE job_id = ?`, id),
+    logs: (await getJson<unknown[]>(`/logs/${id}`, headers)).body.length,
   };
 }
 
@@ -538,8 +537,9 @@ interface StartEnd {
   ended_at: string | null;
 }
 
-function startsAndEnds(...ids: string[]): Promise<StartEnd[]> {
-  return rows<StartEnd>(`SELECT id, started_at, ended_at FROM jobs WHERE id IN (${ids.map(() => "?").join(", ")})`, ...ids);
+/** When the jobs started and ended, from their D1 index rows (once they caught up). */
+async function startsAndEnds(...ids: string[]): Promise<StartEnd[]> {
+  return Promise.all(ids.map(async (id) => (await indexRow<StartEnd>(id))!));
 }
 
 /** A job that holds its client's only slot for an hour without running anything (its task waits for a retry). */
@@ -572,6 +572,7 @@ describe("pause, resume and break", { timeout: 60_000 }, () => {
     expect(taskStates(job)).toEqual(["completed", "pending", "pending"]);
     // Pausing sends no callback of its own.
     expect(await settledCallbacks(paused, headers, 2)).toEqual(["task_1 start", "task_1 complete"]);
+    await indexed(paused, next);
     const dashboard = await getJson<{ started: JobObject[]; queued: JobObject[] }>("/dashboard", headers);
     expect(dashboard.body.started.map((seen) => seen.id)).toEqual([]);
     expect((await getJson<{ jobs: Record<string, number> }>("/health", headers)).body.jobs).toMatchObject({ paused: 1, started: 0, queued: 0, completed: 1 });
@@ -671,9 +672,9 @@ describe("pause, resume and break", { timeout: 60_000 }, () => {
     const startedAtOnce: string[][] = [];
     await waitFor(
       async () => {
-        const dashboard = await getJson<{ started: JobObject[] }>("/dashboard", headers);
-        startedAtOnce.push(dashboard.body.started.map((job) => job.id));
-        return (await jobObject(third, headers)).queue_state;
+        const jobs = await Promise.all([second, third, broken].map((id) => jobObject(id, headers)));
+        startedAtOnce.push(jobs.filter((job) => job.queue_state === "started").map((job) => job.id));
+        return jobs[1]!.queue_state;
       },
       (state) => state === "completed",
     );
@@ -693,6 +694,7 @@ describe("pause, resume and break", { timeout: 60_000 }, () => {
       ["task_3", "cancelled", "job cancelled"],
     ]);
     expect(await settledCallbacks(broken, headers, 2)).toEqual(["task_1 start", "job failed: job cancelled"]);
+    await indexed(broken, second, third);
     const health = await getJson<{ jobs: Record<string, number> }>("/health", headers);
     expect(health.body.jobs).toMatchObject({ broken: 1, completed: 2, started: 0, queued: 0 });
     expect((await getJson<JobObject[]>("/jobs?state=4", headers)).body.map((seen) => seen.id)).toEqual([broken]);
@@ -746,7 +748,11 @@ describe("pause, resume and break", { timeout: 60_000 }, () => {
           }),
         ),
       );
-    const queueOrder = async () => (await getJson<{ queued: JobObject[] }>("/dashboard", headers)).body.queued.map((job) => (job.parameters as { content_id: string }).content_id);
+    // The dashboard lists from the D1 job index (once it caught up), in the scheduler's queue order.
+    const queueOrder = async () => {
+      await indexed(x, y, z);
+      return (await getJson<{ queued: JobObject[] }>("/dashboard", headers)).body.queued.map((job) => (job.parameters as { content_id: string }).content_id);
+    };
     await waitFor(places, (seen) => seen.z![0] === 3);
     expect(await places()).toEqual({ x: [1, true], y: [2, false], z: [3, false] });
 
@@ -766,8 +772,8 @@ describe("pause, resume and break", { timeout: 60_000 }, () => {
     // Freeing the slot starts them in that order, one at a time.
     expect((await patch(blocker, { queue_state: "broken" }, headers)).status).toBe(200);
     await Promise.all([x, y, z].map((id) => waitForJobEnd(id, headers)));
-    const started = await rows<{ id: string }>(`SELECT id FROM jobs WHERE id IN (?, ?, ?) ORDER BY started_at`, x, y, z);
-    expect(started.map((row) => row.id)).toEqual([y, z, x]);
+    const started = await startsAndEnds(x, y, z);
+    expect(started.sort((a, b) => (a.started_at! < b.started_at! ? -1 : 1)).map((row) => row.id)).toEqual([y, z, x]);
   });
 
   it("run_at moves a job between queued and scheduled; a semaphore that opens lets it run", async () => {
@@ -782,6 +788,7 @@ describe("pause, resume and break", { timeout: 60_000 }, () => {
     expect(job).toMatchObject({ run_at: "2097-07-07T07:07:07.000Z", position: null, top_of_queue: false });
     // The other job moved up.
     expect(await until(other, headers, (seen) => seen.position === 1)).toMatchObject({ top_of_queue: true });
+    await indexed(id, other);
     const scheduled = await getJson<JobObject[]>("/jobs?state=scheduled", headers);
     expect(scheduled.body.map((seen) => seen.id)).toEqual([id]);
     const numeric = await getJson<JobObject[]>("/jobs?state=5", headers);
@@ -812,8 +819,8 @@ describe("pause, resume and break", { timeout: 60_000 }, () => {
     expect((await patch(blocker, { queue_state: "broken" }, headers)).status).toBe(200);
     expect(await waitForJobEnd(id, headers)).toMatchObject({ failed: false });
     expect(await waitForJobEnd(other, headers)).toMatchObject({ failed: false });
-    const order = await rows<{ id: string }>(`SELECT id FROM jobs WHERE id IN (?, ?) ORDER BY started_at`, id, other);
-    expect(order.map((row) => row.id)).toEqual([id, other]);
+    const order = await startsAndEnds(id, other);
+    expect(order.sort((a, b) => (a.started_at! < b.started_at! ? -1 : 1)).map((row) => row.id)).toEqual([id, other]);
   });
 
   it("persist toggles on an ended job (completed, failed, broken), and GET /jobs?persist follows", async () => {
@@ -825,7 +832,10 @@ describe("pause, resume and break", { timeout: 60_000 }, () => {
     const broken = await submitSelftest(headers, { content_id: "keep-broken", tasks: 1 }, { run_at: FUTURE });
     expect((await patch(broken, { queue_state: "broken" }, headers)).status).toBe(200);
     await until(broken, headers, (job) => job.queue_state === "broken");
-    const persisted = async () => (await getJson<JobObject[]>("/jobs?persist=1", headers)).body.map((job) => job.id).sort();
+    const persisted = async () => {
+      await indexed(done, failed, broken);
+      return (await getJson<JobObject[]>("/jobs?persist=1", headers)).body.map((job) => job.id).sort();
+    };
 
     for (const id of [done, failed, broken]) {
       const before = await jobObject(id, headers);
@@ -836,6 +846,7 @@ describe("pause, resume and break", { timeout: 60_000 }, () => {
     }
     expect(await persisted()).toEqual([done, failed, broken].sort());
     expect(await rows(`SELECT persist FROM jobs WHERE id IN (?, ?, ?)`, done, failed, broken)).toEqual([{ persist: 1 }, { persist: 1 }, { persist: 1 }]);
+
 
     expect(await patch(failed, { persist: "false" }, headers)).toEqual({ status: 200, body: { id: failed, result: "Performed updates: persist" } });
     expect(await until(failed, headers, (job) => !job.persist)).toMatchObject({ queue_state: "completed", failed: true, persist: false });

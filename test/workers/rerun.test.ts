@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { INDEX_DELAY_MS } from "../../src/coordinator/index-writer";
 import { call, createClient, jobObject, postJson, rows, submitSelftest, waitForJobEnd } from "./helpers";
 
 /**
@@ -19,7 +20,9 @@ function rerun(id: string, headers: Record<string, string>, key?: string): Promi
   return call(`/jobs/${id}/rerun`, { method: "POST", headers: { ...headers, ...(key === undefined ? {} : { "idempotency-key": key }) } });
 }
 
+/** The jobs that name `id` as the job they rerun, in the D1 job index once every job made so far is in it. */
 async function replacementsOf(id: string): Promise<string[]> {
+  await new Promise((resolve) => setTimeout(resolve, 2 * INDEX_DELAY_MS));
   return (await rows<{ id: string }>(`SELECT id FROM jobs WHERE rerun_of = ? ORDER BY id`, id)).map((row) => row.id);
 }
 

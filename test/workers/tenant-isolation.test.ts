@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { INDEX_DELAY_MS } from "../../src/coordinator/index-writer";
 import {
   call,
   callWithBindings,
   coordinatorOf,
   getJson,
+  indexed,
   interceptFetch,
   jobObject,
   postJson,
@@ -48,16 +50,20 @@ async function newClient(name: string): Promise<Credentials> {
   return { name: created.client, keyId: created.key_id, headers: { client: created.client, "api-key": created.api_key } };
 }
 
-/** Everything of the owner's that a request could change: its jobs' rows, tasks, logs, callbacks and coordinators, and all job counts. */
+/**
+ * Everything of the owner's that a request could change: its jobs' index rows and coordinators (state, log,
+ * delivery log; not the cost ledger, which counts every request made to them), and all job counts.
+ */
 async function ownerState(): Promise<unknown> {
   const jobIds = [ids.ended, ids.failed, ids.scheduled];
+  const coordinator = async (id: string) => {
+    const stub = coordinatorOf(id);
+    const { ledger: _ledger, ...snapshot } = (await stub.snapshot())!;
+    return { ...snapshot, logs: await stub.logs(owner.name), deliveries: await stub.deliveries(owner.name) };
+  };
   return {
     jobs: await rows(`SELECT * FROM jobs WHERE client = ? ORDER BY id`, owner.name),
-    tasks: await rows(`SELECT * FROM tasks WHERE job_id IN (SELECT id FROM jobs WHERE client = ?) ORDER BY job_id, position`, owner.name),
-    logs: await rows(`SELECT job_id, count(*) AS n FROM logs WHERE job_id IN (SELECT id FROM jobs WHERE client = ?) GROUP BY job_id ORDER BY job_id`, owner.name),
-    callbacks: await rows(`SELECT * FROM callbacks WHERE job_id IN (SELECT id FROM jobs WHERE client = ?) ORDER BY id`, owner.name),
-    attempts: await rows(`SELECT count(*) AS n FROM callback_attempts WHERE job_id IN (SELECT id FROM jobs WHERE client = ?)`, owner.name),
-    coordinators: await Promise.all(jobIds.map((id) => coordinatorOf(id).snapshot())),
+    coordinators: await Promise.all(jobIds.map(coordinator)),
     allJobs: await rows(`SELECT client, count(*) AS n FROM jobs GROUP BY client ORDER BY client`),
   };
 }
@@ -108,10 +114,11 @@ beforeAll(async () => {
   await waitForJobEnd(ids.ended, owner.headers);
   expect(await waitForJobEnd(ids.failed, owner.headers)).toMatchObject({ failed: true });
   const callbacks = await waitFor(
-    () => rows<{ id: string; state: string }>(`SELECT id, state FROM callbacks WHERE job_id = ? ORDER BY sequence`, ids.ended),
+    async () => (await coordinatorOf(ids.ended).deliveries(owner.name)) ?? [],
     (found) => found.length > 0 && found.every((row) => row.state === "delivered"),
   );
-  ids.callback = callbacks[0]!.id;
+  ids.callback = callbacks[0]!.callback_id;
+  await indexed(ids.scheduled);
 }, 30_000);
 
 afterAll(() => {
@@ -173,6 +180,7 @@ describe("another client's job ids", () => {
     expect((await getJson(`/jobs/${mine!.id}`, stranger.headers)).status).toBe(404);
     await Promise.all([waitForJobEnd(mine!.id, owner.headers), waitForJobEnd(theirs!.id, stranger.headers)]);
     // Back to the three jobs the other tests look at.
+    await indexed(mine!.id);
     await rows(`DELETE FROM jobs WHERE id = ?`, mine!.id);
   });
 
@@ -183,14 +191,14 @@ describe("another client's job ids", () => {
       expect(response.status, `${endpoint.name}: ${await response.clone().text()}`).toBe(endpoint.ownerStatus);
     }
     // Let the rerun, the retry and the redelivery finish while outbound fetch is still intercepted.
-    await waitFor(
-      () => rows<{ n: number }>(`SELECT count(*) AS n FROM jobs WHERE client = ? AND queue_state NOT IN ('completed', 'broken')`, owner.name),
-      (found) => found[0]!.n === 0,
-    );
-    await waitFor(
-      () => rows<{ n: number }>(`SELECT count(*) AS n FROM callbacks WHERE job_id IN (SELECT id FROM jobs WHERE client = ?) AND state <> 'delivered'`, owner.name),
-      (found) => found[0]!.n === 0,
-    );
+    await new Promise((resolve) => setTimeout(resolve, 2 * INDEX_DELAY_MS));
+    const jobs = (await rows<{ id: string }>(`SELECT id FROM jobs WHERE client = ?`, owner.name)).map((row) => row.id);
+    for (const id of jobs) {
+      await waitFor(
+        async () => ({ job: await coordinatorOf(id).view(owner.name), deliveries: await coordinatorOf(id).deliveries(owner.name) }),
+        ({ job, deliveries }) => (job!.queue_state === "completed" || job!.queue_state === "broken") && deliveries!.every((row) => row.state === "delivered"),
+      );
+    }
   });
 });
 

@@ -1,8 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { findJob, jobTasks } from "../../db/jobs";
+import { coordinatorFor } from "../../coordinator/stub";
 import { schedulerFor } from "../../scheduler/stub";
 import { notFound } from "../errors";
-import { toJobObject } from "../job-object";
 import { newRouter } from "../router";
 import { errorResponses, JobIdParam, JobObject, notFoundResponse } from "../schemas";
 
@@ -21,10 +20,10 @@ const getJob = createRoute({
 export const getJobRoutes = newRouter().openapi(getJob, async (c) => {
   const { id } = c.req.valid("param");
   const client = c.get("client");
-  const row = await findJob(c.env.DB, client, id);
-  if (!row) throw notFound();
-  const job = toJobObject(row, await jobTasks(c.env.DB, id));
-  if (row.queue_state === "queued") {
+  // The job's coordinator is its store: the job as it is now, also the moment a callback about it arrives.
+  const job = await coordinatorFor(c.env.JOB_COORDINATOR, id).view(client);
+  if (!job) throw notFound();
+  if (job.queue_state === "queued") {
     const view = await schedulerFor(c.env.CLIENT_SCHEDULER, client).view();
     job.position = view.entries.find((entry) => entry.jobId === id)?.position ?? null;
     job.top_of_queue = job.position === 1;

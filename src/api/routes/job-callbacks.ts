@@ -1,7 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { coordinatorFor } from "../../coordinator/stub";
-import { jobCallbacks, type AttemptRow } from "../../db/callbacks";
-import { findJob } from "../../db/jobs";
 import { ApiError, notFound } from "../errors";
 import { newRouter } from "../router";
 import { ErrorBody, errorResponses, JobIdParam, notFoundResponse, bodyErrorResponses } from "../schemas";
@@ -61,24 +59,15 @@ const redeliver = createRoute({
 export const jobCallbackRoutes = newRouter()
   .openapi(listCallbacks, async (c) => {
     const { id } = c.req.valid("param");
-    if (!(await findJob(c.env.DB, c.get("client"), id))) throw notFound();
-    const { callbacks, attempts } = await jobCallbacks(c.env.DB, id);
-    const byCallback = new Map<string, AttemptRow[]>();
-    for (const attempt of attempts) byCallback.set(attempt.callback_id, [...(byCallback.get(attempt.callback_id) ?? []), attempt]);
-    return c.json(
-      callbacks.map(({ id: callbackId, state, ...row }) => ({
-        callback_id: callbackId,
-        ...row,
-        state: state as z.infer<typeof Callback>["state"],
-        attempts: (byCallback.get(callbackId) ?? []).map(({ callback_id: _, ...attempt }) => attempt),
-      })),
-      200,
-    );
+    // The delivery log lives in the job's coordinator, which answers for its own client only.
+    const callbacks = await coordinatorFor(c.env.JOB_COORDINATOR, id).deliveries(c.get("client"));
+    if (!callbacks) throw notFound();
+    return c.json(callbacks, 200);
   })
   .openapi(redeliver, async (c) => {
     const { id, callback_id } = c.req.valid("param");
-    if (!(await findJob(c.env.DB, c.get("client"), id))) throw notFound();
-    const outcome = await coordinatorFor(c.env.JOB_COORDINATOR, id).redeliver(callback_id);
+    const outcome = await coordinatorFor(c.env.JOB_COORDINATOR, id).redeliver(c.get("client"), callback_id);
+    if (outcome.notFound) throw notFound();
     if (!outcome.ok && outcome.reason === "unknown callback") throw notFound("Callback");
     if (!outcome.ok) throw new ApiError(409, "conflict", "The callback is still being delivered; redeliver it once it is delivered or failed.");
     return c.json({ id: callback_id, result: "accepted" as const }, 202);

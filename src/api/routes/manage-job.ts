@@ -1,6 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { coordinatorFor } from "../../coordinator/stub";
-import { findJob } from "../../db/jobs";
 import { endpointProblem } from "../../domain/endpoints";
 import type { JobChange } from "../../domain/job-management";
 import { ApiError, notFound, validationError } from "../errors";
@@ -76,9 +75,6 @@ const retryJob = createRoute({
   },
 });
 
-async function ownJob(env: Env, client: string, id: string): Promise<void> {
-  if (!(await findJob(env.DB, client, id))) throw notFound();
-}
 
 export const manageJobRoutes = newRouter()
   .openapi(patchJob, async (c) => {
@@ -95,7 +91,7 @@ export const manageJobRoutes = newRouter()
     // The same refusals as at submission: control characters (header injection), credentials, private hosts.
     const semaphoreProblem = typeof semaphore === "string" ? endpointProblem(semaphore, c.get("config").allowPrivateCallbacks) : null;
     if (semaphoreProblem) throw validationError([{ path, message: `semaphore URL ${semaphoreProblem}` }]);
-    await ownJob(c.env, client, id);
+    const coordinator = coordinatorFor(c.env.JOB_COORDINATOR, id);
     const change: JobChange = {
       queueState: body.queue_state,
       priority: body.priority,
@@ -104,23 +100,23 @@ export const manageJobRoutes = newRouter()
       persist: body.persist,
     };
     if (Object.values(change).every((value) => value === undefined)) {
+      // Another client's job, or none: 404 first, as for any change.
+      if (!(await coordinator.spec(client))) throw notFound();
       throw validationError([{ path: "", message: "nothing to change: give queue_state, priority, run_at, semaphore_url or persist" }]);
     }
-    const result = await coordinatorFor(c.env.JOB_COORDINATOR, id).change(change);
-    if (!result.ok) throw new ApiError(409, "conflict", result.conflict);
+    const result = await coordinator.change(client, change);
+    if (!result.ok) throw "notFound" in result ? notFound() : new ApiError(409, "conflict", result.conflict);
     return c.json({ id, result: `Performed updates: ${result.performed.join(", ")}` }, 200);
   })
   .openapi(rerunJobRoute, async (c) => {
     const { id } = c.req.valid("param");
     const client = c.get("client");
-    await ownJob(c.env, client, id);
     const rerun = await rerunJob(c.env, { client, jobId: id, requestId: c.get("requestId"), idempotencyKey: c.req.header("idempotency-key") });
     return c.json({ id: rerun.id, job_id: rerun.id, result: "accepted" as const, rerun_of: id }, rerun.created ? 202 : 200);
   })
   .openapi(retryJob, async (c) => {
     const { id } = c.req.valid("param");
-    await ownJob(c.env, c.get("client"), id);
-    const result = await coordinatorFor(c.env.JOB_COORDINATOR, id).retryInPlace();
-    if (!result.ok) throw new ApiError(409, "conflict", result.conflict);
+    const result = await coordinatorFor(c.env.JOB_COORDINATOR, id).retryInPlace(c.get("client"));
+    if (!result.ok) throw "notFound" in result ? notFound() : new ApiError(409, "conflict", result.conflict);
     return c.json({ id, result: "accepted" as const }, 202);
   });

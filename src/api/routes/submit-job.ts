@@ -2,7 +2,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { maskSecrets } from "../../domain/secrets";
 import { endpointProblem } from "../../domain/endpoints";
 import { ulid } from "ulidx";
-import { findJob } from "../../db/jobs";
 import { releaseKey } from "../../db/idempotency";
 import { validationError } from "../errors";
 import { reserveIdempotencyKey } from "../idempotency-key";
@@ -71,10 +70,8 @@ export const submitJobRoutes = newRouter().openapi(submitJob, async (c) => {
       now,
     });
     if (reservation.kind === "replay") {
-      const existing = await findJob(c.env.DB, client, reservation.jobId);
-      if (existing) return c.json({ id: reservation.jobId, job_id: reservation.jobId, result: "accepted" as const, queue_state: existing.queue_state }, 200);
-      // The request that reserved the key has not created its job (it died, or is still at it): create
-      // it under the reserved id. A coordinator creates its job once, so nothing is doubled.
+      // The job of the first request: its coordinator creates it once, and answers a repeat with its current
+      // state. Should the first request have died before creating it, this creates it, under the same id.
       reservedId = reservation.jobId;
       replayed = true;
     }
