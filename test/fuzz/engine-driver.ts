@@ -210,7 +210,7 @@ export class EngineDriver {
     let previous = "";
     let why = "";
     while (Date.now() < deadline) {
-      const now = activity(this.d1File);
+      const now = activity(this.d1File, coordinatorFiles(this.persistTo, this.coordinatorCache).values());
       const digest = JSON.stringify(readD1(this.d1File));
       const running = now.started.filter((job) => job.contentId !== SLOT_HOLDER);
       why = running.length > 0 ? `started: ${running.map((job) => `${job.id} (${job.contentId})`).join(", ")}` : now.pendingCallbacks > 0 ? `${now.pendingCallbacks} callbacks pending` : "D1 changing";

@@ -67,10 +67,10 @@ export function coordinatorFiles(persistTo: string, cache: Map<string, string | 
   for (const name of readdirSync(dir)) {
     if (!name.endsWith(".sqlite") || name === "metadata.sqlite" || cache.has(name)) continue;
     try {
-      const spec = readCoordinator(join(dir, name)).job?.[0];
-      if (spec) cache.set(name, (JSON.parse(String((JSON.parse(spec) as { spec: string }).spec)) as { jobId: string }).jobId);
+      const spec = coordinatorRows(join(dir, name)).find((row) => row.key === SPEC_KEY);
+      if (spec) cache.set(name, (JSON.parse(spec.body) as { jobId: string }).jobId);
     } catch {
-      // Not created yet (no job table): look again next time.
+      // Not created yet (no job_rows table): look again next time.
     }
   }
   const byJob = new Map<string, string>();
@@ -78,24 +78,33 @@ export function coordinatorFiles(persistTo: string, cache: Map<string, string | 
   return byJob;
 }
 
+/** Keys of the coordinator's rows (src/coordinator/job-store.ts): the head, the spec, and the kinds of rows by range. */
+const HEAD_KEY = 0;
+const SPEC_KEY = 1;
+const KIND = 1e12;
+const CALLBACKS = [3 * KIND, 4 * KIND] as const;
+const DELIVERY_CHUNKS = [5 * KIND, 6 * KIND] as const;
+
+interface CoordinatorRow {
+  key: number;
+  body: string;
+  extra: string | null;
+}
+
 /**
- * A coordinator's rows (job, tasks, callback outbox, pending D1 statements), by table. Read from a copy of
- * its files: an active Durable Object holds its database locked (a reader gets "database is locked", and a
- * reader's lock could get in the engine's way). Copying takes no lock; opening the copy recovers the
- * committed transactions from the write-ahead log and ignores a half-written one.
+ * A coordinator's rows (its one table, job_rows). Read from a copy of its files: an active Durable Object
+ * holds its database locked (a reader gets "database is locked", and a reader's lock could get in the
+ * engine's way). Copying takes no lock; opening the copy recovers the committed transactions from the
+ * write-ahead log and ignores a half-written one.
  */
-export function readCoordinator(file: string): Record<string, string[]> {
+function coordinatorRows(file: string): CoordinatorRow[] {
   const copy = join(mkdtempSync(join(tmpdir(), "fuzz-coordinator-")), "copy.sqlite");
   try {
     copyFileSync(file, copy);
     if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${copy}-wal`);
     const db = new DatabaseSync(copy);
     try {
-      const digest: Record<string, string[]> = {};
-      for (const table of ["job", "tasks", "outbox", "projection"]) {
-        digest[table] = db.prepare(`SELECT * FROM "${table}"`).all().map((row) => JSON.stringify({ ...row })).sort();
-      }
-      return digest;
+      return db.prepare(`SELECT key, body, extra FROM job_rows ORDER BY key`).all().map((row) => ({ key: Number(row.key), body: String(row.body), extra: row.extra === null ? null : String(row.extra) }));
     } finally {
       db.close();
     }
@@ -104,18 +113,41 @@ export function readCoordinator(file: string): Record<string, string[]> {
   }
 }
 
-/** Ids of started jobs, and whether any callback of another job is still waiting to be delivered. */
-export function activity(file: string): { started: { id: string; contentId: string | null }[]; pendingCallbacks: number } {
+/** A coordinator's rows as JSON, sorted: the digest compared before and after a chunk. */
+export function readCoordinator(file: string): Record<string, string[]> {
+  return { job_rows: coordinatorRows(file).map((row) => JSON.stringify(row)).sort() };
+}
+
+/** How many callbacks of the job wait for delivery, and its queue state (from the coordinator's own rows). */
+function coordinatorActivity(file: string): { queueState: string; pendingCallbacks: number } {
+  const rows = coordinatorRows(file);
+  const head = rows.find((row) => row.key === HEAD_KEY);
+  if (!head) return { queueState: "unknown", pendingCallbacks: 0 };
+  const document = JSON.parse(head.body) as { meta: { queueState: string }; deliveries: { entry: { id: string; state: string } }[] };
+  // Newest last, as the store reads them: as made, as sealed, as in the head.
+  const latest = new Map<string, string>();
+  const within = (key: number, [from, to]: readonly [number, number]) => key >= from && key < to;
+  for (const row of rows) if (within(row.key, CALLBACKS)) latest.set(JSON.parse(row.body).entry.id, JSON.parse(row.body).entry.state);
+  for (const row of rows) if (within(row.key, DELIVERY_CHUNKS)) for (const record of JSON.parse(row.body) as { entry: { id: string; state: string } }[]) latest.set(record.entry.id, record.entry.state);
+  for (const record of document.deliveries) latest.set(record.entry.id, record.entry.state);
+  const pendingCallbacks = [...latest.values()].filter((state) => state === "pending" || state === "in_flight").length;
+  return { queueState: document.meta.queueState, pendingCallbacks };
+}
+
+/** Ids of started jobs (from D1), and how many callbacks of jobs that are not started still wait for delivery. */
+export function activity(file: string, coordinators: Iterable<string>): { started: { id: string; contentId: string | null }[]; pendingCallbacks: number } {
   const db = new DatabaseSync(file, { readOnly: true });
   try {
     const started = db
       .prepare("SELECT id, content_id FROM jobs WHERE queue_state = 'started'")
       .all()
       .map((row) => ({ id: String(row.id), contentId: row.content_id === null ? null : String(row.content_id) }));
-    const pending = db
-      .prepare("SELECT COUNT(*) AS n FROM callbacks c JOIN jobs j ON j.id = c.job_id WHERE c.state IN ('pending', 'in_flight') AND j.queue_state != 'started'")
-      .get();
-    return { started, pendingCallbacks: Number(pending?.n ?? 0) };
+    let pendingCallbacks = 0;
+    for (const coordinator of coordinators) {
+      const now = coordinatorActivity(coordinator);
+      if (now.queueState !== "started") pendingCallbacks += now.pendingCallbacks;
+    }
+    return { started, pendingCallbacks };
   } finally {
     db.close();
   }

@@ -72,8 +72,10 @@ export async function canary(driver: EngineDriver): Promise<boolean> {
   await driver.settle();
   const before = await driver.snapshot();
   await driver.call("PATCH", `/jobs/${id}`, driver.headersOf(main), { priority: 9 });
+  // The D1 job index follows the job a moment later (coalesced): let it.
+  await driver.settle();
   const differences = diffSnapshots(before, await driver.snapshot(), 100);
-  return ["API ", "D1 jobs ", `coordinator of ${id} job `].every((prefix) => differences.some((line) => line.startsWith(prefix)));
+  return ["API ", "D1 jobs ", `coordinator of ${id} `].every((prefix) => differences.some((line) => line.startsWith(prefix)));
 }
 
 /** What one snapshot holds, in words (for the report). */

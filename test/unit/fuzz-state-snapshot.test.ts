@@ -52,35 +52,44 @@ describe("readD1", () => {
     expect(differences.some((line) => line.startsWith("D1 callbacks row gone or changed") && line.includes("cb1"))).toBe(true);
   });
 
-  it("tells what still moves: started jobs and callbacks waiting for delivery of other jobs", () => {
+  it("tells what still moves: started jobs, and callbacks waiting for delivery of other jobs (from their coordinators)", () => {
     const file = database();
-    expect(activity(file)).toEqual({ started: [{ id: "run", contentId: "c2" }], pendingCallbacks: 0 });
-    update(file, "UPDATE callbacks SET state = 'in_flight' WHERE id = 'cb1';");
-    expect(activity(file).pendingCallbacks).toBe(1);
+    const done = coordinatorFile("done-job", { queueState: "completed", callbacks: [["cb1", "delivered"]], head: [] });
+    expect(activity(file, [done])).toEqual({ started: [{ id: "run", contentId: "c2" }], pendingCallbacks: 0 });
+    // A callback the head now holds as in flight again (a redelivery).
+    const redelivering = coordinatorFile("done-job-2", { queueState: "completed", callbacks: [["cb1", "delivered"]], head: [["cb1", "in_flight"]] });
+    expect(activity(file, [done, redelivering]).pendingCallbacks).toBe(1);
+    // A started job's callbacks move on their own: not counted.
+    const running = coordinatorFile("run-job", { queueState: "started", callbacks: [["cb2", "pending"]], head: [] });
+    expect(activity(file, [running]).pendingCallbacks).toBe(0);
   });
 });
+
+/** A coordinator's SQLite file in the engine's layout: the head (key 0), the spec (key 1) and callback rows. */
+function coordinatorFile(jobId: string, job: { queueState: string; callbacks: [string, string][]; head: [string, string][] }, into = dir): string {
+  const file = join(into, `${jobId}-${Math.random().toString(36).slice(2)}.sqlite`);
+  const db = new DatabaseSync(file);
+  db.exec(`CREATE TABLE job_rows (key INTEGER PRIMARY KEY, body TEXT NOT NULL, extra TEXT)`);
+  const insert = db.prepare(`INSERT INTO job_rows (key, body, extra) VALUES (?, ?, ?)`);
+  const record = ([id, state]: [string, string]) => ({ entry: { id, state } });
+  insert.run(0, JSON.stringify({ meta: { queueState: job.queueState }, deliveries: job.head.map(record) }), null);
+  insert.run(1, JSON.stringify({ jobId }), null);
+  job.callbacks.forEach((callback, index) => insert.run(3e12 + index, JSON.stringify(record(callback)), "{}"));
+  db.close();
+  return file;
+}
 
 describe("coordinators", () => {
   it("finds each job's coordinator file by the job id in its spec, and reads its rows", () => {
     const persistTo = mkdtempSync(join(dir, "state-"));
     const objects = join(persistTo, "v3", "do", "task-engine-JobCoordinator");
     mkdirSync(objects, { recursive: true });
-    const db = new DatabaseSync(join(objects, "abc123.sqlite"));
-    db.exec(`CREATE TABLE job (id INTEGER PRIMARY KEY, spec TEXT, head TEXT, meta TEXT);
-      CREATE TABLE tasks (name TEXT, position INTEGER, body TEXT); CREATE TABLE outbox (id TEXT, entry TEXT, body TEXT);
-      CREATE TABLE projection (id INTEGER PRIMARY KEY, statement TEXT);
-      INSERT INTO job VALUES (1, '{"jobId":"J1"}', '{}', '{"queueState":"queued"}'); INSERT INTO tasks VALUES ('task_1', 0, '{}');`);
-    db.close();
+    coordinatorFile("J1", { queueState: "queued", callbacks: [], head: [] }, objects);
     new DatabaseSync(join(objects, "metadata.sqlite")).close();
     const cache = new Map<string, string | null>();
     const files = coordinatorFiles(persistTo, cache);
     expect([...files.keys()]).toEqual(["J1"]);
-    expect(readCoordinator(files.get("J1")!)).toEqual({
-      job: ['{"id":1,"spec":"{\\"jobId\\":\\"J1\\"}","head":"{}","meta":"{\\"queueState\\":\\"queued\\"}"}'],
-      tasks: ['{"name":"task_1","position":0,"body":"{}"}'],
-      outbox: [],
-      projection: [],
-    });
+    expect(readCoordinator(files.get("J1")!).job_rows!.map((row) => JSON.parse(row).key)).toEqual([0, 1]);
     const before = { api: {}, d1: {}, coordinators: { "J1 job": ["a"] } };
     expect(diffSnapshots(before, { api: {}, d1: {}, coordinators: { "J1 job": ["b"] } })).toHaveLength(2);
   });
