@@ -403,10 +403,10 @@ export class JobCoordinator extends DurableObject<Env> {
         ? { jobId, generation: sent.generation, kind: "waiting", priority: sent.priority, submittedAt: createdAt, runAt: sent.runAt, semaphoreUrl: sent.semaphoreUrl }
         : { jobId, generation: sent.generation, kind: "gone" };
     try {
-      await schedulerFor(this.env.CLIENT_SCHEDULER, client).sync(sync, this.schedulerConfig);
+      const { rowsWritten } = await schedulerFor(this.env.CLIENT_SCHEDULER, client).sync(sync, this.schedulerConfig);
       this.schedulerConfig = undefined;
-      // A request to the scheduler, made for this job.
-      this.charge({ doRequests: 1 }, false);
+      // A request to the scheduler, made for this job, and the rows it wrote for it.
+      this.charge({ doRequests: 1, doRowsWritten: rowsWritten }, false);
       // Acknowledged: the flag is cleared in memory and stored with the next write (a restart syncs again, harmlessly).
       if (job.meta === sent) job.meta = { ...sent, syncPending: false };
     } catch (error) {

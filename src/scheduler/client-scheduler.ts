@@ -37,17 +37,22 @@ export class ClientScheduler extends DurableObject<Env> {
     super(ctx, env);
     this.store = new SchedulerStore(ctx.storage.sql);
     void ctx.blockConcurrencyWhile(async () => {
-      for (const entry of this.store.entries()) this.entries.set(entry.jobId, entry);
+      // A start's confirmation is not stored (one row less per job): after a restart every started job is
+      // told again, which a coordinator answers without changing anything.
+      for (const entry of this.store.entries()) this.entries.set(entry.jobId, entry.state === "started" ? { ...entry, admitPending: true } : entry);
       this.config = { ...DEFAULT_SCHEDULER_CONFIG, ...(this.store.limits() as Partial<SchedulerConfig> | null) };
       this.alarmAt = await ctx.storage.getAlarm();
     });
   }
 
-  /** Applies a coordinator's view of its job: (re-)enter the queue, update it, or leave (freeing its slot). */
-  async sync(sync: SchedulerSync, config?: SchedulerConfig): Promise<void> {
+  /**
+   * Applies a coordinator's view of its job: (re-)enter the queue, update it, or leave (freeing its slot).
+   * Answers the rows this wrote, for the job's cost ledger.
+   */
+  async sync(sync: SchedulerSync, config?: SchedulerConfig): Promise<{ rowsWritten: number }> {
     if (config) this.setConfig(config);
     const current = this.entries.get(sync.jobId);
-    if (current && current.generation > sync.generation) return;
+    if (current && current.generation > sync.generation) return { rowsWritten: this.store.takeRowsWritten() };
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       if (sync.kind === "gone") {
@@ -75,7 +80,9 @@ export class ClientScheduler extends DurableObject<Env> {
         admitPending: false,
       });
     });
+    const rowsWritten = this.store.takeRowsWritten();
     await this.pump();
+    return { rowsWritten };
   }
 
   /** New admission settings; free slots are filled at once (the reference system's push_jobs). */
@@ -105,6 +112,7 @@ export class ClientScheduler extends DurableObject<Env> {
   }
 
   private setConfig(config: SchedulerConfig): void {
+    if (JSON.stringify(config) === JSON.stringify(this.config)) return;
     this.config = config;
     this.store.saveLimits(config);
   }
@@ -164,16 +172,20 @@ export class ClientScheduler extends DurableObject<Env> {
     // The alarm is armed before any coordinator is told (persist before effect): should the runtime die
     // between the saved choice and the admits, the alarm sends them (found by the chaos drill's reading).
     if (toAdmit.length > 0) await this.ensureAlarm();
+    // What this round cost, shared by the jobs it starts: its rows (the started entries, the alarm) and the
+    // alarm's one invocation to come.
+    const share = { doRowsWritten: this.store.takeRowsWritten() / Math.max(1, toAdmit.length), doRequests: 1 / Math.max(1, toAdmit.length) };
     let freed = false;
     for (const entry of toAdmit) this.admitting.add(entry.jobId);
     await Promise.all(
       toAdmit.map(async (entry) => {
         try {
-          const answer = await coordinatorFor(this.env.JOB_COORDINATOR, entry.jobId).admit(entry.generation);
+          const answer = await coordinatorFor(this.env.JOB_COORDINATOR, entry.jobId).admit(entry.generation, share);
           const latest = this.entries.get(entry.jobId);
           if (!latest || latest.generation !== entry.generation) return;
           if (answer === "started") {
-            this.save({ ...latest, admitPending: false });
+            // Confirmed: kept in memory only (see the constructor).
+            this.entries.set(entry.jobId, { ...latest, admitPending: false });
           } else {
             this.entries.delete(entry.jobId);
             this.store.remove(entry.jobId);
@@ -202,6 +214,7 @@ export class ClientScheduler extends DurableObject<Env> {
     if (wake === null || (this.alarmAt !== null && this.alarmAt <= wake)) return;
     this.alarmAt = wake;
     await this.ctx.storage.setAlarm(wake);
+    this.store.countRowWritten();
   }
 
   private log(message: string, jobId: string, error: unknown): void {

@@ -22,31 +22,37 @@ export interface SchedulerEntry {
   admitPending: boolean;
 }
 
-/** A ClientScheduler's SQLite storage. */
+/**
+ * A ClientScheduler's SQLite storage. The queue is keyed by job id WITHOUT ROWID, so an entry is one row
+ * (a rowid table with a text key writes a second, index row); every row written is counted, for the jobs'
+ * cost ledgers.
+ */
 export class SchedulerStore {
+  private written = 0;
+
   constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS entries (job_id TEXT PRIMARY KEY, state TEXT NOT NULL, body TEXT NOT NULL)`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS queue (job_id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID`);
     sql.exec(`CREATE TABLE IF NOT EXISTS limits (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL)`);
+    // The queue of an engine before 0.2 (a rowid table) moves over once.
+    if (sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'entries'`).toArray().length > 0) {
+      sql.exec(`INSERT OR IGNORE INTO queue (job_id, body) SELECT job_id, body FROM entries`);
+      sql.exec(`DROP TABLE entries`);
+    }
   }
 
   entries(): SchedulerEntry[] {
     return this.sql
-      .exec<{ body: string }>(`SELECT body FROM entries`)
+      .exec<{ body: string }>(`SELECT body FROM queue`)
       .toArray()
       .map((row) => JSON.parse(row.body) as SchedulerEntry);
   }
 
   save(entry: SchedulerEntry): void {
-    this.sql.exec(
-      `INSERT INTO entries (job_id, state, body) VALUES (?, ?, ?) ON CONFLICT (job_id) DO UPDATE SET state = excluded.state, body = excluded.body`,
-      entry.jobId,
-      entry.state,
-      JSON.stringify(entry),
-    );
+    this.run(`INSERT INTO queue (job_id, body) VALUES (?, ?) ON CONFLICT (job_id) DO UPDATE SET body = excluded.body`, entry.jobId, JSON.stringify(entry));
   }
 
   remove(jobId: string): void {
-    this.sql.exec(`DELETE FROM entries WHERE job_id = ?`, jobId);
+    this.run(`DELETE FROM queue WHERE job_id = ?`, jobId);
   }
 
   limits(): AdmissionLimits | null {
@@ -55,6 +61,21 @@ export class SchedulerStore {
   }
 
   saveLimits(limits: AdmissionLimits): void {
-    this.sql.exec(`INSERT INTO limits (id, body) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body`, JSON.stringify(limits));
+    this.run(`INSERT INTO limits (id, body) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body`, JSON.stringify(limits));
+  }
+
+  /** Rows written since the last call; a `setAlarm()` is counted as one (countRowWritten). */
+  takeRowsWritten(): number {
+    const written = this.written;
+    this.written = 0;
+    return written;
+  }
+
+  countRowWritten(): void {
+    this.written++;
+  }
+
+  private run(query: string, ...bindings: (string | number | null)[]): void {
+    this.written += this.sql.exec(query, ...bindings).rowsWritten;
   }
 }
