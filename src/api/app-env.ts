@@ -1,4 +1,5 @@
 import type { EngineConfig } from "../config";
+import type { CostLedger } from "../domain/cost";
 
 /** Hono's environment for this app: the Worker bindings and what the middleware puts in the context. */
 export interface AppEnv {
@@ -8,5 +9,7 @@ export interface AppEnv {
     /** The authenticated client's name. */
     client: string;
     config: EngineConfig;
+    /** What this request has cost so far (request-cost.ts); charged to the job it creates. */
+    cost: CostLedger;
   };
 }

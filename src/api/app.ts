@@ -6,6 +6,7 @@ import { adminAuth } from "./middleware/admin-auth";
 import { blockedAddresses } from "./middleware/blocked-addresses";
 import { clientAuth } from "./middleware/auth";
 import { jsonBody } from "./middleware/json-body";
+import { requestCost } from "./middleware/request-cost";
 import { requestId } from "./middleware/request-id";
 import { newRouter } from "./router";
 import { adminClientRoutes } from "./routes/admin-clients";
@@ -26,6 +27,7 @@ import { workflowRoutes } from "./routes/workflows";
 export function createApp() {
   const app = newRouter();
   app.use("*", requestId());
+  app.use("*", requestCost());
   app.use("*", async function engineConfigMiddleware(c, next) {
     c.set("config", engineConfig(c.env));
     return next();

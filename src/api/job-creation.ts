@@ -10,6 +10,7 @@ import { validationError } from "./errors";
 import type { Severity } from "../domain/job-events";
 import type { QueueState } from "../domain/job-management";
 import { resolveSettings } from "../domain/settings";
+import type { CallerCost } from "../protocol/admission";
 import { schedulerConfigOf, type SchedulerConfig } from "../scheduler/scheduler-config";
 
 /** A job to create, after validation (POST /job) or copied from another job (rerun). */
@@ -76,15 +77,16 @@ export async function prepareJob(env: Env, job: NewJob, now = Date.now()): Promi
  * Hands a prepared job to a new coordinator, which stores it, writes its D1 rows and enters it into the
  * client's admission control. `created` is false when that coordinator already had the job (a repeat).
  */
-export async function createPrepared(env: Env, { spec, scheduler }: PreparedJob): Promise<{ id: string; queueState: QueueState; created: boolean }> {
+export async function createPrepared(env: Env, { spec, scheduler }: PreparedJob, cost: CallerCost = {}): Promise<{ id: string; queueState: QueueState; created: boolean }> {
   // A repeat answers with the job as it is now (an idempotent replay reports its current state).
-  const { created, queueState } = await coordinatorFor(env.JOB_COORDINATOR, spec.jobId).create(spec, scheduler);
+  const { created, queueState } = await coordinatorFor(env.JOB_COORDINATOR, spec.jobId).create(spec, scheduler, cost);
   return { id: spec.jobId, queueState, created };
 }
 
-/** Prepares and creates a job (POST /job). */
-export async function createJob(env: Env, job: NewJob, now = Date.now()): Promise<{ id: string; queueState: QueueState; created: boolean }> {
-  return createPrepared(env, await prepareJob(env, job, now));
+/** Prepares and creates a job (POST /job); the request's cost so far is charged to the job. */
+export async function createJob(env: Env, job: NewJob, now = Date.now(), cost: CallerCost = {}): Promise<{ id: string; queueState: QueueState; created: boolean }> {
+  const prepared = await prepareJob(env, job, now);
+  return createPrepared(env, prepared, cost);
 }
 
 /** 400 when a callback rule's body template would make this job's callbacks larger than the limit. */

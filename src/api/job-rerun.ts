@@ -3,6 +3,7 @@ import { coordinatorFor } from "../coordinator/stub";
 import { notFound } from "./errors";
 import { reserveIdempotencyKey } from "./idempotency-key";
 import { createPrepared, prepareJob } from "./job-creation";
+import type { CallerCost } from "../protocol/admission";
 
 export interface RerunRequest {
   client: string;
@@ -10,6 +11,8 @@ export interface RerunRequest {
   jobId: string;
   requestId: string;
   idempotencyKey?: string;
+  /** The request's cost so far, charged to the replacement. */
+  cost?: CallerCost;
 }
 
 export interface RerunAnswer {
@@ -60,7 +63,7 @@ export async function rerunJob(env: Env, request: RerunRequest): Promise<RerunAn
   });
   const claim = await original.rerunAs(candidate);
   if (!claim) throw notFound();
-  const { created } = await createPrepared(env, { ...prepared, spec: { ...prepared.spec, jobId: claim.id } });
+  const { created } = await createPrepared(env, { ...prepared, spec: { ...prepared.spec, jobId: claim.id } }, request.cost);
   await original.markBroken();
   return { id: claim.id, created };
 }

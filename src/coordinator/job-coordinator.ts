@@ -1,38 +1,30 @@
 import { DurableObject } from "cloudflare:workers";
 import { engineConfig, type EngineConfig } from "../config";
 import { jobIndexRow } from "../db/job-index";
-import { addCost, EMPTY_LEDGER, queueUnitsOf, type CostLedger } from "../domain/cost";
-import { initialJobState, nextTaskDeadline } from "../domain/job-graph";
+import { addCost, queueUnitsOf, type CostLedger } from "../domain/cost";
+import { nextTaskDeadline } from "../domain/job-graph";
 import { isEnded, planChange, waitingState, type JobChange, type JobMeta, type QueueState } from "../domain/job-management";
 import { jobProgress } from "../domain/job-state";
 import { Outbox, type AttemptRecord, type Send } from "../domain/outbox";
 import { withQueueFaults } from "../faults/queue-faults";
 import { queueBatches } from "../queues/batches";
 import { MAX_INLINE_BODY_CHARS, type CallbackMessage, type TaskMessage } from "../queues/messages";
-import type { SchedulerSync } from "../scheduler/client-scheduler";
+import { admissionControlFor, type AdmissionTarget, type CallerCost, type SchedulerSync } from "../protocol/admission";
 import type { SchedulerConfig } from "../scheduler/scheduler-config";
-import { schedulerFor } from "../scheduler/stub";
-import { findWorkflow } from "../workflows/registry";
 import { INDEX_DELAY_MS, IndexWriter } from "./index-writer";
 import { convertLegacyJob, isLegacyJob } from "./legacy-job";
-import { pageTasks, stateFrom, TASKS_PER_PAGE } from "./job-document";
-import { headDocument, indexPending, type JobModel } from "./job-model";
+import { pageTasks, TASKS_PER_PAGE } from "./job-document";
+import { headDocument, indexPending, newJobModel, storedJobModel, type JobModel } from "./job-model";
 import type { ClaimResult, JobSpec, TaskAssignment } from "./job-spec";
-import { JobStore, type StoredJob } from "./job-store";
+import { JobStore } from "./job-store";
 import { deliveryView, jobView, logView, type CallbackView, type JobView, type LogLineView } from "./job-views";
 import { applyChange, endpointIndexOf, submissionLines, type ChangeInput, type ChangeOutcome } from "./job-writes";
 import { jobResult, taskOutputs } from "./notices";
-import { planTasks } from "./planning";
 
 /** If a D1 write or a scheduler sync fails, the alarm tries again after this long. */
 const RETRY_MS = 2_000;
 /** While an admission sync is owed, the alarm looks again this soon (a safety net: it is sent at once). */
 const PENDING_CHECK_MS = 10_000;
-/** Callbacks of an endpoint's line that go out as one run (one queue message or one hand-back). */
-const RUN_LENGTH = 50;
-
-/** Costs a caller incurred for this job before calling it (its Worker invocation, its D1 reads…). */
-export type CallerCost = Partial<CostLedger>;
 
 /** A delivery attempt a callbacks consumer reports; `record: null`: handed back, not attempted. */
 export interface DeliveryReport {
@@ -49,7 +41,7 @@ export type ChangeResult = { ok: true; performed: string[] } | { ok: false; conf
  * change is worked out by job-writes.ts (a pure module), stored in this object's SQLite storage in one
  * transaction before any effect (queue send, callback, D1 index write, admission sync) is started.
  */
-export class JobCoordinator extends DurableObject<Env> {
+export class JobCoordinator extends DurableObject<Env> implements AdmissionTarget {
   private store: JobStore;
   private readonly config: EngineConfig;
   private readonly index: IndexWriter;
@@ -72,7 +64,7 @@ export class JobCoordinator extends DurableObject<Env> {
     void ctx.blockConcurrencyWhile(async () => {
       if (isLegacyJob(ctx.storage.sql)) await convertLegacyJob(ctx.storage.sql, env.DB, this.store, ctx.storage);
       const stored = this.store.load();
-      if (stored) this.job = this.modelOf(stored);
+      if (stored) this.job = storedJobModel(stored, this.config);
       this.alarmAt = await ctx.storage.getAlarm();
     });
   }
@@ -93,7 +85,7 @@ export class JobCoordinator extends DurableObject<Env> {
     this.schedulerConfig = scheduler;
     const now = Date.now();
     const runAt = spec.runAt === null ? null : Date.parse(spec.runAt);
-    const job = this.newModel(spec, {
+    const job = newJobModel(spec, {
       queueState: waitingState(runAt, spec.semaphoreUrl ?? null, now),
       priority: spec.priority,
       runAt,
@@ -102,7 +94,7 @@ export class JobCoordinator extends DurableObject<Env> {
       generation: 1,
       startedAt: null,
       syncPending: scheduler !== undefined,
-    }, now);
+    }, this.config, now);
     this.job = job;
     this.charge(cost);
     const pages = new Map<number, ReturnType<typeof pageTasks>>();
@@ -290,8 +282,7 @@ export class JobCoordinator extends DurableObject<Env> {
   async callbackBody(id: string): Promise<string | null> {
     if (!this.job) return null;
     this.charge();
-    const entry = this.job.outbox.get(id);
-    return entry ? this.store.callbackBody(entry.sequence, endpointIndexOf(id)) : null;
+    return this.bodyOf(id);
   }
 
   // ─── the watchdog, retention and inspection ─────────────────────────────────────────────────────────
@@ -384,12 +375,21 @@ export class JobCoordinator extends DurableObject<Env> {
     let budget = maxBodyChars;
     const deliveries = sends.map((send) => {
       const entry = job.outbox.get(send.id)!;
-      const stored = budget > 0 ? this.store.callbackBody(entry.sequence, endpointIndexOf(send.id)) : null;
+      const stored = budget > 0 ? this.bodyOf(send.id) : null;
       const body = stored !== null && stored.length <= budget ? stored : null;
       if (body !== null) budget -= body.length;
       return { id: send.id, attempt: send.attempt, body, ...(entry.truncated ? { truncated: true } : {}) };
     });
     return { jobId: job.spec.jobId, client: job.spec.client, endpoint: sends[0]!.endpoint, deliveries };
+  }
+
+  /** A callback's body: in the head, in its own row, or in the chunk it was sealed into. */
+  private bodyOf(id: string): string | null {
+    const job = this.job!;
+    const held = job.headBodies.get(id);
+    if (held !== undefined) return held;
+    const entry = job.outbox.get(id);
+    return entry ? this.store.callbackBody(id, entry.sequence, endpointIndexOf(id)) : null;
   }
 
   /** Tells the client's admission control the job's current state; the latest change wins. */
@@ -403,7 +403,7 @@ export class JobCoordinator extends DurableObject<Env> {
         ? { jobId, generation: sent.generation, kind: "waiting", priority: sent.priority, submittedAt: createdAt, runAt: sent.runAt, semaphoreUrl: sent.semaphoreUrl }
         : { jobId, generation: sent.generation, kind: "gone" };
     try {
-      const { rowsWritten } = await schedulerFor(this.env.CLIENT_SCHEDULER, client).sync(sync, this.schedulerConfig);
+      const { rowsWritten } = await admissionControlFor(this.env.CLIENT_SCHEDULER, client).sync(sync, this.schedulerConfig);
       this.schedulerConfig = undefined;
       // A request to the scheduler, made for this job, and the rows it wrote for it.
       this.charge({ doRequests: 1, doRowsWritten: rowsWritten }, false);
@@ -453,63 +453,6 @@ export class JobCoordinator extends DurableObject<Env> {
 
   private owned(client: string): JobModel | null {
     return this.job && this.job.spec.client === client ? this.job : null;
-  }
-
-  private newModel(spec: JobSpec, meta: JobMeta, now: number): JobModel {
-    const workflow = findWorkflow(spec.workflow);
-    if (!workflow) throw new Error(`unknown workflow ${spec.workflow}`);
-    const initial = initialJobState({
-      jobId: spec.jobId,
-      client: spec.client,
-      workflow: spec.workflow,
-      contentId: spec.contentId,
-      tasks: planTasks(workflow, spec),
-      createdAt: spec.createdAt,
-      dispatchLeaseMs: this.config.dispatchLeaseMs,
-      leaseGraceMs: this.config.leaseGraceMs,
-    });
-    // The API's submission lines take the first log numbers.
-    const state = { ...initial, nextLogSeq: 1 + spec.submissionLog.length };
-    return this.model(spec, state, meta, [], { ledger: EMPTY_LEDGER, updatedAt: now, indexVersion: 1, indexedVersion: 0, costReported: false, log: [], logChunks: 0, deliveryChunks: 0, headDeliveries: [] });
-  }
-
-  private modelOf(stored: StoredJob): JobModel {
-    const { document } = stored;
-    return this.model(stored.spec, stateFrom(document, stored.pages), document.meta, stored.deliveries, {
-      ledger: document.ledger,
-      updatedAt: document.updatedAt,
-      indexVersion: document.indexVersion,
-      indexedVersion: stored.indexedVersion,
-      costReported: document.costReported,
-      log: document.log,
-      logChunks: document.logChunks,
-      deliveryChunks: document.deliveryChunks,
-      headDeliveries: document.deliveries.map((record) => record.entry.id),
-    });
-  }
-
-  private model(
-    spec: JobSpec,
-    state: JobModel["state"],
-    meta: JobMeta,
-    deliveries: StoredJob["deliveries"],
-    rest: Pick<JobModel, "ledger" | "updatedAt" | "indexVersion" | "indexedVersion" | "costReported" | "log" | "logChunks" | "deliveryChunks"> & { headDeliveries: string[] },
-  ): JobModel {
-    const workflow = findWorkflow(spec.workflow);
-    if (!workflow) throw new Error(`workflow ${spec.workflow} is no longer known`);
-    const definitions = new Map(workflow.tasks(spec.parameters).map((definition) => [definition.name, definition]));
-    const policy = { scheduleMs: spec.callbackScheduleMs, inFlightLeaseMs: this.config.callbackTimeoutMs + this.config.leaseGraceMs, runLength: RUN_LENGTH };
-    return {
-      spec,
-      workflow,
-      definitions,
-      state,
-      meta,
-      outbox: new Outbox(deliveries.map((record) => record.entry), policy),
-      deliveries: new Map(deliveries.map((record) => [record.entry.id, record])),
-      ...rest,
-      headDeliveries: new Set(rest.headDeliveries),
-    };
   }
 
   // ─── cost and the index row ─────────────────────────────────────────────────────────────────────────

@@ -9,14 +9,20 @@ import type { DeliveryRecord } from "../domain/outbox";
  * as possible (every row written is billed): one `head` row holds all that changes often — the job-level
  * state, the first TASKS_PER_PAGE tasks, the job log's newest lines and the delivery records of callbacks
  * being delivered — and is rewritten by each transition. What only grows is sealed into rows of its own
- * once there is a chunk of it (older log lines, settled callbacks), and a callback's body is written once,
- * with the callback. Pure: the store (job-store.ts) reads and writes these shapes.
+ * once there is a chunk of it (older log lines, settled callbacks). A callback's body is written once: a
+ * small one in the head, with the transition that makes the callback, and then in the chunk its delivery
+ * record is sealed into; a large one in a row of its own. Pure: the store (job-store.ts) reads and writes
+ * these shapes.
  */
 
 /** Tasks per page; page 0 lives in the head row, so a job of up to this many tasks writes one row per transition. */
 export const TASKS_PER_PAGE = 32;
 /** Log lines, or settled delivery records, per sealed chunk row. */
 export const CHUNK_SIZE = 32;
+/** A callback body up to this size rides in the head row rather than a row of its own (one row less per callback). */
+export const HEAD_BODY_CHARS = 8 * 1024;
+/** The bodies in the head together stay under this, so the head (rewritten by every transition) stays small. */
+export const HEAD_BODIES_BUDGET = 128 * 1024;
 
 /** The job-level part of the state (tasks are stored by page). */
 export type JobHead = Omit<JobState, "tasks">;
@@ -51,6 +57,8 @@ export interface HeadDocument {
   deliveries: DeliveryRecord[];
   /** How many chunks of settled delivery records are sealed. */
   deliveryChunks: number;
+  /** Bodies of callbacks whose record is in the head, by callback id (small ones; see HEAD_BODY_CHARS). */
+  bodies?: Record<string, string>;
   /**
    * Counts the job-level changes the D1 job index row shows; the row is behind while this is above the
    * version last written (kept in a row of its own, written with each index write).

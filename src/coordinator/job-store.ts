@@ -49,8 +49,8 @@ export interface JobWrites {
   callbacks?: NewCallback[];
   /** Log lines sealed into chunk `number`. */
   logChunks?: { number: number; lines: LogLine[] }[];
-  /** Settled delivery records sealed into chunk `number`. */
-  deliveryChunks?: { number: number; records: DeliveryRecord[] }[];
+  /** Settled delivery records sealed into chunk `number`, with the bodies that were in the head. */
+  deliveryChunks?: { number: number; records: DeliveryRecord[]; bodies: Record<string, string> }[];
 }
 
 export class JobStore {
@@ -78,7 +78,7 @@ export class JobStore {
       this.put(CALLBACK + callbackKey(callback.sequence, callback.endpointIndex), JSON.stringify(callback.record), callback.body);
     }
     for (const chunk of writes.logChunks ?? []) this.put(LOG_CHUNK + chunk.number, JSON.stringify(chunk.lines));
-    for (const chunk of writes.deliveryChunks ?? []) this.put(DELIVERY_CHUNK + chunk.number, JSON.stringify(chunk.records));
+    for (const chunk of writes.deliveryChunks ?? []) this.put(DELIVERY_CHUNK + chunk.number, JSON.stringify(chunk.records), JSON.stringify(chunk.bodies));
   }
 
   load(): StoredJob | null {
@@ -100,10 +100,18 @@ export class JobStore {
     this.put(INDEXED, JSON.stringify(version));
   }
 
-  /** The body of a callback, exactly as it is signed and sent. */
-  callbackBody(sequence: number, endpointIndex: number): string | null {
-    const row = this.sql.exec<{ extra: string | null }>(`SELECT extra FROM job_rows WHERE key = ?`, CALLBACK + callbackKey(sequence, endpointIndex)).toArray()[0];
-    return row?.extra ?? null;
+  /**
+   * The body of a callback that is not in the head, exactly as it is signed and sent: from its own row, or
+   * from the sealed delivery chunk it moved into.
+   */
+  callbackBody(id: string, sequence: number, endpointIndex: number): string | null {
+    const own = this.sql.exec<{ extra: string | null }>(`SELECT extra FROM job_rows WHERE key = ?`, CALLBACK + callbackKey(sequence, endpointIndex)).toArray()[0];
+    if (own) return own.extra;
+    const path = `$.${JSON.stringify(id)}`;
+    const sealed = this.sql
+      .exec<{ body: string | null }>(`SELECT json_extract(extra, ?) AS body FROM job_rows WHERE key >= ? AND key < ? AND json_extract(extra, ?) IS NOT NULL LIMIT 1`, path, DELIVERY_CHUNK, 6 * KIND, path)
+      .toArray()[0];
+    return sealed?.body ?? null;
   }
 
   /** The sealed log lines, oldest first. */

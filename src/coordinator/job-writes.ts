@@ -3,7 +3,7 @@ import type { JobMeta } from "../domain/job-management";
 import type { JobState } from "../domain/job-state";
 import type { AttemptRecord, DeliveryRecord, OutboxChange, OutboxEntry, Send } from "../domain/outbox";
 import { transition } from "../domain/transition";
-import { changedPages, pageTasks, sealChunks, type LogLine } from "./job-document";
+import { changedPages, HEAD_BODIES_BUDGET, HEAD_BODY_CHARS, pageTasks, sealChunks, type LogLine } from "./job-document";
 import { headDocument, type JobModel } from "./job-model";
 import type { JobWrites, NewCallback } from "./job-store";
 import { callbacksFor } from "./notices";
@@ -101,8 +101,9 @@ export function applyChange(job: JobModel, input: ChangeInput, now: number): Cha
   job.updatedAt = now;
   if (indexChanged) job.indexVersion++;
 
-  // Delivery records: a new callback's row holds it as made (started already, if it heads its line); a
-  // known callback's newer record goes to the head row until it is settled and sealed.
+  // Delivery records: a new callback with a small body joins the head row, body and all; one with a large
+  // body gets a row of its own holding it as made (started already, if it heads its line). A record in the
+  // head stays there, updated, until it is settled and sealed.
   const bodies = new Map(made.map((callback) => [callback.entry.id, callback.body]));
   const callbacks: NewCallback[] = [];
   for (const entry of changedEntries) {
@@ -113,8 +114,11 @@ export function applyChange(job: JobModel, input: ChangeInput, now: number): Cha
       : { entry, createdAt: now, updatedAt: now, attempts: [] };
     job.deliveries.set(entry.id, record);
     const body = bodies.get(entry.id);
-    if (body !== undefined) callbacks.push({ sequence: entry.sequence, endpointIndex: endpointIndexOf(entry.id), record, body });
-    else job.headDeliveries.add(entry.id);
+    if (body !== undefined && !fitsInHead(job, body)) callbacks.push({ sequence: entry.sequence, endpointIndex: endpointIndexOf(entry.id), record, body });
+    else {
+      if (body !== undefined) job.headBodies.set(entry.id, body);
+      job.headDeliveries.add(entry.id);
+    }
   }
 
   // The job log: new lines join the head, full chunks of it are sealed.
@@ -128,7 +132,7 @@ export function applyChange(job: JobModel, input: ChangeInput, now: number): Cha
   job.log = logSeal.keep;
   const settled = (id: string) => isSettled(job.deliveries.get(id)!);
   const deliverySeal = sealChunks([...job.headDeliveries], settled);
-  const deliveryChunks = deliverySeal.chunks.map((ids) => ({ number: job.deliveryChunks++, records: ids.map((id) => job.deliveries.get(id)!) }));
+  const deliveryChunks = deliverySeal.chunks.map((ids) => ({ number: job.deliveryChunks++, records: ids.map((id) => job.deliveries.get(id)!), bodies: takeBodies(job, ids) }));
   job.headDeliveries = new Set(deliverySeal.keep);
 
   const reportCost = !job.costReported && state.outcome !== "running" && job.outbox.settled();
@@ -148,6 +152,26 @@ export function applyChange(job: JobModel, input: ChangeInput, now: number): Cha
 /** The callback's endpoint index, from its id (`cb_<job>_<sequence>_<index>`): two equal URLs are two endpoints. */
 export function endpointIndexOf(callbackId: string): number {
   return Number(callbackId.slice(callbackId.lastIndexOf("_") + 1));
+}
+
+/** Whether a new callback's body may ride in the head row (small, and the head's bodies stay in budget). */
+function fitsInHead(job: JobModel, body: string): boolean {
+  if (body.length > HEAD_BODY_CHARS) return false;
+  let total = body.length;
+  for (const held of job.headBodies.values()) total += held.length;
+  return total <= HEAD_BODIES_BUDGET;
+}
+
+/** Moves the head's bodies of these callbacks out (into the chunk their records are sealed into). */
+function takeBodies(job: JobModel, ids: string[]): Record<string, string> {
+  const taken: Record<string, string> = {};
+  for (const id of ids) {
+    const body = job.headBodies.get(id);
+    if (body === undefined) continue;
+    taken[id] = body;
+    job.headBodies.delete(id);
+  }
+  return taken;
 }
 
 function isSettled(record: DeliveryRecord): boolean {

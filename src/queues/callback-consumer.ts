@@ -1,4 +1,5 @@
-import type { DeliveryReport, CallerCost } from "../coordinator/job-coordinator";
+import type { DeliveryReport } from "../coordinator/job-coordinator";
+import type { CallerCost } from "../protocol/admission";
 import { errorMessage } from "../domain/errors";
 import { isDelivered, type AttemptRecord } from "../domain/outbox";
 import { deliverCallback, type DeliveryDeps } from "./deliver";

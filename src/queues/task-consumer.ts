@@ -1,4 +1,4 @@
-import type { CallerCost } from "../coordinator/job-coordinator";
+import type { CallerCost } from "../protocol/admission";
 import type { TaskAssignment } from "../coordinator/job-spec";
 import { errorMessage, isRetryable, NonRetryableError } from "../domain/errors";
 import { findExecutor } from "../executors/registry";

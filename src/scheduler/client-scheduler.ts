@@ -1,14 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { jobsToStart, queuePositions } from "../domain/admission";
 import { errorMessage } from "../domain/errors";
-import { coordinatorFor } from "../coordinator/stub";
+import { admissionTargetFor, type AdmissionControl, type SchedulerSync } from "../protocol/admission";
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from "./scheduler-config";
 import { SchedulerStore, type SchedulerEntry } from "./scheduler-store";
-
-/** What a job's coordinator wants admission control to know about it. */
-export type SchedulerSync =
-  | { jobId: string; generation: number; kind: "waiting"; priority: number; submittedAt: number; runAt: number | null; semaphoreUrl: string | null }
-  | { jobId: string; generation: number; kind: "gone" };
 
 export interface QueueView {
   config: SchedulerConfig;
@@ -25,7 +20,7 @@ const SEMAPHORE_TIMEOUT_MS = 10_000;
  * started while the client has free slots (max_jobs, priority_slots, priority_threshold). A job holds a
  * slot while its entry is `started`; the slot is freed exactly once, when the entry goes.
  */
-export class ClientScheduler extends DurableObject<Env> {
+export class ClientScheduler extends DurableObject<Env> implements AdmissionControl {
   private readonly store: SchedulerStore;
   private readonly entries = new Map<string, SchedulerEntry>();
   private config: SchedulerConfig = DEFAULT_SCHEDULER_CONFIG;
@@ -136,7 +131,7 @@ export class ClientScheduler extends DurableObject<Env> {
       return;
     }
     this.save({ ...latest, state: "queued", checkAt: null });
-    await coordinatorFor(this.env.JOB_COORDINATOR, entry.jobId)
+    await admissionTargetFor(this.env.JOB_COORDINATOR, entry.jobId)
       .markQueued(entry.generation)
       .catch((error: unknown) => this.log("could not mark a job queued", entry.jobId, error));
   }
@@ -180,7 +175,7 @@ export class ClientScheduler extends DurableObject<Env> {
     await Promise.all(
       toAdmit.map(async (entry) => {
         try {
-          const answer = await coordinatorFor(this.env.JOB_COORDINATOR, entry.jobId).admit(entry.generation, share);
+          const answer = await admissionTargetFor(this.env.JOB_COORDINATOR, entry.jobId).admit(entry.generation, share);
           const latest = this.entries.get(entry.jobId);
           if (!latest || latest.generation !== entry.generation) return;
           if (answer === "started") {

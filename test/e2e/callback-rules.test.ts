@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { expectCallbackHeaders, ISO_UTC, isJobCallback, jobCallbackArrived, ofJob, range, type Callback } from "./callbacks";
-import { allDelivered, arrivals, chainEvents, deadUrl, NETWORK_ERROR, ofEndpoint, retrySchedule, settled } from "./delivery";
+import { arrivals, chainEvents, deadUrl, NETWORK_ERROR, ofEndpoint, retrySchedule, settled } from "./delivery";
 import { Engine, sleep, type CallbackLogEntry, type Client, type JobObject } from "./harness";
 import { Receiver, type ReceivedRequest } from "./receiver";
 

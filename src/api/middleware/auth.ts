@@ -38,6 +38,7 @@ export function clientAuth(): MiddlewareHandler<AppEnv> {
     ]);
     const limiter = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(client));
     const budget = await limiter.take(settings.rate_limit, settings.rate_burst);
+    c.get("cost").doRequests += 1;
     if (!budget.ok) {
       const seconds = String(Math.max(1, Math.ceil(budget.retryAfterMs / 1000)));
       throw new ApiError(429, "rate_limited", `Too many requests; try again in ${seconds} s.`, undefined, { "Retry-After": seconds });

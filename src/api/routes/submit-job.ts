@@ -93,6 +93,7 @@ export const submitJobRoutes = newRouter().openapi(submitJob, async (c) => {
       submissionLog,
     },
     now,
+    c.get("cost"),
   );
   const { id, queueState } = await created.catch(async (error: unknown) => {
     if (idempotencyKey !== undefined && reservedId !== undefined) await releaseKey(c.env.DB, client, idempotencyKey, reservedId);
