@@ -1,7 +1,7 @@
 import { ulid } from "ulidx";
 import type { JobSpec } from "../coordinator/job-spec";
 import { coordinatorFor } from "../coordinator/stub";
-import { clientSnapshot } from "../db/clients";
+import type { ClientSnapshot } from "../db/clients";
 import { callbackBody } from "../domain/callback-body";
 import { MAX_CALLBACK_BODY_BYTES, templateOverflows } from "../domain/callback-size";
 import { parseClientConfig, ruleFor } from "../domain/client-config";
@@ -41,11 +41,11 @@ export interface PreparedJob {
 }
 
 /**
- * Prepares a job: takes the client's settings and callback rules as they are now, and refuses (400) a job
- * whose callbacks would pass the size limit. Nothing is stored yet.
+ * Prepares a job: takes the client's settings and callback rules from `snapshot` (as the API knows them, at
+ * most 10 s old: client-cache.ts), and refuses (400) a job whose callbacks would pass the size limit.
+ * Nothing is stored yet.
  */
-export async function prepareJob(env: Env, job: NewJob, now = Date.now()): Promise<PreparedJob> {
-  const snapshot = await clientSnapshot(env.DB, job.client);
+export function prepareJob(job: NewJob, snapshot: ClientSnapshot, now = Date.now()): PreparedJob {
   const settings = resolveSettings(snapshot.settings);
   const spec: JobSpec = {
     jobId: job.id ?? ulid(now),
@@ -84,9 +84,12 @@ export async function createPrepared(env: Env, { spec, scheduler }: PreparedJob,
 }
 
 /** Prepares and creates a job (POST /job); the request's cost so far is charged to the job. */
-export async function createJob(env: Env, job: NewJob, now = Date.now(), cost: CallerCost = {}): Promise<{ id: string; queueState: QueueState; created: boolean }> {
-  const prepared = await prepareJob(env, job, now);
-  return createPrepared(env, prepared, cost);
+export async function createJob(
+  env: Env,
+  job: NewJob,
+  { snapshot, now = Date.now(), cost = {} }: { snapshot: ClientSnapshot; now?: number; cost?: CallerCost },
+): Promise<{ id: string; queueState: QueueState; created: boolean }> {
+  return createPrepared(env, prepareJob(job, snapshot, now), cost);
 }
 
 /** 400 when a callback rule's body template would make this job's callbacks larger than the limit. */

@@ -4,6 +4,7 @@ import { notFound } from "./errors";
 import { reserveIdempotencyKey } from "./idempotency-key";
 import { createPrepared, prepareJob } from "./job-creation";
 import type { CallerCost } from "../protocol/admission";
+import type { ClientSnapshot } from "../db/clients";
 
 export interface RerunRequest {
   client: string;
@@ -11,6 +12,8 @@ export interface RerunRequest {
   jobId: string;
   requestId: string;
   idempotencyKey?: string;
+  /** The client as the API knows it (settings and callback rules for the replacement). */
+  snapshot: ClientSnapshot;
   /** The request's cost so far, charged to the replacement. */
   cost?: CallerCost;
 }
@@ -46,7 +49,7 @@ export async function rerunJob(env: Env, request: RerunRequest): Promise<RerunAn
     });
     if (reservation.kind === "replay") candidate = reservation.jobId;
   }
-  const prepared = await prepareJob(env, {
+  const prepared = prepareJob({
     id: candidate,
     client: request.client,
     workflow: spec.workflow,
@@ -60,7 +63,7 @@ export async function rerunJob(env: Env, request: RerunRequest): Promise<RerunAn
     semaphoreUrl: null,
     submissionLog: [{ severity: "info", message: JSON.stringify({ path: `POST /jobs/${request.jobId}/rerun`, request_id: request.requestId, payload: "job_created", rerun_of: request.jobId }) }],
     rerunOf: request.jobId,
-  });
+  }, request.snapshot);
   const claim = await original.rerunAs(candidate);
   if (!claim) throw notFound();
   const { created } = await createPrepared(env, { ...prepared, spec: { ...prepared.spec, jobId: claim.id } }, request.cost);

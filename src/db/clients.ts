@@ -1,22 +1,5 @@
 /** Clients, API keys and settings in D1. */
 
-/** The client's active key digests, and its rate settings (null when not set), in one query. */
-export async function authRecord(
-  db: D1Database,
-  client: string,
-): Promise<{ hashes: string[]; rateLimit: string | null; rateBurst: string | null }> {
-  const { results } = await db
-    .prepare(
-      `SELECT key_hash,
-              (SELECT value FROM settings WHERE client = ?1 AND name = 'rate_limit') AS rate_limit,
-              (SELECT value FROM settings WHERE client = ?1 AND name = 'rate_burst') AS rate_burst
-       FROM api_keys WHERE client = ?1 AND revoked_at IS NULL`,
-    )
-    .bind(client)
-    .all<{ key_hash: string; rate_limit: string | null; rate_burst: string | null }>();
-  return { hashes: results.map((row) => row.key_hash), rateLimit: results[0]?.rate_limit ?? null, rateBurst: results[0]?.rate_burst ?? null };
-}
-
 export async function storedSettings(db: D1Database, client: string): Promise<{ name: string; value: string }[]> {
   const { results } = await db
     .prepare(`SELECT name, value FROM settings WHERE client = ?`)
@@ -85,17 +68,24 @@ export async function putClientConfigText(db: D1Database, name: string, config: 
   return result.meta.changes === 1;
 }
 
-/** What a job takes from its client at submission: stored settings, configuration text, switched-off schedules. */
-export async function clientSnapshot(
-  db: D1Database,
-  client: string,
-): Promise<{ settings: { name: string; value: string }[]; config: string | null; inactiveSchedules: string[] }> {
-  const [settings, config, schedules] = await db.batch([
+/** A client as requests need it: its active key digests, stored settings, configuration and switched-off schedules. */
+export interface ClientSnapshot {
+  keyDigests: string[];
+  settings: { name: string; value: string }[];
+  config: string | null;
+  inactiveSchedules: string[];
+}
+
+/** The client's snapshot, in one D1 batch (src/api/client-cache.ts keeps it for a few seconds). */
+export async function clientSnapshot(db: D1Database, client: string): Promise<ClientSnapshot> {
+  const [keys, settings, config, schedules] = await db.batch([
+    db.prepare(`SELECT key_hash FROM api_keys WHERE client = ? AND revoked_at IS NULL`).bind(client),
     db.prepare(`SELECT name, value FROM settings WHERE client = ?`).bind(client),
     db.prepare(`SELECT config FROM clients WHERE name = ?`).bind(client),
     db.prepare(`SELECT name FROM schedules WHERE client = ? AND active = 0`).bind(client),
   ]);
   return {
+    keyDigests: ((keys?.results ?? []) as { key_hash: string }[]).map((row) => row.key_hash),
     settings: (settings?.results ?? []) as { name: string; value: string }[],
     config: ((config?.results ?? [])[0] as { config: string } | undefined)?.config ?? null,
     inactiveSchedules: ((schedules?.results ?? []) as { name: string }[]).map((row) => row.name),

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { env } from "cloudflare:workers";
+import { CLIENT_CACHE_MS } from "../../src/api/client-cache";
 import { INDEX_DELAY_MS } from "../../src/coordinator/index-writer";
 import {
   call,
@@ -19,7 +21,9 @@ import {
  * Tenant isolation (api.md, Auth and tenancy; quality.md): every job endpoint, tried by another client with
  * the owner's job ids, answers exactly as for an unknown id (404) or lists nothing; tried with missing, wrong
  * or crossed credentials it answers 401; either way the owner's jobs do not change. A revoked key stops
- * working at once on every endpoint. Clients are made through the operator API, as in production.
+ * working on every endpoint: at once in the isolate that revoked it, and in every other isolate within the
+ * 10 s an isolate keeps what it read of a client (src/api/client-cache.ts). Clients are made through the
+ * operator API, as in production.
  */
 
 const ADMIN_TOKEN = "isolation-admin-token";
@@ -228,6 +232,25 @@ describe("missing, wrong or crossed credentials", () => {
 });
 
 describe("a revoked key", () => {
+  it("revoked through another isolate stops working here within CLIENT_CACHE_MS (10 s), and not before a read of D1", async () => {
+    const client = await newClient("isolation-revoked-elsewhere");
+    expect((await call("/jobs", { headers: client.headers })).status).toBe(200);
+    // Another isolate revokes the key: D1 changes, this isolate's memory does not hear of it.
+    await env.DB.prepare(`UPDATE api_keys SET revoked_at = ? WHERE id = ?`).bind(new Date().toISOString(), client.keyId).run();
+    const revokedAt = Date.now();
+    vi.useFakeTimers({ toFake: ["Date"], now: revokedAt });
+    try {
+      // Within the window this isolate still knows the key (the documented bound, not a promise of more).
+      vi.setSystemTime(revokedAt + CLIENT_CACHE_MS - 500);
+      expect((await call("/jobs", { headers: client.headers })).status).toBe(200);
+      vi.setSystemTime(revokedAt + CLIENT_CACHE_MS);
+      const refused = await call("/jobs", { headers: client.headers });
+      expect({ status: refused.status, body: await refused.json() }).toEqual({ status: 401, body: UNAUTHORISED });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("stops working at once on every endpoint, while the client's other key and other clients carry on", async () => {
     const client = await newClient("isolation-revoked");
     const added = await admin("POST", `/admin/clients/${client.name}/keys`, { label: "second" });

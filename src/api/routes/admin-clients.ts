@@ -5,6 +5,7 @@ import { newApiKey, sha256Hex } from "../api-keys";
 import { ApiError } from "../errors";
 import { newRouter } from "../router";
 import { ErrorBody, bodyErrorResponses } from "../schemas";
+import { forgetClient } from "../client-cache";
 
 // No regex flags: a flag does not reach the pattern /openapi.json publishes, which would then match other names.
 export const ClientName = z
@@ -84,5 +85,7 @@ export const adminClientRoutes = newRouter()
     if (!(await revokeKey(c.env.DB, name, key_id, new Date().toISOString()))) {
       throw new ApiError(404, "not_found", "No such active key for this client.");
     }
+    // At once in this isolate; other isolates stop accepting the key within CLIENT_CACHE_MS.
+    forgetClient(name);
     return c.json({ result: "revoked" as const }, 200);
   });

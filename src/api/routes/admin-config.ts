@@ -6,6 +6,7 @@ import { ApiError } from "../errors";
 import { newRouter } from "../router";
 import { bodyErrorResponses } from "../schemas";
 import { adminErrors, ClientName, security } from "./admin-clients";
+import { forgetClient } from "../client-cache";
 
 const getClientRoute = createRoute({
   method: "get",
@@ -74,6 +75,7 @@ export const adminConfigRoutes = newRouter()
     const { callback_rules } = c.req.valid("json");
     const { text, config } = await loadConfig(c.env.DB, name);
     await putClientConfigText(c.env.DB, name, withSections(text, { callback_rules }));
+    forgetClient(name);
     return c.json(redactedConfig({ ...config, callback_rules }) as Record<string, unknown>, 200);
   })
   .openapi(rotateSecretRoute, async (c) => {
@@ -88,5 +90,6 @@ export const adminConfigRoutes = newRouter()
       .map((entry) => ({ secret: entry.secret, expires_at: entry.expires_at !== null && entry.expires_at < until ? entry.expires_at : until }));
     const signing_secrets = [{ secret, expires_at: null }, ...kept].slice(0, 5);
     await putClientConfigText(c.env.DB, name, withSections(text, { signing_secrets }));
+    forgetClient(name);
     return c.json({ signing_secret: secret }, 201);
   });

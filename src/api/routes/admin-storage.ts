@@ -7,6 +7,7 @@ import { ApiError } from "../errors";
 import { newRouter } from "../router";
 import { ErrorBody, bodyErrorResponses } from "../schemas";
 import { adminErrors, ClientName, security } from "./admin-clients";
+import { forgetClient } from "../client-cache";
 
 const putStorageRoute = createRoute({
   method: "put",
@@ -39,5 +40,6 @@ export const adminStorageRoutes = newRouter().openapi(putStorageRoute, async (c)
   const overlaps = rootOverlaps(name, storage, others);
   if (overlaps.length > 0) throw new ApiError(409, "conflict", `${overlaps[0]!.path}: ${overlaps[0]!.message}`, overlaps);
   await putClientConfigText(c.env.DB, name, withSections(text, { storage }));
+  forgetClient(name);
   return c.json(redactedStorage(storage) as Record<string, unknown>, 200);
 });

@@ -111,7 +111,7 @@ export const manageJobRoutes = newRouter()
   .openapi(rerunJobRoute, async (c) => {
     const { id } = c.req.valid("param");
     const client = c.get("client");
-    const rerun = await rerunJob(c.env, { client, jobId: id, requestId: c.get("requestId"), idempotencyKey: c.req.header("idempotency-key"), cost: c.get("cost") });
+    const rerun = await rerunJob(c.env, { client, jobId: id, requestId: c.get("requestId"), idempotencyKey: c.req.header("idempotency-key"), snapshot: c.get("clientRecord"), cost: c.get("cost") });
     return c.json({ id: rerun.id, job_id: rerun.id, result: "accepted" as const, rerun_of: id }, rerun.created ? 202 : 200);
   })
   .openapi(retryJob, async (c) => {

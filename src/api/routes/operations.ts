@@ -10,6 +10,7 @@ import { ApiError } from "../errors";
 import { toJobObject } from "../job-object";
 import { newRouter } from "../router";
 import { errorResponses, JobObject, bodyErrorResponses } from "../schemas";
+import { forgetClient } from "../client-cache";
 
 const json = (schema: z.ZodType, description: string) => ({ description, content: { "application/json": { schema } } });
 const Anything = z.record(z.string(), z.unknown());
@@ -150,6 +151,7 @@ export const operationsRoutes = newRouter()
     }
     const client = c.get("client");
     await putSchedule(c.env.DB, client, schedule, active, new Date().toISOString());
+    forgetClient(client);
     const snapshot = await clientSnapshot(c.env.DB, client);
     if (schedule === "queue_scheduled_jobs") await schedulerFor(c.env.CLIENT_SCHEDULER, client).configure(schedulerConfigOf(snapshot));
     const list = scheduleList(snapshot.inactiveSchedules);

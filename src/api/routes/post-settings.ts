@@ -6,6 +6,7 @@ import { schedulerFor } from "../../scheduler/stub";
 import { ApiError } from "../errors";
 import { newRouter } from "../router";
 import { errorResponses, bodyErrorResponses } from "../schemas";
+import { forgetClient } from "../client-cache";
 
 const SettingRequest = z
   .object({
@@ -43,6 +44,7 @@ export const postSettingsRoutes = newRouter().openapi(postSettings, async (c) =>
   if ("error" in parsed) throw new ApiError(400, "validation_failed", parsed.error, [{ path: "setting", message: parsed.error }]);
   const client = c.get("client");
   await putSetting(c.env.DB, client, name, text.trim(), new Date().toISOString());
+  forgetClient(client);
   if (ADMISSION_SETTINGS.has(name)) {
     // Admission control applies new limits at once and fills any slots they free.
     const config = schedulerConfigOf(await clientSnapshot(c.env.DB, client));

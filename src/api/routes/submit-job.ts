@@ -7,7 +7,6 @@ import { validationError } from "../errors";
 import { reserveIdempotencyKey } from "../idempotency-key";
 import { createJob, type NewJob } from "../job-creation";
 import { resolveStorageParameters, usesStorage, validateSubmission } from "../job-submission";
-import { clientConfigText } from "../../db/clients";
 import { parseClientConfig } from "../../domain/client-config";
 import { newRouter } from "../router";
 import { ErrorBody, errorResponses, JobAccepted, JobRequest, utcText, bodyErrorResponses, forbiddenResponse } from "../schemas";
@@ -35,7 +34,7 @@ export const submitJobRoutes = newRouter().openapi(submitJob, async (c) => {
   const client = c.get("client");
   const submission = validateSubmission(request, client, c.get("config").allowPrivateCallbacks);
   if (usesStorage(submission.workflow)) {
-    resolveStorageParameters(submission, parseClientConfig(await clientConfigText(c.env.DB, client)).storage);
+    resolveStorageParameters(submission, parseClientConfig(c.get("clientRecord").config).storage);
   }
   const now = Date.now();
   // A run_at in the past means now.
@@ -92,8 +91,7 @@ export const submitJobRoutes = newRouter().openapi(submitJob, async (c) => {
       semaphoreUrl,
       submissionLog,
     },
-    now,
-    c.get("cost"),
+    { snapshot: c.get("clientRecord"), now, cost: c.get("cost") },
   );
   const { id, queueState } = await created.catch(async (error: unknown) => {
     if (idempotencyKey !== undefined && reservedId !== undefined) await releaseKey(c.env.DB, client, idempotencyKey, reservedId);
