@@ -5,6 +5,7 @@ import type { AppEnv } from "../app-env";
 import { clientRecord } from "../client-cache";
 import { failedAuthentication, rememberVerified, sourceAddress } from "../auth-throttle";
 import { ApiError } from "../errors";
+import { drawRequest } from "../request-budget";
 
 const PUBLIC_PATHS = new Set(["/", "/openapi.json", "/docs"]);
 
@@ -17,7 +18,8 @@ export function isPublicPath(path: string): boolean {
  * Resolves the client from the `client` and `api-key` headers (401 when either is missing or wrong; 429
  * once an address or a client name has failed too often, see auth-throttle.ts; blocked addresses were
  * turned away before, by blocked-addresses.ts), then draws one request from the client's token bucket (429
- * with Retry-After when it is empty).
+ * with Retry-After when it is empty), through this isolate's lease of it (request-budget.ts). The client's
+ * keys and settings come from this isolate's memory when read in the last 10 s (client-cache.ts).
  */
 export function clientAuth(): MiddlewareHandler<AppEnv> {
   return async function clientAuthMiddleware(c, next) {
@@ -38,8 +40,8 @@ export function clientAuth(): MiddlewareHandler<AppEnv> {
     c.set("clientRecord", record);
     const settings = resolveSettings(record.settings);
     const limiter = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(client));
-    const budget = await limiter.take(settings.rate_limit, settings.rate_burst);
-    c.get("cost").doRequests += 1;
+    const budget = await drawRequest(client, { rate: settings.rate_limit, burst: settings.rate_burst }, (want) => limiter.take(settings.rate_limit, settings.rate_burst, want));
+    c.get("cost").doRequests += budget.asked;
     if (!budget.ok) {
       const seconds = String(Math.max(1, Math.ceil(budget.retryAfterMs / 1000)));
       throw new ApiError(429, "rate_limited", `Too many requests; try again in ${seconds} s.`, undefined, { "Retry-After": seconds });

@@ -7,6 +7,7 @@ import { ApiError } from "../errors";
 import { newRouter } from "../router";
 import { errorResponses, bodyErrorResponses } from "../schemas";
 import { forgetClient } from "../client-cache";
+import { forgetLease } from "../request-budget";
 
 const SettingRequest = z
   .object({
@@ -45,6 +46,7 @@ export const postSettingsRoutes = newRouter().openapi(postSettings, async (c) =>
   const client = c.get("client");
   await putSetting(c.env.DB, client, name, text.trim(), new Date().toISOString());
   forgetClient(client);
+  forgetLease(client);
   if (ADMISSION_SETTINGS.has(name)) {
     // Admission control applies new limits at once and fills any slots they free.
     const config = schedulerConfigOf(await clientSnapshot(c.env.DB, client));
