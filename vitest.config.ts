@@ -20,6 +20,8 @@ export default defineConfig(async () => {
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
                 bindings: { TEST_MIGRATIONS: migrations, ALLOW_PRIVATE_CALLBACKS: "true" },
+                // A second job index shard (db/index-shards.ts), for the two-shard test.
+                d1Databases: { DB: "00000000-0000-0000-0000-000000000000", JOB_INDEX_1: "task-engine-index-1" },
               },
             }),
           ],

@@ -2,6 +2,7 @@ import { createApp } from "./api/app";
 import { engineConfig } from "./config";
 import { coordinatorFor } from "./coordinator/stub";
 import { clientConfigText } from "./db/clients";
+import { boundShards, indexDatabase } from "./db/index-shards";
 import { consumeCallbacks } from "./queues/callback-consumer";
 import { callbackHeaders } from "./queues/callback-headers";
 import { consumeDeadLetters } from "./queues/dead-letter-consumer";
@@ -21,7 +22,7 @@ export default {
 
   async queue(batch, env, ctx) {
     const coordinator = (jobId: string) => coordinatorFor(env.JOB_COORDINATOR, jobId);
-    if (batch.queue.endsWith("-dlq")) return consumeDeadLetters(batch, env.DB);
+    if (batch.queue.endsWith("-dlq")) return consumeDeadLetters(batch, env.DB, boundShards(env).map((shard) => indexDatabase(env, shard)));
     if (batch.queue.endsWith("-tasks")) {
       const storage = storageResolver((client) => clientConfigText(env.DB, client), {
         r2: { MEDIA: env.MEDIA },

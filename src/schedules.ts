@@ -1,5 +1,6 @@
 import { coordinatorFor } from "./coordinator/stub";
 import { storedSettings } from "./db/clients";
+import { indexDatabase } from "./db/index-shards";
 import { resolveSettings } from "./domain/settings";
 import { errorMessage } from "./domain/errors";
 
@@ -20,13 +21,14 @@ export async function runSchedules(env: Env, now: number): Promise<void> {
 export async function retentionCleanup(env: Env, now: number): Promise<number> {
   // Clients that switched retention_cleanup off (PUT /scheduler) keep everything.
   const { results: clients } = await env.DB.prepare(
-    `SELECT name FROM clients WHERE name NOT IN (SELECT client FROM schedules WHERE name = 'retention_cleanup' AND active = 0)`,
-  ).all<{ name: string }>();
+    `SELECT name, index_shard FROM clients WHERE name NOT IN (SELECT client FROM schedules WHERE name = 'retention_cleanup' AND active = 0)`,
+  ).all<{ name: string; index_shard: number }>();
   let deleted = 0;
-  for (const { name } of clients) {
+  for (const { name, index_shard } of clients) {
     const settings = resolveSettings(await storedSettings(env.DB, name));
     const cutoff = new Date(now - settings.retention_days * DAY_MS).toISOString();
-    const { results: jobs } = await env.DB.prepare(
+    const index = indexDatabase(env, index_shard);
+    const { results: jobs } = await index.prepare(
       `SELECT id FROM jobs WHERE client = ? AND queue_state IN ('completed', 'broken') AND created_at < ? AND persist = 0
        ORDER BY created_at LIMIT ?`,
     )
@@ -39,11 +41,8 @@ export async function retentionCleanup(env: Env, now: number): Promise<number> {
         // store (tasks, logs, callbacks) go with it.
         const { purged } = await coordinatorFor(env.JOB_COORDINATOR, id).purge();
         if (!purged) continue;
-        await env.DB.batch(
-          ["callback_attempts", "callbacks", "logs", "tasks"].map((table) =>
-            env.DB.prepare(`DELETE FROM ${table} WHERE job_id = ?`).bind(id),
-          ).concat(env.DB.prepare(`DELETE FROM jobs WHERE id = ?`).bind(id)),
-        );
+        await env.DB.batch(["callback_attempts", "callbacks", "logs", "tasks"].map((table) => env.DB.prepare(`DELETE FROM ${table} WHERE job_id = ?`).bind(id)));
+        await index.prepare(`DELETE FROM jobs WHERE id = ?`).bind(id).run();
         deleted++;
       } catch (error) {
         console.error(JSON.stringify({ level: "error", message: "retention cleanup failed", job_id: id, client: name, error: errorMessage(error) }));

@@ -68,6 +68,7 @@ export function prepareJob(job: NewJob, snapshot: ClientSnapshot, now = Date.now
     // Header values stay in the client configuration; the job keeps the events filter and body template.
     callbackRules: parseClientConfig(snapshot.config).callback_rules.map(({ headers: _secret, ...rule }) => rule),
     rerunOf: job.rerunOf,
+    ...(snapshot.indexShard !== 0 ? { indexShard: snapshot.indexShard } : {}),
   };
   refuseOversizedCallbacks(spec);
   return { spec, scheduler: schedulerConfigOf(snapshot) };

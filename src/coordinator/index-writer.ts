@@ -17,7 +17,8 @@ export class IndexWriter {
   private again = false;
 
   constructor(
-    private readonly db: D1Database,
+    /** The job's index shard. */
+    private readonly db: () => D1Database,
     /** The row as it is now, and the job-level version it holds. */
     private readonly row: () => { statement: Statement; version: number },
     /** A write of `version` went through; D1's meta is for the cost ledger. */
@@ -36,7 +37,7 @@ export class IndexWriter {
         do {
           this.again = false;
           const { statement, version } = this.row();
-          const result = await bind(this.db, statement).run();
+          const result = await bind(this.db(), statement).run();
           this.written(version, result.meta);
         } while (this.again);
         return true;

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { engineConfig, type EngineConfig } from "../config";
+import { indexDatabase } from "../db/index-shards";
 import { jobIndexRow } from "../db/job-index";
 import { addCost, queueUnitsOf, type CostLedger } from "../domain/cost";
 import { nextTaskDeadline } from "../domain/job-graph";
@@ -56,7 +57,7 @@ export class JobCoordinator extends DurableObject<Env> implements AdmissionTarge
     this.config = engineConfig(env);
     this.store = new JobStore(ctx.storage.sql);
     this.index = new IndexWriter(
-      env.DB,
+      () => indexDatabase(this.env, this.job?.spec.indexShard ?? 0),
       () => this.indexRow(),
       (version, meta) => this.indexWritten(version, meta),
       (message) => this.logError(message),

@@ -28,6 +28,8 @@ export interface JobSpec {
   callbackRules?: JobCallbackRule[];
   /** The job this one reruns. */
   rerunOf?: string;
+  /** The D1 shard of the job index that lists this job: its client's (db/index-shards.ts); absent: 0. */
+  indexShard?: number;
   /** Lines the API adds to the job log at submission (progname `api`). */
   submissionLog: { severity: Severity; message: string }[];
 }

@@ -23,10 +23,15 @@ export async function clientExists(db: D1Database, name: string): Promise<boolea
 }
 
 /** Creates a client with its first key; false when the name is taken. */
-export async function insertClient(db: D1Database, name: string, keyId: string, keyHash: string, config: string, now: string): Promise<boolean> {
+export async function insertClient(
+  db: D1Database,
+  client: { name: string; keyId: string; keyHash: string; config: string; indexShard: number },
+  now: string,
+): Promise<boolean> {
+  const { name, keyId, keyHash, config, indexShard } = client;
   try {
     await db.batch([
-      db.prepare(`INSERT INTO clients (name, config, created_at) VALUES (?, ?, ?)`).bind(name, config, now),
+      db.prepare(`INSERT INTO clients (name, config, created_at, index_shard) VALUES (?, ?, ?, ?)`).bind(name, config, now, indexShard),
       db.prepare(`INSERT INTO api_keys (id, client, key_hash, label, created_at) VALUES (?, ?, ?, 'initial', ?)`).bind(keyId, name, keyHash, now),
     ]);
     return true;
@@ -74,6 +79,8 @@ export interface ClientSnapshot {
   settings: { name: string; value: string }[];
   config: string | null;
   inactiveSchedules: string[];
+  /** The D1 shard holding the client's job index (db/index-shards.ts). */
+  indexShard: number;
 }
 
 /** The client's snapshot, in one D1 batch (src/api/client-cache.ts keeps it for a few seconds). */
@@ -81,7 +88,7 @@ export async function clientSnapshot(db: D1Database, client: string): Promise<Cl
   const [keys, settings, config, schedules] = await db.batch([
     db.prepare(`SELECT key_hash FROM api_keys WHERE client = ? AND revoked_at IS NULL`).bind(client),
     db.prepare(`SELECT name, value FROM settings WHERE client = ?`).bind(client),
-    db.prepare(`SELECT config FROM clients WHERE name = ?`).bind(client),
+    db.prepare(`SELECT config, index_shard FROM clients WHERE name = ?`).bind(client),
     db.prepare(`SELECT name FROM schedules WHERE client = ? AND active = 0`).bind(client),
   ]);
   return {
@@ -89,6 +96,7 @@ export async function clientSnapshot(db: D1Database, client: string): Promise<Cl
     settings: (settings?.results ?? []) as { name: string; value: string }[],
     config: ((config?.results ?? [])[0] as { config: string } | undefined)?.config ?? null,
     inactiveSchedules: ((schedules?.results ?? []) as { name: string }[]).map((row) => row.name),
+    indexShard: ((config?.results ?? [])[0] as { index_shard: number } | undefined)?.index_shard ?? 0,
   };
 }
 

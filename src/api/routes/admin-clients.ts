@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { clientExists, insertClient, insertKey, revokeKey } from "../../db/clients";
+import { boundShards, defaultShard, MAX_SHARDS } from "../../db/index-shards";
 import { newSigningSecret } from "../../domain/signing";
 import { newApiKey, sha256Hex } from "../api-keys";
 import { ApiError } from "../errors";
@@ -14,7 +15,20 @@ export const ClientName = z
   .openapi({ example: "demo-client" });
 
 const NewKey = z.object({ client: z.string(), key_id: z.string(), api_key: z.string() }).openapi("NewApiKey");
-const NewClient = NewKey.extend({ signing_secret: z.string().openapi({ description: "whsec_ secret that signs this client's callbacks; shown once" }) }).openapi("NewClient");
+const NewClient = NewKey.extend({
+  signing_secret: z.string().openapi({ description: "whsec_ secret that signs this client's callbacks; shown once" }),
+  index_shard: z.number().int().openapi({ description: "The D1 shard holding this client's job index (fixed)" }),
+}).openapi("NewClient");
+const NewClientRequest = z.object({
+  name: ClientName,
+  index_shard: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_SHARDS - 1)
+    .optional()
+    .openapi({ description: "The D1 shard for this client's job index: 0 (the main database) or n for binding JOB_INDEX_n; fixed once the client exists. Default: NEW_CLIENT_INDEX_SHARD, else 0" }),
+});
 export const adminErrors = {
   400: { description: "Bad input", content: { "application/json": { schema: ErrorBody } } },
   401: { description: "Missing or wrong admin token", content: { "application/json": { schema: ErrorBody } } },
@@ -29,7 +43,7 @@ const createClientRoute = createRoute({
   path: "/admin/clients",
   summary: "Create a client; its first API key is returned once",
   security,
-  request: { body: { required: true, content: { "application/json": { schema: z.object({ name: ClientName }) } } } },
+  request: { body: { required: true, content: { "application/json": { schema: NewClientRequest } } } },
   responses: { 201: { description: "Created", content: { "application/json": { schema: NewClient } } }, ...adminErrors, ...bodyErrorResponses },
 });
 
@@ -48,7 +62,7 @@ const addKeyRoute = createRoute({
 const revokeKeyRoute = createRoute({
   method: "delete",
   path: "/admin/clients/{name}/keys/{key_id}",
-  summary: "Revoke an API key; it stops working at once",
+  summary: "Revoke an API key; it stops working at once in the isolate that revokes it, everywhere within 10 s",
   security,
   request: { params: z.object({ name: ClientName, key_id: z.string().min(1).max(64) }) },
   responses: {
@@ -61,15 +75,21 @@ const revokeKeyRoute = createRoute({
 /** Operator API: clients and their API keys. */
 export const adminClientRoutes = newRouter()
   .openapi(createClientRoute, async (c) => {
-    const { name } = c.req.valid("json");
+    const { name, index_shard } = c.req.valid("json");
+    const shards = boundShards(c.env);
+    if (index_shard !== undefined && !shards.includes(index_shard)) {
+      const message = `shard ${index_shard} is not bound here (bound shards: ${shards.join(", ")})`;
+      throw new ApiError(400, "validation_failed", `index_shard: ${message}`, [{ path: "index_shard", message }]);
+    }
+    const indexShard = index_shard ?? defaultShard(c.env);
     const key = newApiKey();
     const keyId = crypto.randomUUID();
     const signingSecret = newSigningSecret();
     const config = JSON.stringify({ signing_secrets: [{ secret: signingSecret, expires_at: null }] });
-    if (!(await insertClient(c.env.DB, name, keyId, await sha256Hex(key), config, new Date().toISOString()))) {
+    if (!(await insertClient(c.env.DB, { name, keyId, keyHash: await sha256Hex(key), config, indexShard }, new Date().toISOString()))) {
       throw new ApiError(409, "conflict", `Client '${name}' already exists.`);
     }
-    return c.json({ client: name, key_id: keyId, api_key: key, signing_secret: signingSecret }, 201);
+    return c.json({ client: name, key_id: keyId, api_key: key, signing_secret: signingSecret, index_shard: indexShard }, 201);
   })
   .openapi(addKeyRoute, async (c) => {
     const { name } = c.req.valid("param");

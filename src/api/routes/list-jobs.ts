@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { indexDatabase } from "../../db/index-shards";
 import { listJobs, type JobOrder, type JobRow } from "../../db/jobs";
 import { QUEUE_STATE_NUMBERS } from "../../domain/job-management";
 import { toJobObject } from "../job-object";
@@ -92,7 +93,7 @@ export const listJobsRoutes = newRouter().openapi(listJobsRoute, async (c) => {
   // A cursor carries its own order, so a page never mixes two orders.
   const orderBy = query.cursor?.orderBy ?? query.order_by;
   const ascending = query.cursor?.ascending ?? query.asc;
-  const rows = query.client !== undefined && query.client !== client ? [] : await listJobs(c.env.DB, client, {
+  const rows = query.client !== undefined && query.client !== client ? [] : await listJobs(indexDatabase(c.env, c.get("clientRecord").indexShard), client, {
     limit: query.limit,
     orderBy,
     ascending,

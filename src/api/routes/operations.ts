@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { clientSnapshot, putSchedule } from "../../db/clients";
+import { indexDatabase } from "../../db/index-shards";
 import { jobCounts, jobsInStates } from "../../db/jobs";
 import { resolveSettings } from "../../domain/settings";
 import { SCHEDULES, isScheduleName, type ScheduleName } from "../../schedule-catalogue";
@@ -90,7 +91,7 @@ export const operationsRoutes = newRouter()
     const checks = { databases: { d1 }, storage: { r2 }, queues: { tasks: { binding: queue(env.TASK_QUEUE) }, callbacks: { binding: queue(env.CALLBACK_QUEUE) } } };
     if (d1 !== "OK") return c.json({ version: c.get("config").version, ...checks }, 500);
     const [counts, snapshot, deadLetters] = await Promise.all([
-      jobCounts(env.DB, client),
+      jobCounts(indexDatabase(env, c.get("clientRecord").indexShard), client),
       clientSnapshot(env.DB, client),
       env.DB.prepare(`SELECT queue, COUNT(*) AS n FROM dead_letters WHERE client = ? GROUP BY queue`).bind(client).all<{ queue: string; n: number }>(),
     ]);
@@ -114,7 +115,7 @@ export const operationsRoutes = newRouter()
   .openapi(dashboard, async (c) => {
     const client = c.get("client");
     const [rows, snapshot, view] = await Promise.all([
-      jobsInStates(c.env.DB, client, ["started", "queued", "scheduled"], 500),
+      jobsInStates(indexDatabase(c.env, c.get("clientRecord").indexShard), client, ["started", "queued", "scheduled"], 500),
       clientSnapshot(c.env.DB, client),
       schedulerFor(c.env.CLIENT_SCHEDULER, client).view(),
     ]);
