@@ -19,12 +19,25 @@ export function isSigningSecret(text: string): boolean {
 export async function signatureHeader(secrets: string[], id: string, timestamp: number, body: string): Promise<string> {
   const content = encoder.encode(`${id}.${timestamp}.${body}`);
   const signatures = await Promise.all(
-    secrets.map(async (secret) => {
-      const key = await crypto.subtle.importKey("raw", fromBase64(secret.slice("whsec_".length)), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-      return `v1,${toBase64(new Uint8Array(await crypto.subtle.sign("HMAC", key, content)))}`;
-    }),
+    secrets.map(async (secret) => `v1,${toBase64(new Uint8Array(await crypto.subtle.sign("HMAC", await signingKey(secret), content)))}`),
   );
   return signatures.join(" ");
+}
+
+/** Imported signing keys by secret: importing one costs more than the signature it makes. */
+const signingKeys = new Map<string, Promise<CryptoKey>>();
+const MAX_SIGNING_KEYS = 256;
+
+function signingKey(secret: string): Promise<CryptoKey> {
+  let key = signingKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", fromBase64(secret.slice("whsec_".length)), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    // A rejected import is not kept: the next signature tries again.
+    key.catch(() => signingKeys.delete(secret));
+    signingKeys.set(secret, key);
+    if (signingKeys.size > MAX_SIGNING_KEYS) signingKeys.delete(signingKeys.keys().next().value!);
+  }
+  return key;
 }
 
 function toBase64(bytes: Uint8Array): string {
