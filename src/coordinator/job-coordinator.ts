@@ -125,9 +125,15 @@ export class JobCoordinator extends DurableObject<Env> implements AdmissionTarge
 
   /** Admission control started the job (round `generation`): its ready tasks are dispatched. */
   async admit(generation: number, cost: CallerCost = {}): Promise<"started" | "stale"> {
+    if (!this.job) return "stale";
+    this.charge(cost);
+    return this.startRound(generation);
+  }
+
+  /** Starts round `generation` if it is the job's current one and it waits for it; "stale" otherwise. */
+  private async startRound(generation: number): Promise<"started" | "stale"> {
     const job = this.job;
     if (!job || generation !== job.meta.generation) return "stale";
-    this.charge(cost);
     if (job.meta.queueState === "started") return "started";
     if (job.meta.queueState !== "queued" && job.meta.queueState !== "scheduled") return "stale";
     await this.commit({ events: [job.state.admitted ? { type: "resume" } : { type: "start" }], meta: { ...job.meta, queueState: "started", startedAt: job.meta.startedAt ?? Date.now() } });
@@ -404,12 +410,15 @@ export class JobCoordinator extends DurableObject<Env> implements AdmissionTarge
         ? { jobId, generation: sent.generation, kind: "waiting", priority: sent.priority, submittedAt: createdAt, runAt: sent.runAt, semaphoreUrl: sent.semaphoreUrl }
         : { jobId, generation: sent.generation, kind: "gone" };
     try {
-      const { rowsWritten } = await admissionControlFor(this.env.CLIENT_SCHEDULER, client).sync(sync, this.schedulerConfig);
+      const answer = await admissionControlFor(this.env.CLIENT_SCHEDULER, client).sync(sync, this.schedulerConfig);
       this.schedulerConfig = undefined;
       // A request to the scheduler, made for this job, and the rows it wrote for it.
-      this.charge({ doRequests: 1, doRowsWritten: rowsWritten }, false);
-      // Acknowledged: the flag is cleared in memory and stored with the next write (a restart syncs again, harmlessly).
+      this.charge({ doRequests: 1, doRowsWritten: answer.rowsWritten }, false);
+      // Acknowledged: the flag is cleared in memory and stored with the next write (a restart syncs again,
+      // harmlessly: the scheduler answers a started round's sync with its start again).
       if (job.meta === sent) job.meta = { ...sent, syncPending: false };
+      // The job holds a slot in the round it synced: the answer is its start (startRound ignores a stale one).
+      if (answer.start !== undefined) await this.startRound(answer.start);
     } catch (error) {
       this.logError(`admission sync failed; the alarm retries: ${String(error)}`);
       await this.ensureAlarm(Date.now() + RETRY_MS);

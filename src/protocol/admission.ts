@@ -15,10 +15,21 @@ export type SchedulerSync =
   | { jobId: string; generation: number; kind: "waiting"; priority: number; submittedAt: number; runAt: number | null; semaphoreUrl: string | null }
   | { jobId: string; generation: number; kind: "gone" };
 
+/**
+ * The scheduler's answer to a sync: the rows it wrote for the job (charged to it), and `start` when the job
+ * holds a slot in the round it synced: the coordinator starts that round itself, without waiting for an
+ * `admit` (one round trip less per job). A repeated sync of a started round answers `start` again, so a
+ * coordinator that died before acting on the answer starts on its next sync.
+ */
+export interface SyncAnswer {
+  rowsWritten: number;
+  start?: number;
+}
+
 /** The scheduler as a coordinator sees it. */
 export interface AdmissionControl {
-  /** Applies the job's state; answers the rows this wrote, charged to the job. `config` rides along when it changed. */
-  sync(sync: SchedulerSync, config?: SchedulerConfig): Promise<{ rowsWritten: number }>;
+  /** Applies the job's state (see SyncAnswer). `config` rides along when it changed. */
+  sync(sync: SchedulerSync, config?: SchedulerConfig): Promise<SyncAnswer>;
 }
 
 /** A coordinator as its scheduler sees it. */

@@ -73,6 +73,9 @@ export async function runTaskMessage(body: TaskMessage, deps: TaskConsumerDeps, 
   }
 }
 
+/** The abort reason of an attempt that ended: one shared value (an Error's stack costs more than the attempt's bookkeeping). */
+const ATTEMPT_FINISHED = new NonRetryableError("attempt finished");
+
 type AttemptOutcome = { ok: true; output: unknown } | { ok: false; error: string; retryable: boolean };
 
 /** Runs one attempt's executor under its timeout; never throws. */
@@ -81,13 +84,13 @@ export async function runAttempt(assignment: TaskAssignment, coordinator: TaskCo
   if (!executor) return { ok: false, error: `unknown executor '${assignment.executor}'`, retryable: false };
   const controller = new AbortController();
   const seconds = Math.round(assignment.timeoutMs / 1000);
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       const error = new Error(`timed out after ${seconds} s`);
       controller.abort(error);
       reject(error);
     }, assignment.timeoutMs);
-    controller.signal.addEventListener("abort", () => clearTimeout(timer));
   });
   try {
     const output = await Promise.race([
@@ -107,6 +110,8 @@ export async function runAttempt(assignment: TaskAssignment, coordinator: TaskCo
   } catch (error) {
     return { ok: false, error: errorMessage(error), retryable: isRetryable(error) };
   } finally {
-    if (!controller.signal.aborted) controller.abort(new NonRetryableError("attempt finished"));
+    clearTimeout(timer);
+    // Work an executor left running (a fetch it did not await) stops with the attempt.
+    if (!controller.signal.aborted) controller.abort(ATTEMPT_FINISHED);
   }
 }

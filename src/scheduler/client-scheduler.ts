@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { jobsToStart, queuePositions } from "../domain/admission";
 import { errorMessage } from "../domain/errors";
-import { admissionTargetFor, type AdmissionControl, type SchedulerSync } from "../protocol/admission";
+import { admissionTargetFor, type AdmissionControl, type SchedulerSync, type SyncAnswer } from "../protocol/admission";
 import { DEFAULT_SCHEDULER_CONFIG, type SchedulerConfig } from "./scheduler-config";
 import { SchedulerStore, type SchedulerEntry } from "./scheduler-store";
 
@@ -42,9 +42,10 @@ export class ClientScheduler extends DurableObject<Env> implements AdmissionCont
 
   /**
    * Applies a coordinator's view of its job: (re-)enter the queue, update it, or leave (freeing its slot).
-   * Answers the rows this wrote, for the job's cost ledger.
+   * Answers the rows this wrote, for the job's cost ledger, and `start` when the job holds a slot in the
+   * round it synced (the pump that ran here may have just given it one): the answer is its start.
    */
-  async sync(sync: SchedulerSync, config?: SchedulerConfig): Promise<{ rowsWritten: number }> {
+  async sync(sync: SchedulerSync, config?: SchedulerConfig): Promise<SyncAnswer> {
     if (config) this.setConfig(config);
     const current = this.entries.get(sync.jobId);
     if (current && current.generation > sync.generation) return { rowsWritten: this.store.takeRowsWritten() };
@@ -75,9 +76,12 @@ export class ClientScheduler extends DurableObject<Env> implements AdmissionCont
         admitPending: false,
       });
     });
-    const rowsWritten = this.store.takeRowsWritten();
-    await this.pump();
-    return { rowsWritten };
+    let rowsWritten = this.store.takeRowsWritten();
+    const answering = sync.kind === "waiting" ? { jobId: sync.jobId, generation: sync.generation } : null;
+    rowsWritten += await this.pump(answering);
+    const entry = this.entries.get(sync.jobId);
+    const holdsSlot = answering !== null && entry?.state === "started" && entry.generation === sync.generation;
+    return holdsSlot ? { rowsWritten, start: sync.generation } : { rowsWritten };
   }
 
   /** New admission settings; free slots are filled at once (the reference system's push_jobs). */
@@ -149,19 +153,24 @@ export class ClientScheduler extends DurableObject<Env> implements AdmissionCont
   /**
    * Starts queued jobs while slots are free. The choice and the slot are persisted first, with the alarm that
    * retries the start; then each job's coordinator is told. A coordinator that answers `stale` (the job moved
-   * on) gives its slot back.
+   * on) gives its slot back. The job of a sync being answered (`answering`) is not told: the answer carries
+   * its start, and its coordinator syncs again until it has an answer. Returns that job's share of the rows.
    */
-  private async pump(): Promise<void> {
+  private async pump(answering: { jobId: string; generation: number } | null = null): Promise<number> {
     const now = Date.now();
     const all = [...this.entries.values()];
     const started = all.filter((entry) => entry.state === "started").length;
     const chosen = jobsToStart(all.filter((entry) => entry.state === "queued"), started, this.config);
     const toAdmit = all.filter((entry) => entry.state === "started" && entry.admitPending && !this.admitting.has(entry.jobId));
+    let answered = false;
     this.ctx.storage.transactionSync(() => {
       for (const job of chosen) {
-        const entry = { ...this.entries.get(job.jobId)!, state: "started" as const, startedAt: now, admitPending: true };
+        const chosenEntry = this.entries.get(job.jobId)!;
+        const isAnswered = answering !== null && job.jobId === answering.jobId && chosenEntry.generation === answering.generation;
+        const entry = { ...chosenEntry, state: "started" as const, startedAt: now, admitPending: !isAnswered };
         this.save(entry);
-        toAdmit.push(entry);
+        if (isAnswered) answered = true;
+        else toAdmit.push(entry);
       }
     });
     // The alarm is armed before any coordinator is told (persist before effect): should the runtime die
@@ -169,7 +178,8 @@ export class ClientScheduler extends DurableObject<Env> implements AdmissionCont
     if (toAdmit.length > 0) await this.ensureAlarm();
     // What this round cost, shared by the jobs it starts: its rows (the started entries, the alarm) and the
     // alarm's one invocation to come.
-    const share = { doRowsWritten: this.store.takeRowsWritten() / Math.max(1, toAdmit.length), doRequests: 1 / Math.max(1, toAdmit.length) };
+    const sharers = toAdmit.length + (answered ? 1 : 0);
+    const share = { doRowsWritten: this.store.takeRowsWritten() / Math.max(1, sharers), doRequests: toAdmit.length > 0 ? 1 / sharers : 0 };
     let freed = false;
     for (const entry of toAdmit) this.admitting.add(entry.jobId);
     await Promise.all(
@@ -193,8 +203,9 @@ export class ClientScheduler extends DurableObject<Env> implements AdmissionCont
         }
       }),
     );
-    if (freed) return this.pump();
-    await this.ensureAlarm();
+    if (freed) await this.pump();
+    else await this.ensureAlarm();
+    return answered ? share.doRowsWritten : 0;
   }
 
   private async ensureAlarm(): Promise<void> {
