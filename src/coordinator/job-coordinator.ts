@@ -65,7 +65,8 @@ export class JobCoordinator extends DurableObject<Env> implements AdmissionTarge
     void ctx.blockConcurrencyWhile(async () => {
       if (isLegacyJob(ctx.storage.sql)) await convertLegacyJob(ctx.storage.sql, env.DB, this.store, ctx.storage);
       const stored = this.store.load();
-      if (stored) this.job = storedJobModel(stored, this.config);
+      if (!stored) return; // A new object (most often, a job about to be created) has no alarm to look up.
+      this.job = storedJobModel(stored, this.config);
       this.alarmAt = await ctx.storage.getAlarm();
     });
   }
