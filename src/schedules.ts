@@ -27,7 +27,13 @@ export async function retentionCleanup(env: Env, now: number): Promise<number> {
   for (const { name, index_shard } of clients) {
     const settings = resolveSettings(await storedSettings(env.DB, name));
     const cutoff = new Date(now - settings.retention_days * DAY_MS).toISOString();
-    const index = indexDatabase(env, index_shard);
+    let index: D1Database;
+    try {
+      index = indexDatabase(env, index_shard);
+    } catch (error) {
+      console.error(JSON.stringify({ level: "error", message: "retention cleanup skipped a client", client: name, error: errorMessage(error) }));
+      continue;
+    }
     const { results: jobs } = await index.prepare(
       `SELECT id FROM jobs WHERE client = ? AND queue_state IN ('completed', 'broken') AND created_at < ? AND persist = 0
        ORDER BY created_at LIMIT ?`,

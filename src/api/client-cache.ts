@@ -23,20 +23,29 @@ export interface ClientRecord extends ClientSnapshot {
 }
 
 const records = new Map<string, ClientRecord>();
+/** Bumped by forgetClient: a read that started before a change must not store what it read. */
+const epochs = new Map<string, number>();
 
 /** The client's record: from memory when read in the last CLIENT_CACHE_MS, else from D1 (`fresh` forces D1). */
 export async function clientRecord(db: D1Database, client: string, options: { fresh?: boolean; now?: number } = {}): Promise<ClientRecord> {
   const now = options.now ?? Date.now();
   const known = records.get(client);
   if (known && !options.fresh && now - known.readAt < CLIENT_CACHE_MS && known.readAt <= now) return known;
+  const epoch = epochs.get(client) ?? 0;
   const record = { ...(await clientSnapshot(db, client)), readAt: now };
-  records.delete(client);
-  records.set(client, record);
-  if (records.size > MAX_CLIENTS) records.delete(records.keys().next().value!);
+  const newer = records.get(client);
+  // Kept unless this isolate changed the client while it was read, or a read started later already landed.
+  if ((epochs.get(client) ?? 0) === epoch && !(newer && newer.readAt > record.readAt)) {
+    records.delete(client);
+    records.set(client, record);
+    if (records.size > MAX_CLIENTS) records.delete(records.keys().next().value!);
+  }
   return record;
 }
 
 /** Drops what this isolate knows of `client` (after changing its keys, settings, configuration or schedules). */
 export function forgetClient(client: string): void {
   records.delete(client);
+  epochs.set(client, (epochs.get(client) ?? 0) + 1);
+  if (epochs.size > MAX_CLIENTS) epochs.delete(epochs.keys().next().value!);
 }

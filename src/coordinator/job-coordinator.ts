@@ -128,16 +128,25 @@ export class JobCoordinator extends DurableObject<Env> implements AdmissionTarge
   async admit(generation: number, cost: CallerCost = {}): Promise<"started" | "stale"> {
     if (!this.job) return "stale";
     this.charge(cost);
-    return this.startRound(generation);
+    return this.startRound(generation, false);
   }
 
-  /** Starts round `generation` if it is the job's current one and it waits for it; "stale" otherwise. */
-  private async startRound(generation: number): Promise<"started" | "stale"> {
+  /**
+   * Starts round `generation` if it is the job's current one and it waits for it; "stale" otherwise. With
+   * `synced` (the start came in the answer to the sync of the current meta) the pending sync is cleared in
+   * the same write as the start, so a start that fails to be stored leaves the sync pending.
+   */
+  private async startRound(generation: number, synced: boolean): Promise<"started" | "stale"> {
     const job = this.job;
     if (!job || generation !== job.meta.generation) return "stale";
-    if (job.meta.queueState === "started") return "started";
+    const syncPending = synced ? false : job.meta.syncPending;
+    if (job.meta.queueState === "started") {
+      job.meta = { ...job.meta, syncPending };
+      return "started";
+    }
     if (job.meta.queueState !== "queued" && job.meta.queueState !== "scheduled") return "stale";
-    await this.commit({ events: [job.state.admitted ? { type: "resume" } : { type: "start" }], meta: { ...job.meta, queueState: "started", startedAt: job.meta.startedAt ?? Date.now() } });
+    const started = { type: job.state.admitted ? ("resume" as const) : ("start" as const) };
+    await this.commit({ events: [started], meta: { ...job.meta, queueState: "started", startedAt: job.meta.startedAt ?? Date.now(), syncPending } });
     return "started";
   }
 
@@ -415,11 +424,16 @@ export class JobCoordinator extends DurableObject<Env> implements AdmissionTarge
       this.schedulerConfig = undefined;
       // A request to the scheduler, made for this job, and the rows it wrote for it.
       this.charge({ doRequests: 1, doRowsWritten: answer.rowsWritten }, false);
-      // Acknowledged: the flag is cleared in memory and stored with the next write (a restart syncs again,
-      // harmlessly: the scheduler answers a started round's sync with its start again).
-      if (job.meta === sent) job.meta = { ...sent, syncPending: false };
-      // The job holds a slot in the round it synced: the answer is its start (startRound ignores a stale one).
-      if (answer.start !== undefined) await this.startRound(answer.start);
+      const current = job.meta === sent;
+      if (answer.start === undefined) {
+        // Acknowledged: the flag is cleared in memory and stored with the next write (a restart syncs again, harmlessly).
+        if (current) job.meta = { ...sent, syncPending: false };
+      } else if ((await this.startRound(answer.start, current)) === "stale") {
+        // The scheduler gave a slot to a round this job has left (a pause or a rerun raced the sync): it is
+        // told where the job stands now, which frees the slot.
+        job.meta = { ...job.meta, syncPending: true };
+        this.ctx.waitUntil(this.syncScheduler());
+      }
     } catch (error) {
       this.logError(`admission sync failed; the alarm retries: ${String(error)}`);
       await this.ensureAlarm(Date.now() + RETRY_MS);

@@ -81,15 +81,20 @@ export interface ClientSnapshot {
   inactiveSchedules: string[];
   /** The D1 shard holding the client's job index (db/index-shards.ts). */
   indexShard: number;
+  /** When the client's settings or schedules last changed (their newest `updated_at`; "" if never). */
+  configVersion: string;
 }
 
 /** The client's snapshot, in one D1 batch (src/api/client-cache.ts keeps it for a few seconds). */
 export async function clientSnapshot(db: D1Database, client: string): Promise<ClientSnapshot> {
-  const [keys, settings, config, schedules] = await db.batch([
+  const [keys, settings, config, schedules, version] = await db.batch([
     db.prepare(`SELECT key_hash FROM api_keys WHERE client = ? AND revoked_at IS NULL`).bind(client),
     db.prepare(`SELECT name, value FROM settings WHERE client = ?`).bind(client),
     db.prepare(`SELECT config, index_shard FROM clients WHERE name = ?`).bind(client),
     db.prepare(`SELECT name FROM schedules WHERE client = ? AND active = 0`).bind(client),
+    db
+      .prepare(`SELECT MAX(updated_at) AS version FROM (SELECT updated_at FROM settings WHERE client = ?1 UNION ALL SELECT updated_at FROM schedules WHERE client = ?1)`)
+      .bind(client),
   ]);
   return {
     keyDigests: ((keys?.results ?? []) as { key_hash: string }[]).map((row) => row.key_hash),
@@ -97,6 +102,7 @@ export async function clientSnapshot(db: D1Database, client: string): Promise<Cl
     config: ((config?.results ?? [])[0] as { config: string } | undefined)?.config ?? null,
     inactiveSchedules: ((schedules?.results ?? []) as { name: string }[]).map((row) => row.name),
     indexShard: ((config?.results ?? [])[0] as { index_shard: number } | undefined)?.index_shard ?? 0,
+    configVersion: ((version?.results ?? [])[0] as { version: string | null } | undefined)?.version ?? "",
   };
 }
 

@@ -111,6 +111,8 @@ export class ClientScheduler extends DurableObject<Env> implements AdmissionCont
   }
 
   private setConfig(config: SchedulerConfig): void {
+    // Older settings than those in force (a submit through an isolate with a stale copy) change nothing.
+    if (config.version !== undefined && this.config.version !== undefined && config.version < this.config.version) return;
     if (JSON.stringify(config) === JSON.stringify(this.config)) return;
     this.config = config;
     this.store.saveLimits(config);
@@ -179,7 +181,9 @@ export class ClientScheduler extends DurableObject<Env> implements AdmissionCont
     // What this round cost, shared by the jobs it starts: its rows (the started entries, the alarm) and the
     // alarm's one invocation to come.
     const sharers = toAdmit.length + (answered ? 1 : 0);
-    const share = { doRowsWritten: this.store.takeRowsWritten() / Math.max(1, sharers), doRequests: toAdmit.length > 0 ? 1 / sharers : 0 };
+    // With no job to share them, the rows wait for the next job this object charges.
+    const rows = sharers > 0 ? this.store.takeRowsWritten() : 0;
+    const share = { doRowsWritten: rows / Math.max(1, sharers), doRequests: toAdmit.length > 0 ? 1 / sharers : 0 };
     let freed = false;
     for (const entry of toAdmit) this.admitting.add(entry.jobId);
     await Promise.all(

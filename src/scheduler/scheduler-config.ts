@@ -7,6 +7,12 @@ export interface SchedulerConfig extends AdmissionLimits {
   scheduleIntervalMs: number;
   /** The `queue_scheduled_jobs` schedule: when off, scheduled jobs stay scheduled. */
   queueScheduledJobs: boolean;
+  /**
+   * When the settings this was made from last changed (ClientSnapshot.configVersion). A scheduler keeps the
+   * newest it was given: a job submitted through an isolate whose copy of the settings is a few seconds old
+   * must not put older limits back. Absent: not versioned (tools and tests), always applied.
+   */
+  version?: string;
 }
 
 export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
@@ -28,6 +34,6 @@ export function schedulerConfigFrom(settings: ClientSettings, queueScheduledJobs
 }
 
 /** The admission settings in a client snapshot (stored settings, switched-off schedules). */
-export function schedulerConfigOf(snapshot: { settings: { name: string; value: string }[]; inactiveSchedules: string[] }): SchedulerConfig {
-  return schedulerConfigFrom(resolveSettings(snapshot.settings), !snapshot.inactiveSchedules.includes("queue_scheduled_jobs"));
+export function schedulerConfigOf(snapshot: { settings: { name: string; value: string }[]; inactiveSchedules: string[]; configVersion: string }): SchedulerConfig {
+  return { ...schedulerConfigFrom(resolveSettings(snapshot.settings), !snapshot.inactiveSchedules.includes("queue_scheduled_jobs")), version: snapshot.configVersion };
 }

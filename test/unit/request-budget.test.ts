@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { drawRequest, forgetLease, type BucketAnswer } from "../../src/api/request-budget";
 import { leaseSize, take, type Bucket } from "../../src/domain/token-bucket";
 
@@ -40,7 +40,7 @@ describe("the token bucket", () => {
 });
 
 describe("drawing requests through a lease", () => {
-  it("asks the bucket once per lease and passes exactly the burst, then refuses with the bucket's wait", async () => {
+  it("grows a busy isolate's lease up to its size, passes exactly the burst, then refuses with the bucket's wait", async () => {
     const client = `lease-${crypto.randomUUID()}`;
     const { ask, asks } = bucketAt(50, 100, { now: Date.now() });
     const answers = [];
@@ -48,8 +48,37 @@ describe("drawing requests through a lease", () => {
     expect(answers.slice(0, 100).every((answer) => answer.ok)).toBe(true);
     expect(answers[100]).toMatchObject({ ok: false });
     expect(answers[100]!.retryAfterMs).toBeGreaterThan(0);
-    expect(asks).toStrictEqual([25, 25, 25, 25, 25]);
-    expect(answers.reduce((sum, answer) => sum + answer.asked, 0)).toBe(5);
+    // One token at first, doubled while each lease is spent in time, never above a quarter of the burst.
+    expect(asks.slice(0, 6)).toStrictEqual([1, 2, 4, 8, 16, 25]);
+    expect(Math.max(...asks)).toBe(25);
+    expect(answers.reduce((sum, answer) => sum + answer.asked, 0)).toBe(asks.length);
+    expect(asks.length).toBeLessThanOrEqual(10);
+    forgetLease(client);
+  });
+
+  it("takes one token at a time for an isolate that sees a request now and then, wasting none", async () => {
+    const client = `lease-${crypto.randomUUID()}`;
+    const start = Date.now();
+    vi.useFakeTimers({ toFake: ["Date"], now: start });
+    try {
+      const { ask, asks } = bucketAt(50, 100, { now: start });
+      for (let i = 0; i < 10; i++) {
+        vi.setSystemTime(start + i * 1_500);
+        expect((await drawRequest(client, { rate: 50, burst: 100 }, ask)).ok).toBe(true);
+      }
+      expect(asks).toStrictEqual(Array(10).fill(1));
+    } finally {
+      vi.useRealTimers();
+      forgetLease(client);
+    }
+  });
+
+  it("counts an answer without a grant (an older rate limiter) as the one token asked for", async () => {
+    const client = `lease-${crypto.randomUUID()}`;
+    let asked = 0;
+    const old = async () => (asked++, { ok: true, retryAfterMs: 0 }) as unknown as BucketAnswer;
+    expect(await drawRequest(client, { rate: 50, burst: 100 }, old)).toMatchObject({ ok: true, asked: 1 });
+    expect(asked).toBe(1);
     forgetLease(client);
   });
 
