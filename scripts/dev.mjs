@@ -76,7 +76,7 @@ console.log(`
 const dev = spawn(
   process.execPath,
   // Development settings are passed here, never kept in wrangler.toml: a plain `wrangler deploy` stays safe.
-  [wrangler, "dev", "--port", port, "--var", `ADMIN_TOKEN:${credentials.admin_token}`, "--var", "ALLOW_PRIVATE_CALLBACKS:true", ...process.argv.slice(2)],
+  [wrangler, "dev", "--port", port, "--var", `ADMIN_TOKEN:${credentials.admin_token}`, "--var", "ALLOW_PRIVATE_CALLBACKS:true", "--var", "TASK_BATCH_BUDGET_MS:50", ...process.argv.slice(2)],
   { cwd: root, env, stdio: "inherit" },
 );
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));

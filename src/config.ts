@@ -9,6 +9,13 @@ export interface EngineConfig {
   leaseGraceMs: number;
   /** Timeout of one callback delivery attempt. */
   callbackTimeoutMs: number;
+  /**
+   * Development only: how long a tasks batch waits for its attempts before the rest go on under
+   * `waitUntil`. `wrangler dev` runs one batch per queue at a time, so a 1.5 s task would hold back every
+   * task queued behind it; Cloudflare runs batches concurrently. Unset (null) in production, where a batch
+   * waits for its attempts: `waitUntil` outlives a batch by at most 30 s, less than a task's timeout.
+   */
+  taskBatchBudgetMs: number | null;
 }
 
 export interface EngineVars {
@@ -17,6 +24,7 @@ export interface EngineVars {
   DISPATCH_LEASE_MS?: string;
   LEASE_GRACE_MS?: string;
   CALLBACK_TIMEOUT_MS?: string;
+  TASK_BATCH_BUDGET_MS?: string;
 }
 
 export function engineConfig(vars: EngineVars): EngineConfig {
@@ -26,6 +34,7 @@ export function engineConfig(vars: EngineVars): EngineConfig {
     dispatchLeaseMs: positiveInt(vars.DISPATCH_LEASE_MS, 30_000),
     leaseGraceMs: positiveInt(vars.LEASE_GRACE_MS, 5_000),
     callbackTimeoutMs: positiveInt(vars.CALLBACK_TIMEOUT_MS, 15_000),
+    taskBatchBudgetMs: vars.TASK_BATCH_BUDGET_MS === undefined ? null : positiveInt(vars.TASK_BATCH_BUDGET_MS, 50),
   };
 }
 

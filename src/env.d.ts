@@ -6,5 +6,7 @@ interface Env {
   /** "true" accepts callback and semaphore URLs on localhost and private networks: development only. */
   ALLOW_PRIVATE_CALLBACKS?: string;
   LEASE_GRACE_MS?: string;
+  /** Development only: a tasks batch hands attempts still running after this many ms to waitUntil (src/config.ts). */
+  TASK_BATCH_BUDGET_MS?: string;
   CALLBACK_TIMEOUT_MS?: string;
 }

@@ -28,7 +28,9 @@ export default {
         r2: { MEDIA: env.MEDIA },
         fetch: (input, init) => fetch(input, init),
       });
-      return consumeTasks(batch as MessageBatch<TaskMessage>, { coordinator, storage });
+      const budgetMs = engineConfig(env).taskBatchBudgetMs;
+      const handoff = budgetMs === null ? undefined : { budgetMs, waitUntil: (promise: Promise<unknown>) => ctx.waitUntil(promise) };
+      return consumeTasks(batch as MessageBatch<TaskMessage>, { coordinator, storage, handoff });
     }
     if (batch.queue.endsWith("-callbacks")) {
       const config = engineConfig(env);

@@ -170,9 +170,14 @@ export function migrate(persist: string): void {
  * Starts the engine (root wrangler.toml) with an ADMIN_TOKEN binding; the migrations must be applied. `logs`
  * receives its console lines (see startWorker).
  */
-export async function startEngine(persist: string, adminToken: string, logs?: (log: WorkerLog) => void): Promise<{ worker: Worker; base: URL }> {
+export async function startEngine(
+  persist: string,
+  adminToken: string,
+  logs?: (log: WorkerLog) => void,
+  vars: Record<string, string> = {},
+): Promise<{ worker: Worker; base: URL }> {
   note("starting the engine");
-  const worker = await startWorker(join(root, "wrangler.toml"), persist, { ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_CALLBACKS: "true" }, logs);
+  const worker = await startWorker(join(root, "wrangler.toml"), persist, { ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_CALLBACKS: "true", ...vars }, logs);
   return { worker, base: await worker.url };
 }
 

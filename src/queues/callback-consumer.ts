@@ -4,6 +4,7 @@ import { errorMessage } from "../domain/errors";
 import { isDelivered, type AttemptRecord } from "../domain/outbox";
 import { deliverCallback, type DeliveryDeps } from "./deliver";
 import { callbackRun, type CallbackMessage, type RunDelivery } from "./messages";
+import { settleMessages } from "./settle";
 
 /** How many callbacks of one endpoint a message may deliver, runs after runs, without going back through the queue. */
 const MAX_INLINE_DELIVERIES = 100;
@@ -40,36 +41,16 @@ export interface CallbackConsumerDeps extends DeliveryDeps {
  * by its alarm. Nothing is lost; the batch just stops waiting.
  */
 export async function consumeCallbacks(batch: MessageBatch<CallbackMessage>, deps: CallbackConsumerDeps): Promise<void> {
-  // Messages this invocation still has to ack or retry; a handed-off message leaves the set, acked.
-  const unsettled = new Set(batch.messages);
   // The batch's Worker invocation, shared by its messages' jobs.
   const share: CallerCost = { workerInvocations: 1 / batch.messages.length };
-  const series = batch.messages.map(async (message) => {
-    let reported = true;
-    try {
-      await deliverRuns(message.body, deps, share);
-    } catch (error) {
-      // The coordinator could not be told: try again (receivers dedupe on webhook-id), or, once the
-      // message is handed off, leave it to the coordinator's lease.
-      const body = message.body as Partial<CallbackMessage> | null;
-      console.error(JSON.stringify({ level: "error", message: "callback report failed", job_id: body?.jobId, error: errorMessage(error) }));
-      reported = false;
-    }
-    if (!unsettled.delete(message)) return;
-    if (reported) message.ack();
-    else message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
-  });
-  const all = Promise.all(series);
-  if (!deps.waitUntil) return void (await all);
-
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, BATCH_BUDGET_MS)))]);
-  clearTimeout(timer);
-  if (unsettled.size === 0) return;
-  const handedOff = [...unsettled];
-  unsettled.clear();
-  for (const message of handedOff) message.ack();
-  deps.waitUntil(all);
+  await settleMessages(
+    batch.messages,
+    (body) => deliverRuns(body, deps, share),
+    // The coordinator could not be told: try again (receivers dedupe on webhook-id), or, once the message
+    // is handed off, leave it to the coordinator's lease.
+    (body, error) => console.error(JSON.stringify({ level: "error", message: "callback report failed", job_id: body?.jobId, error: errorMessage(error) })),
+    deps.waitUntil && { budgetMs: BATCH_BUDGET_MS, waitUntil: deps.waitUntil },
+  );
 }
 
 /** Delivers a run, then each follow-on run of the same endpoint the coordinator hands back. */

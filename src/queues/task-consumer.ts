@@ -4,6 +4,7 @@ import { errorMessage, isRetryable, NonRetryableError } from "../domain/errors";
 import { findExecutor } from "../executors/registry";
 import type { StorageResolver } from "../storage/resolve";
 import type { TaskMessage } from "./messages";
+import { settleMessages, type Handoff } from "./settle";
 
 /** How many follow-on tasks one message may run without going back through the queue. */
 const MAX_INLINE_TASKS = 50;
@@ -27,27 +28,25 @@ export interface TaskConsumerDeps {
   coordinator: (jobId: string) => TaskCoordinator;
   /** Storage locations of a client, for executors. */
   storage: StorageResolver;
+  /** Stop waiting for the batch's attempts after a budget (development only: see `EngineConfig.taskBatchBudgetMs`). */
+  handoff?: Handoff;
 }
 
 /**
  * Tasks queue consumer. Each message is acked or retried on its own: a claim refused as stale or
  * duplicate is acked and dropped; an infrastructure failure retries the message (the claim dedupes).
+ * With a handoff (development only, see `EngineConfig.taskBatchBudgetMs`), attempts still running when
+ * its budget runs out go on under `waitUntil`, their messages acked; an attempt lost with the isolate is
+ * sent again by the coordinator's watchdog when its lease ends.
  */
 export async function consumeTasks(batch: MessageBatch<TaskMessage>, deps: TaskConsumerDeps): Promise<void> {
   // The batch's Worker invocation, shared by its messages' jobs (reported with each claim).
   const share: CallerCost = { workerInvocations: 1 / batch.messages.length };
-  await Promise.all(
-    batch.messages.map(async (message) => {
-      try {
-        await runTaskMessage(message.body, deps, share);
-        message.ack();
-      } catch (error) {
-        // A malformed body is retried like any failure, on its own, and ends in the dead-letter queue.
-        const body = message.body as Partial<TaskMessage> | null;
-        console.error(JSON.stringify({ level: "error", message: "task message failed", job_id: body?.jobId, task: body?.task, error: errorMessage(error) }));
-        message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
-      }
-    }),
+  await settleMessages(
+    batch.messages,
+    (body) => runTaskMessage(body, deps, share),
+    (body, error) => console.error(JSON.stringify({ level: "error", message: "task message failed", job_id: body?.jobId, task: body?.task, error: errorMessage(error) })),
+    deps.handoff,
   );
 }
 

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { Engine, type Client, type JobObject } from "./harness";
+import { Engine, sleep, type Client, type JobObject } from "./harness";
 
 /**
  * No job holds another back (efficiency.md, Fairness): under wrangler dev a queue runs one consumer batch
  * at a time, so a consumer that ran a whole chain of slow tasks inline would keep every other job's first
  * task waiting behind it. Jobs of chained 1 s tasks, submitted at once with slots for all, must run side by
  * side: the whole set ends near one chain's time, and no job's last task ends before every job's first task
- * has started.
+ * has started. The engine runs with the vars of `npm run dev`, so a batch hands attempts still running after
+ * 50 ms to waitUntil (TASK_BATCH_BUDGET_MS); a handed-off attempt lost with the runtime must run again.
  */
 
 const JOBS = 8;
@@ -17,7 +18,11 @@ let engine: Engine;
 let client: Client;
 
 beforeAll(async () => {
-  engine = await Engine.start({ name: "fairness" });
+  engine = await Engine.start({
+    name: "fairness",
+    // Short leases, so an attempt lost with the runtime is sent again within seconds.
+    vars: { TASK_BATCH_BUDGET_MS: "50", DISPATCH_LEASE_MS: "1000", LEASE_GRACE_MS: "1000" },
+  });
   client = await engine.createClient("e2e-fairness");
   await engine.setSetting(client, "max_jobs", "50");
   // Eight jobs polled every 50 ms.
@@ -45,4 +50,20 @@ describe("jobs of slow chained tasks submitted at once", () => {
     expect(lastFirstStart, "a job's last task ended before another job's first task started").toBeLessThan(firstLastEnd);
     for (const job of jobs) expect(job).toMatchObject({ queue_state: "completed", failed: false });
   });
+});
+
+describe("a handed-off attempt lost with the runtime", () => {
+  test("runs again when its lease ends, and the job completes", async () => {
+    const accepted = await engine.submit(client, "selftest", { content_id: "fair-restart", tasks: 2, shape: "chain", task_ms: 1500 });
+    // The batch handed task_1 off after 50 ms and acked its message: only the coordinator's lease is left.
+    await engine.waitForJob(client, accepted.id, 10_000, (job) => job.tasks[0]!.state === "running");
+    await sleep(500);
+    await engine.restart();
+    const job = await engine.waitForJob(client, accepted.id, 60_000);
+    expect(job).toMatchObject({ queue_state: "completed", failed: false });
+    expect(job.tasks.map((task) => [task.task_name, task.state, task.attempts])).toStrictEqual([
+      ["task_1", "completed", 2],
+      ["task_2", "completed", 1],
+    ]);
+  }, 90_000);
 });
