@@ -13,11 +13,12 @@ interface __BaseEnv_Env {
 	JOB_COORDINATOR: DurableObjectNamespace<import("./src/index").JobCoordinator>;
 	CLIENT_SCHEDULER: DurableObjectNamespace<import("./src/index").ClientScheduler>;
 	RATE_LIMITER: DurableObjectNamespace<import("./src/index").ClientRateLimiter>;
+	WORKER_POOL: DurableObjectNamespace<import("./src/index").WorkerPool>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./src/index");
-		durableNamespaces: "JobCoordinator" | "ClientScheduler" | "ClientRateLimiter";
+		durableNamespaces: "JobCoordinator" | "ClientScheduler" | "ClientRateLimiter" | "WorkerPool";
 	}
 	interface Env extends __BaseEnv_Env {}
 }

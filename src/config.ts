@@ -1,3 +1,5 @@
+import { DEFAULT_OFFER_LEASE_MS, DEFAULT_WORKER_LEASE_MS } from "./domain/job-state";
+
 /** Deployment settings read from the Worker's vars, with their defaults. */
 export interface EngineConfig {
   version: string;
@@ -9,6 +11,10 @@ export interface EngineConfig {
   leaseGraceMs: number;
   /** Timeout of one callback delivery attempt. */
   callbackTimeoutMs: number;
+  /** A remote worker's lease: it ends this long after the claim or the last heartbeat (workers.md). */
+  workerLeaseMs: number;
+  /** How long a task offered to a worker pool waits there before the coordinator offers it again. */
+  offerLeaseMs: number;
   /**
    * Development only: how long a tasks batch waits for its attempts before the rest go on under
    * `waitUntil`. `wrangler dev` runs one batch per queue at a time, so a 1.5 s task would hold back every
@@ -24,6 +30,8 @@ export interface EngineVars {
   DISPATCH_LEASE_MS?: string;
   LEASE_GRACE_MS?: string;
   CALLBACK_TIMEOUT_MS?: string;
+  WORKER_LEASE_MS?: string;
+  POOL_OFFER_LEASE_MS?: string;
   TASK_BATCH_BUDGET_MS?: string;
 }
 
@@ -34,6 +42,8 @@ export function engineConfig(vars: EngineVars): EngineConfig {
     dispatchLeaseMs: positiveInt(vars.DISPATCH_LEASE_MS, 30_000),
     leaseGraceMs: positiveInt(vars.LEASE_GRACE_MS, 5_000),
     callbackTimeoutMs: positiveInt(vars.CALLBACK_TIMEOUT_MS, 15_000),
+    workerLeaseMs: positiveInt(vars.WORKER_LEASE_MS, DEFAULT_WORKER_LEASE_MS),
+    offerLeaseMs: positiveInt(vars.POOL_OFFER_LEASE_MS, DEFAULT_OFFER_LEASE_MS),
     taskBatchBudgetMs: vars.TASK_BATCH_BUDGET_MS === undefined ? null : positiveInt(vars.TASK_BATCH_BUDGET_MS, 50),
   };
 }

@@ -9,4 +9,6 @@ interface Env {
   /** Development only: a tasks batch hands attempts still running after this many ms to waitUntil (src/config.ts). */
   TASK_BATCH_BUDGET_MS?: string;
   CALLBACK_TIMEOUT_MS?: string;
+  WORKER_LEASE_MS?: string;
+  POOL_OFFER_LEASE_MS?: string;
 }

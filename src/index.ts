@@ -14,6 +14,7 @@ import { storageResolver } from "./storage/resolve";
 export { ClientRateLimiter } from "./api/rate-limiter";
 export { JobCoordinator } from "./coordinator/job-coordinator";
 export { ClientScheduler } from "./scheduler/client-scheduler";
+export { WorkerPool } from "./pool/worker-pool";
 
 const app = createApp();
 

@@ -14,5 +14,7 @@ export interface AppEnv {
     config: EngineConfig;
     /** What this request has cost so far (request-cost.ts); charged to the job it creates. */
     cost: CostLedger;
+    /** The pool token of a worker API call (worker-auth.ts). */
+    workerToken: { tokenId: string; pool: string; client: string | null };
   };
 }

@@ -22,6 +22,10 @@ import { postSettingsRoutes } from "./routes/post-settings";
 import { rootRoutes } from "./routes/root";
 import { submitJobRoutes } from "./routes/submit-job";
 import { workflowRoutes } from "./routes/workflows";
+import { adminPoolRoutes } from "./routes/admin-pools";
+import { workerFileDocs, workerFileRoutes } from "./routes/worker-files";
+import { workerLeaseRoutes } from "./routes/worker-leases";
+import { workerAuth } from "./middleware/worker-auth";
 
 /** The HTTP API: one router per resource behind request id, body and auth middleware. */
 export function createApp() {
@@ -36,6 +40,7 @@ export function createApp() {
   app.use("*", jsonBody());
   app.use("*", clientAuth());
   app.use("/admin/*", adminAuth());
+  app.use("/workers/*", workerAuth());
   app.route("/", rootRoutes);
   app.route("/", submitJobRoutes);
   app.route("/", listJobsRoutes);
@@ -49,7 +54,12 @@ export function createApp() {
   app.route("/", adminClientRoutes);
   app.route("/", adminConfigRoutes);
   app.route("/", adminStorageRoutes);
+  app.route("/", adminPoolRoutes);
+  app.route("/", workerLeaseRoutes);
+  app.route("/", workerFileRoutes);
+  for (const route of workerFileDocs) app.openAPIRegistry.registerPath(route);
   app.openAPIRegistry.registerComponent("securitySchemes", "adminBearer", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "workerBearer", { type: "http", scheme: "bearer", description: "A pool token (wkr_…) from POST /admin/pools/{pool}/tokens" });
   // Client routes need both headers: one security requirement naming two schemes.
   app.openAPIRegistry.registerComponent("securitySchemes", "clientName", { type: "apiKey", in: "header", name: "client" });
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "apiKey", in: "header", name: "api-key" });

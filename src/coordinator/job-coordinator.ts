@@ -16,7 +16,12 @@ import { INDEX_DELAY_MS, IndexWriter } from "./index-writer";
 import { convertLegacyJob, isLegacyJob } from "./legacy-job";
 import { pageTasks, TASKS_PER_PAGE } from "./job-document";
 import { headDocument, indexPending, newJobModel, storedJobModel, type JobModel } from "./job-model";
-import type { ClaimResult, JobSpec, TaskAssignment } from "./job-spec";
+import type { ClaimResult, JobSpec, RemoteAssignment, TaskAssignment } from "./job-spec";
+import { matchesAnyDigest } from "../domain/digest";
+import { leaseStanding, repeatsEndingReport } from "../domain/worker-lease";
+import type { TaskState } from "../domain/job-state";
+import type { PoolOffer } from "../protocol/pool";
+import { workerPoolFor } from "../pool/stub";
 import { JobStore } from "./job-store";
 import { deliveryView, jobView, logView, type CallbackView, type JobView, type LogLineView } from "./job-views";
 import { applyChange, endpointIndexOf, submissionLines, type ChangeInput, type ChangeOutcome } from "./job-writes";
@@ -32,6 +37,28 @@ export interface DeliveryReport {
   id: string;
   attempt: number;
   record: AttemptRecord | null;
+}
+
+/** The pool token a worker call came with: its pool, and the client it is scoped to (null: any). */
+export interface WorkerCaller {
+  pool: string;
+  client: string | null;
+}
+
+/** What a worker does on its lease (WorkerCall) and what the coordinator answers (WorkerAnswer). */
+export type WorkerCall =
+  | { type: "heartbeat"; progress?: number; phase?: string }
+  | { type: "complete"; output: unknown }
+  | { type: "fail"; error: string; retryable: boolean }
+  /** The file API checks the lease before a transfer. */
+  | { type: "look" };
+export type WorkerAnswer =
+  | { status: "ok"; cancel: boolean; deadline: number | null; client?: string }
+  | { status: "conflict"; message: string }
+  | { status: "unknown" };
+
+function endedMessage(task: TaskState, attempt: number): string {
+  return `This lease's attempt has ended: task '${task.name}' is ${task.status} at attempt ${task.attempt} (the lease was for attempt ${attempt}).`;
 }
 
 export type ChangeResult = { ok: true; performed: string[] } | { ok: false; conflict: string } | { ok: false; notFound: true };
@@ -275,6 +302,49 @@ export class JobCoordinator extends DurableObject<Env> implements AdmissionTarge
     await this.commit({ events: [{ type: "fail", task, attempt, error, retryable }] });
   }
 
+  // ─── remote workers (workers.md) ────────────────────────────────────────────────────────────────────
+
+  /**
+   * A worker of the task's pool takes an attempt the pool handed out, under the digest of the lease token the
+   * worker API made for it; refused when the offer is stale (paused, broken, retried, already taken).
+   */
+  async claimRemote(task: string, attempt: number, leaseDigest: string, cost: CallerCost = {}): Promise<{ ok: true; assignment: RemoteAssignment } | { ok: false; reason: string }> {
+    if (!this.job) return { ok: false, reason: "unknown job" };
+    this.charge(cost);
+    const outcome = await this.commit({ events: [{ type: "claim", task, attempt, lease: leaseDigest }] });
+    if (!outcome.applied) return { ok: false, reason: outcome.reason };
+    const state = this.job.state.tasks[task]!;
+    return { ok: true, assignment: { ...this.assignment(task), deadline: state.deadline!, pool: state.pool! } };
+  }
+
+  /** A call a worker makes on its lease: a heartbeat, its report, or a look at it before a file transfer. */
+  async workerCall(task: string, attempt: number, leaseDigest: string, caller: WorkerCaller, call: WorkerCall): Promise<WorkerAnswer> {
+    const job = this.job;
+    if (!job) return { status: "unknown" };
+    // A token of another pool, or scoped to another client, learns nothing of the lease.
+    if (job.state.tasks[task]?.pool !== caller.pool || (caller.client !== null && caller.client !== job.spec.client)) return { status: "unknown" };
+    const standing = leaseStanding(job.state, task, attempt, (digest) => matchesAnyDigest(leaseDigest, [digest]));
+    if (standing.kind === "unknown") return { status: "unknown" };
+    this.charge();
+    if (call.type === "heartbeat") {
+      if (standing.kind === "ended") return { status: "ok", cancel: true, deadline: null };
+      await this.commit({ events: [{ type: "heartbeat", task, attempt, progress: call.progress, phase: call.phase }] });
+      const now = this.job!.state.tasks[task]!;
+      return { status: "ok", cancel: now.status !== "running", deadline: now.deadline };
+    }
+    if (call.type === "look") {
+      if (standing.kind === "ended") return { status: "conflict", message: endedMessage(standing.task, attempt) };
+      return { status: "ok", cancel: false, deadline: standing.task.deadline, client: job.spec.client };
+    }
+    if (standing.kind === "ended") {
+      if (standing.sameAttempt && repeatsEndingReport(standing.task, call)) return { status: "ok", cancel: false, deadline: null };
+      return { status: "conflict", message: endedMessage(standing.task, attempt) };
+    }
+    const event = call.type === "complete" ? { type: "complete" as const, task, attempt, output: call.output } : { type: "fail" as const, task, attempt, error: call.error, retryable: call.retryable };
+    const outcome = await this.commit({ events: [event] });
+    return outcome.applied ? { status: "ok", cancel: false, deadline: null } : { status: "conflict", message: outcome.reason ?? "the attempt has ended" };
+  }
+
   async progress(task: string, attempt: number, progress: number): Promise<void> {
     if (!this.job) return;
     this.charge();
@@ -361,8 +431,10 @@ export class JobCoordinator extends DurableObject<Env> implements AdmissionTarge
     const job = this.job;
     if (!job) return;
     try {
-      const dispatches: TaskMessage[] = outcome.dispatches.map((dispatch) => ({ jobId: job.spec.jobId, ...dispatch }));
+      const edge = outcome.dispatches.filter((dispatch) => job.state.tasks[dispatch.task]?.pool === undefined);
+      const dispatches: TaskMessage[] = edge.map((dispatch) => ({ jobId: job.spec.jobId, ...dispatch }));
       for (let i = 0; i < dispatches.length; i += 100) await this.send(this.env.TASK_QUEUE, dispatches.slice(i, i + 100));
+      await this.offerToPools(outcome.dispatches.filter((dispatch) => !edge.includes(dispatch)));
     } catch (error) {
       // The tasks stay `dispatched` with a lease: the alarm dispatches them again.
       this.logError(`task dispatch failed: ${String(error)}`);
@@ -378,6 +450,21 @@ export class JobCoordinator extends DurableObject<Env> implements AdmissionTarge
     }
     await this.syncScheduler();
     if (outcome.reportCost) this.reportCost();
+  }
+
+  /** Offers remote tasks to their pools (one request per pool). */
+  private async offerToPools(dispatches: { task: string; attempt: number }[]): Promise<void> {
+    const job = this.job!;
+    const byPool = new Map<string, PoolOffer[]>();
+    for (const { task, attempt } of dispatches) {
+      const pool = job.state.tasks[task]!.pool!;
+      const offer: PoolOffer = { jobId: job.spec.jobId, task, attempt, client: job.spec.client, priority: job.meta.priority, submittedAt: job.spec.createdAt };
+      byPool.set(pool, [...(byPool.get(pool) ?? []), offer]);
+    }
+    for (const [pool, offers] of byPool) {
+      await workerPoolFor(this.env.WORKER_POOL, pool).offer(offers);
+      this.charge({ doRequests: 1 }, false);
+    }
   }
 
   private async send<Body>(queue: Queue<Body>, bodies: Body[]): Promise<void> {

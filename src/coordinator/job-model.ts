@@ -15,7 +15,7 @@ import { planTasks } from "./planning";
 const RUN_LENGTH = 50;
 
 /** The deployment settings a model needs: task leases and the callback attempt timeout. */
-export type ModelConfig = Pick<EngineConfig, "dispatchLeaseMs" | "leaseGraceMs" | "callbackTimeoutMs">;
+export type ModelConfig = Pick<EngineConfig, "dispatchLeaseMs" | "leaseGraceMs" | "callbackTimeoutMs"> & Partial<Pick<EngineConfig, "workerLeaseMs" | "offerLeaseMs">>;
 
 /**
  * One job as its coordinator holds it in memory: the stored parts (spec, state, meta, callbacks with their
@@ -84,6 +84,8 @@ export function newJobModel(spec: JobSpec, meta: JobMeta, config: ModelConfig, n
     createdAt: spec.createdAt,
     dispatchLeaseMs: config.dispatchLeaseMs,
     leaseGraceMs: config.leaseGraceMs,
+    workerLeaseMs: config.workerLeaseMs,
+    offerLeaseMs: config.offerLeaseMs,
   });
   // The API's submission lines take the first log numbers.
   const state = { ...initial, nextLogSeq: 1 + spec.submissionLog.length };

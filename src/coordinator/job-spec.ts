@@ -30,6 +30,8 @@ export interface JobSpec {
   rerunOf?: string;
   /** The D1 shard of the job index that lists this job: its client's (db/index-shards.ts); absent: 0. */
   indexShard?: number;
+  /** The client's worker pool mapping at submission (`pools` of its configuration): pool → its own pool. */
+  pools?: Record<string, string>;
   /** Lines the API adds to the job log at submission (progname `api`). */
   submissionLog: { severity: Severity; message: string }[];
 }
@@ -45,6 +47,12 @@ export interface TaskAssignment {
   executor: string;
   input: unknown;
   timeoutMs: number;
+}
+
+/** What a remote worker's lease carries besides the assignment: when it ends unless a heartbeat extends it. */
+export interface RemoteAssignment extends TaskAssignment {
+  deadline: number;
+  pool: string;
 }
 
 export type ClaimResult = { ok: true; assignment: TaskAssignment } | { ok: false; reason: string };

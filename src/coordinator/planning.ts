@@ -23,5 +23,12 @@ export function planTasks(workflow: Workflow, spec: JobSpec): TaskPlan[] {
     },
     timeoutMs:
       typeof definition.timeoutMs === "function" ? definition.timeoutMs(spec.parameters) : (definition.timeoutMs ?? DEFAULT_TASK_TIMEOUT_MS),
+    pool: poolOf(definition.runsOn, spec.pools),
   }));
+}
+
+/** The pool a task runs on for this client (its configuration may map a pool to its own), or null: the edge. */
+export function poolOf(runsOn: string | undefined, clientPools: Record<string, string> | undefined): string | null {
+  if (runsOn === undefined || runsOn === "edge") return null;
+  return clientPools && Object.hasOwn(clientPools, runsOn) ? clientPools[runsOn]! : runsOn;
 }

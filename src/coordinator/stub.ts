@@ -19,6 +19,8 @@ export type JobCoordinatorApi = Pick<
   | "complete"
   | "fail"
   | "progress"
+  | "claimRemote"
+  | "workerCall"
   | "recordDeliveries"
   | "callbackBody"
   | "redeliver"

@@ -5,8 +5,13 @@ export type JobEvent =
   | { type: "start" }
   /** Retry in place of an ended, failed job: failed and cancelled tasks become pending again; completed ones stay. */
   | { type: "restart" }
-  /** A consumer wants to run an attempt it received. */
-  | { type: "claim"; task: string; attempt: number }
+  /**
+   * A consumer wants to run an attempt it received; a remote worker's lease carries `lease`, the digest of
+   * its lease token (a task of a pool is claimed only that way, an edge task never).
+   */
+  | { type: "claim"; task: string; attempt: number; lease?: string }
+  /** A remote worker still holds its lease: it is extended (up to the task's timeout), with its progress. */
+  | { type: "heartbeat"; task: string; attempt: number; progress?: number; phase?: string }
   /**
    * An attempt succeeded. With `takeNext`, the reporter will run one newly ready task itself:
    * it is claimed at once instead of being sent through the queue (its lease still guards it).

@@ -10,6 +10,8 @@ export interface TaskPlan {
   skip: boolean;
   policy: RetryPolicy;
   timeoutMs: number;
+  /** The worker pool that runs it (the client's own pool where its configuration maps one); null: the edge. */
+  pool: string | null;
 }
 
 export interface JobPlan {
@@ -21,6 +23,8 @@ export interface JobPlan {
   createdAt: number;
   dispatchLeaseMs: number;
   leaseGraceMs: number;
+  workerLeaseMs?: number;
+  offerLeaseMs?: number;
 }
 
 /** Checks a task graph: unique names, known needs, no cycle. Returns the first problem, or null. */
@@ -70,6 +74,7 @@ export function initialJobState(plan: JobPlan): JobState {
       output: null,
       progress: 0,
       version: 0,
+      ...(task.pool === null ? {} : { pool: task.pool }),
     };
   }
   return {
@@ -88,6 +93,8 @@ export function initialJobState(plan: JobPlan): JobState {
     version: 0,
     dispatchLeaseMs: plan.dispatchLeaseMs,
     leaseGraceMs: plan.leaseGraceMs,
+    ...(plan.workerLeaseMs === undefined ? {} : { workerLeaseMs: plan.workerLeaseMs }),
+    ...(plan.offerLeaseMs === undefined ? {} : { offerLeaseMs: plan.offerLeaseMs }),
     createdAt: plan.createdAt,
     endedAt: null,
   };

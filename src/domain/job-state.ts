@@ -68,6 +68,14 @@ export interface TaskState {
   message: string;
   output: unknown;
   progress: number;
+  /** The worker pool that runs this task (workers.md); absent: the edge (the tasks queue consumer). */
+  pool?: string;
+  /** Digest of the current (or last) remote attempt's lease token: its heartbeats and reports present it. */
+  lease?: string;
+  /** When the current attempt started: a remote attempt's timeout is a hard cap whatever its heartbeats. */
+  attemptStartedAt?: number;
+  /** The phase the last heartbeat of a remote attempt reported (e.g. `encoding`). */
+  phase?: string;
   /** The job version at which this task last changed; the adapter persists tasks changed in a transition. */
   version: number;
 }
@@ -97,6 +105,10 @@ export interface JobState {
   dispatchLeaseMs: number;
   /** Extra time past a task's timeout before the watchdog declares the attempt lost. */
   leaseGraceMs: number;
+  /** A remote attempt's lease: it ends this long after the claim or the last heartbeat (absent: 60 s). */
+  workerLeaseMs?: number;
+  /** How long a task offered to a worker pool waits there before it is offered again (absent: 5 min). */
+  offerLeaseMs?: number;
   createdAt: number;
   endedAt: number | null;
 }
@@ -105,9 +117,19 @@ export function assertNever(value: never): never {
   throw new Error(`unexpected value: ${JSON.stringify(value)}`);
 }
 
-/** Job progress 0-100: the share of tasks that reached a final state. */
+export const DEFAULT_WORKER_LEASE_MS = 60_000;
+export const DEFAULT_OFFER_LEASE_MS = 5 * 60_000;
+
+/**
+ * Job progress 0-100, each task weighing the same: a task in a final state counts 100, a running one the
+ * progress its attempt reported (remote workers' heartbeats, an executor's reports), any other 0.
+ */
 export function jobProgress(state: JobState): number {
   if (state.order.length === 0) return 100;
-  const done = state.order.filter((name) => isTaskFinal(state.tasks[name]!.status)).length;
-  return Math.floor((100 * done) / state.order.length);
+  let sum = 0;
+  for (const name of state.order) {
+    const task = state.tasks[name]!;
+    sum += isTaskFinal(task.status) ? 100 : task.status === "running" ? task.progress : 0;
+  }
+  return Math.floor(sum / state.order.length);
 }

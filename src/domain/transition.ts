@@ -1,5 +1,5 @@
 import type { Effect, JobEvent, Notice, Severity } from "./job-events";
-import { isTaskFinal, satisfiesNeeds, type JobState, type TaskState } from "./job-state";
+import { DEFAULT_OFFER_LEASE_MS, DEFAULT_WORKER_LEASE_MS, isTaskFinal, satisfiesNeeds, type JobState, type TaskState } from "./job-state";
 import { decideRetry } from "./retry-policy";
 
 export interface TransitionResult {
@@ -43,7 +43,20 @@ function apply(draft: Draft, event: JobEvent): string | null {
       const task = draft.task(event.task);
       if (!task) return "unknown task";
       if (task.status !== "dispatched" || task.attempt !== event.attempt) return staleReason(task, event.attempt);
-      draft.startAttempt(task);
+      if (task.pool !== undefined && event.lease === undefined) return `task runs on worker pool '${task.pool}'`;
+      if (task.pool === undefined && event.lease !== undefined) return "task runs on the edge";
+      draft.startAttempt(task, event.lease);
+      return null;
+    }
+    case "heartbeat": {
+      const task = draft.task(event.task);
+      if (!task) return "unknown task";
+      if (task.status !== "running" || task.attempt !== event.attempt) return staleReason(task, event.attempt);
+      if (task.pool === undefined) return "task runs on the edge";
+      const patch: Partial<TaskState> = { deadline: draft.leaseEnd(task) };
+      if (event.progress !== undefined) patch.progress = Math.max(0, Math.min(100, Math.round(event.progress)));
+      if (event.phase !== undefined) patch.phase = event.phase;
+      draft.update(task.name, patch);
       return null;
     }
     case "complete": {
@@ -108,6 +121,13 @@ function restart(state: JobState, now: number): TransitionResult {
   }
   draft.log(null, "info", "job retried in place: failed and cancelled tasks will run again");
   return draft.finish();
+}
+
+/** Why the watchdog ends a running attempt: its timeout passed, or (remote) its lease ended without a heartbeat. */
+function lostAttemptMessage(task: TaskState, now: number): string {
+  const timeout = `attempt ${task.attempt} timed out after ${Math.round(task.timeoutMs / 1000)} s`;
+  if (task.pool === undefined || task.attemptStartedAt === undefined || now >= task.attemptStartedAt + task.timeoutMs) return timeout;
+  return `attempt ${task.attempt} lost: its worker's lease ended without a heartbeat`;
 }
 
 function staleReason(task: TaskState, attempt: number): string {
@@ -188,23 +208,43 @@ class Draft {
       const task = this.tasks[name]!;
       if (task.status !== "pending" || !task.needs.every((need) => this.needMet(need))) continue;
       const attempt = task.attempt + 1;
-      if (!handedOff) {
+      // A reporter can run an edge task itself; a remote one is offered to its pool.
+      if (!handedOff && task.pool === undefined) {
         handedOff = true;
         const claimed = this.update(name, { status: "dispatched", attempt });
         this.startAttempt(claimed);
         this.effects.push({ type: "handoff", task: name, attempt });
       } else {
-        this.update(name, { status: "dispatched", attempt, deadline: this.now + this.base.dispatchLeaseMs });
-        this.effects.push({ type: "dispatch", task: name, attempt });
+        this.dispatch(task, attempt);
       }
     }
   }
 
-  startAttempt(task: TaskState): void {
+  /** Sends an attempt out: to the tasks queue, or offered to the task's worker pool (which waits longer for a taker). */
+  dispatch(task: TaskState, attempt: number): void {
+    const lease = task.pool === undefined ? this.base.dispatchLeaseMs : (this.base.offerLeaseMs ?? DEFAULT_OFFER_LEASE_MS);
+    this.update(task.name, { status: "dispatched", attempt, deadline: this.now + lease });
+    this.effects.push({ type: "dispatch", task: task.name, attempt });
+  }
+
+  /**
+   * When a remote attempt's lease ends if no heartbeat comes: a lease time from now, never past the
+   * attempt's timeout (a hard cap, whatever the heartbeats).
+   */
+  leaseEnd(task: TaskState): number {
+    const cap = (task.attemptStartedAt ?? this.now) + task.timeoutMs;
+    return Math.min(this.now + (this.base.workerLeaseMs ?? DEFAULT_WORKER_LEASE_MS), cap);
+  }
+
+  /** Starts an attempt: an edge one under its timeout (plus grace), a remote one under its lease `lease`. */
+  startAttempt(task: TaskState, lease?: string): void {
+    const remote = lease === undefined ? {} : { lease, attemptStartedAt: this.now, phase: "" };
+    const started = { ...task, ...remote };
     const running = this.update(task.name, {
+      ...remote,
       status: "running",
       startedAt: task.startedAt ?? this.now,
-      deadline: this.now + task.timeoutMs + this.base.leaseGraceMs,
+      deadline: lease === undefined ? this.now + task.timeoutMs + this.base.leaseGraceMs : this.leaseEnd(started),
       progress: 0,
     });
     this.notifyTask(running, "start", "");
@@ -270,21 +310,18 @@ class Draft {
       any = true;
       switch (task.status) {
         case "dispatched":
-          // The queue message was lost or is late: send the same attempt again; one claim wins.
-          this.update(name, { deadline: this.now + this.base.dispatchLeaseMs });
-          this.effects.push({ type: "dispatch", task: name, attempt: task.attempt });
-          this.log(name, "warn", `'${name}' was not claimed in time; dispatching attempt ${task.attempt} again`);
+          // The queue message (or the pool's offer) was lost or is late: send the same attempt again; one claim wins.
+          this.dispatch(task, task.attempt);
+          if (task.pool === undefined) this.log(name, "warn", `'${name}' was not claimed in time; dispatching attempt ${task.attempt} again`);
           break;
         case "running":
-          this.failAttempt(task, `attempt ${task.attempt} timed out after ${Math.round(task.timeoutMs / 1000)} s`, true);
+          this.failAttempt(task, lostAttemptMessage(task, this.now), true);
           break;
         case "retrying":
           if (this.paused) {
             this.update(name, { status: "pending", deadline: null });
           } else {
-            const attempt = task.attempt + 1;
-            this.update(name, { status: "dispatched", attempt, deadline: this.now + this.base.dispatchLeaseMs });
-            this.effects.push({ type: "dispatch", task: name, attempt });
+            this.dispatch(task, task.attempt + 1);
           }
           break;
         default:

@@ -6,6 +6,11 @@ export interface TaskDefinition<P> {
   name: string;
   /** Name of the executor that runs it (see src/executors/registry.ts). */
   executor: string;
+  /**
+   * Where it runs: `edge` (the tasks queue consumer, the default) or the name of a worker pool whose remote
+   * workers lease it (workers.md); a client's configuration may map the pool to one of its own.
+   */
+  runsOn?: string;
   /** Tasks that must complete (or be skipped) first. */
   needs?: string[];
   /** False → the task is `skipped`. */

@@ -12,6 +12,8 @@ export interface TaskSketch {
   delayMs?: number;
   backoff?: number;
   timeoutMs?: number;
+  /** The worker pool that runs it (absent: the edge). */
+  pool?: string;
 }
 
 export const DISPATCH_LEASE_MS = 30_000;
@@ -37,6 +39,7 @@ export function plan(tasks: TaskSketch[], jobId = "job_1"): JobPlan {
         skip: task.skip ?? false,
         policy: { limit: task.limit ?? 3, delayMs: task.delayMs ?? 1_000, backoff: task.backoff ?? 2 },
         timeoutMs: task.timeoutMs ?? 60_000,
+        pool: task.pool ?? null,
       }),
     ),
   };

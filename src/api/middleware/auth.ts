@@ -23,7 +23,8 @@ export function isPublicPath(path: string): boolean {
  */
 export function clientAuth(): MiddlewareHandler<AppEnv> {
   return async function clientAuthMiddleware(c, next) {
-    if (isPublicPath(c.req.path) || c.req.path.startsWith("/admin")) return next();
+    // The operator API and the worker API have their own credentials (admin-auth.ts, worker-auth.ts).
+    if (isPublicPath(c.req.path) || c.req.path.startsWith("/admin") || c.req.path.startsWith("/workers/")) return next();
     const address = sourceAddress(c.req.header("cf-connecting-ip"));
     const client = c.req.header("client")?.trim();
     const key = c.req.header("api-key") ?? c.req.header("x-api-key");

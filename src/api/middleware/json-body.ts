@@ -22,6 +22,8 @@ export function jsonBody(): MiddlewareHandler<AppEnv> {
   return async function jsonBodyMiddleware(c, next) {
     const method = c.req.method;
     if (method !== "POST" && method !== "PUT" && method !== "PATCH") return next();
+    // A worker's file upload is a stream of any type and size (worker-files.ts checks it).
+    if (method === "PUT" && /^\/workers\/leases\/[^/]+\/files\//.test(c.req.path)) return next();
     const header = c.req.header("content-type");
     const type = (header ?? "").split(";")[0]!.trim().toLowerCase();
     const hasBody = c.req.header("content-length") !== "0" && c.req.raw.body !== null;

@@ -1,0 +1,142 @@
+import { DurableObject } from "cloudflare:workers";
+import type { LeaseAsk, PoolOffer, PoolStatus, PoolWorker } from "../protocol/pool";
+
+/** A worker not seen for this long is left out of the operator's view (and its row deleted). */
+const WORKER_GONE_MS = 10 * 60_000;
+
+interface Waiter {
+  client: string | null;
+  wake: () => void;
+}
+
+/**
+ * One worker pool (workers.md): the tasks offered to it and not yet handed out, in priority then submission
+ * order, and the workers long-polling for them. It holds no task state: a coordinator offers an attempt
+ * when it is ready (again, harmlessly, if its offer lease passes), and a handed-out offer only becomes a
+ * lease when the coordinator accepts the claim, so an offer that is stale by then (a paused, broken or
+ * retried job) is dropped by the worker API and nothing runs twice.
+ */
+export class WorkerPool extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  /** Long polls waiting for an offer, oldest first (in memory: a restart ends them, and workers poll again). */
+  private waiters: Waiter[] = [];
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS offers (
+      job_id TEXT NOT NULL, task TEXT NOT NULL, attempt INTEGER NOT NULL, client TEXT NOT NULL,
+      priority INTEGER NOT NULL, submitted_at INTEGER NOT NULL, offered_at INTEGER NOT NULL,
+      PRIMARY KEY (job_id, task))`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS workers (
+      worker_id TEXT PRIMARY KEY, label TEXT NOT NULL, token_id TEXT NOT NULL, last_seen INTEGER NOT NULL,
+      leases_held INTEGER NOT NULL, leases_taken INTEGER NOT NULL)`);
+  }
+
+  /** Offers attempts; an offer of a task already waiting keeps the newer attempt. Wakes waiting polls. */
+  async offer(offers: PoolOffer[]): Promise<void> {
+    const now = Date.now();
+    for (const offer of offers) {
+      this.sql.exec(
+        `INSERT INTO offers (job_id, task, attempt, client, priority, submitted_at, offered_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (job_id, task) DO UPDATE SET attempt = excluded.attempt, priority = excluded.priority, offered_at = excluded.offered_at
+         WHERE excluded.attempt >= offers.attempt`,
+        offer.jobId,
+        offer.task,
+        offer.attempt,
+        offer.client,
+        offer.priority,
+        offer.submittedAt,
+        now,
+      );
+    }
+    for (const offer of offers) this.wakeOne(offer.client);
+  }
+
+  /**
+   * A worker's long poll: up to `max` offers it may take (its token's client only, when scoped), at once if
+   * some wait, else as soon as one arrives, else none after `waitMs`. Handed-out offers leave the pool.
+   */
+  async lease(ask: LeaseAsk): Promise<PoolOffer[]> {
+    this.seen(ask, 0);
+    const deadline = Date.now() + ask.waitMs;
+    for (;;) {
+      const taken = this.take(ask.client, ask.max);
+      if (taken.length > 0) {
+        this.seen(ask, taken.length);
+        return taken;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) return [];
+      await this.waitForOffer(ask.client, left);
+    }
+  }
+
+  /** The operator's view: workers seen lately, and the offers waiting. */
+  async status(): Promise<PoolStatus> {
+    const since = Date.now() - WORKER_GONE_MS;
+    this.sql.exec(`DELETE FROM workers WHERE last_seen < ?`, since);
+    const workers = this.sql
+      .exec<{ worker_id: string; label: string; token_id: string; last_seen: number; leases_held: number; leases_taken: number }>(
+        `SELECT * FROM workers ORDER BY last_seen DESC LIMIT 1000`,
+      )
+      .toArray()
+      .map((row): PoolWorker => ({ ...row, last_seen: new Date(row.last_seen).toISOString() }));
+    const waiting = this.sql
+      .exec<{ job_id: string; task: string; attempt: number; client: string; priority: number; offered_at: number }>(
+        `SELECT job_id, task, attempt, client, priority, offered_at FROM offers ORDER BY priority DESC, submitted_at, job_id, task LIMIT 1000`,
+      )
+      .toArray()
+      .map((row) => ({ ...row, offered_at: new Date(row.offered_at).toISOString() }));
+    return { workers, waiting };
+  }
+
+  /** Takes (removes) up to `max` offers in order. Synchronous: two polls never take the same offer. */
+  private take(client: string | null, max: number): PoolOffer[] {
+    const rows = this.sql
+      .exec<{ job_id: string; task: string; attempt: number; client: string; priority: number; submitted_at: number }>(
+        `SELECT job_id, task, attempt, client, priority, submitted_at FROM offers WHERE ?1 IS NULL OR client = ?1
+         ORDER BY priority DESC, submitted_at, job_id, task LIMIT ?2`,
+        client,
+        max,
+      )
+      .toArray();
+    for (const row of rows) this.sql.exec(`DELETE FROM offers WHERE job_id = ? AND task = ?`, row.job_id, row.task);
+    return rows.map((row) => ({ jobId: row.job_id, task: row.task, attempt: row.attempt, client: row.client, priority: row.priority, submittedAt: row.submitted_at }));
+  }
+
+  private waitForOffer(client: string | null, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        client,
+        wake: () => {
+          clearTimeout(timer);
+          this.waiters = this.waiters.filter((other) => other !== waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.wake, ms);
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Wakes the oldest poll that may take an offer of `client`. */
+  private wakeOne(client: string): void {
+    this.waiters.find((waiter) => waiter.client === null || waiter.client === client)?.wake();
+  }
+
+  /** Notes the worker for the operator's view (its label, when it last polled, what it took). */
+  private seen(ask: LeaseAsk, taken: number): void {
+    this.sql.exec(
+      `INSERT INTO workers (worker_id, label, token_id, last_seen, leases_held, leases_taken) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (worker_id) DO UPDATE SET label = excluded.label, token_id = excluded.token_id, last_seen = excluded.last_seen,
+         leases_held = excluded.leases_held, leases_taken = workers.leases_taken + excluded.leases_taken`,
+      ask.workerId,
+      ask.label,
+      ask.tokenId,
+      Date.now(),
+      ask.holding + taken,
+      taken,
+    );
+  }
+}

@@ -1,0 +1,17 @@
+import { pathProblem } from "./paths";
+
+/**
+ * A job's work folder in the engine's own bucket (MEDIA): where remote workers upload what they make (the
+ * `output` root of a lease's file API) and where the job's `publish` task copies it from, to the client's
+ * storage. Kept apart from every client's storage roots, named by the job, removed when published.
+ */
+export function workPrefix(jobId: string): string {
+  return `work/${jobId}/`;
+}
+
+/** The key of `path` in the job's work folder; throws on an unsafe path (the file API checks first). */
+export function workKey(jobId: string, path: string): string {
+  const problem = pathProblem(path);
+  if (problem) throw new Error(`work file path ${problem}`);
+  return `${workPrefix(jobId)}${path}`;
+}
