@@ -47,6 +47,7 @@ export interface PreparedJob {
  */
 export function prepareJob(job: NewJob, snapshot: ClientSnapshot, now = Date.now()): PreparedJob {
   const settings = resolveSettings(snapshot.settings);
+  const config = parseClientConfig(snapshot.config);
   const spec: JobSpec = {
     jobId: job.id ?? ulid(now),
     client: job.client,
@@ -66,7 +67,8 @@ export function prepareJob(job: NewJob, snapshot: ClientSnapshot, now = Date.now
     submittedParameters: job.submittedParameters,
     submissionLog: job.submissionLog,
     // Header values stay in the client configuration; the job keeps the events filter and body template.
-    callbackRules: parseClientConfig(snapshot.config).callback_rules.map(({ headers: _secret, ...rule }) => rule),
+    callbackRules: config.callback_rules.map(({ headers: _secret, ...rule }) => rule),
+    ...(Object.keys(config.pools).length > 0 ? { pools: config.pools } : {}),
     rerunOf: job.rerunOf,
     ...(snapshot.indexShard !== 0 ? { indexShard: snapshot.indexShard } : {}),
   };

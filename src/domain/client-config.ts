@@ -4,6 +4,9 @@ import { redactedStorage, StorageConfig } from "./storage-config";
 
 /** The operator-managed configuration of a client (D1 `clients.config`). */
 
+/** A worker pool's name. No regex flags: a flag does not reach the pattern /openapi.json publishes. */
+export const PoolName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "must be 1-63 lowercase letters, digits, dots, dashes or underscores");
+
 export const CALLBACK_EVENTS = ["task.start", "task.complete", "task.fail", "job.end"] as const;
 export type CallbackEvent = (typeof CALLBACK_EVENTS)[number];
 
@@ -57,6 +60,8 @@ export const ClientConfig = z.object({
   signing_secrets: z.array(SigningSecretEntry).max(5).default([]),
   /** Storage names → driver, location and roots (storage-config.ts). */
   storage: StorageConfig.default({ locations: {} }),
+  /** Worker pools a workflow names → this client's own pools (workers.md), e.g. `{"media": "acme-onprem"}`. */
+  pools: z.record(PoolName, PoolName).default({}),
 });
 export type ClientConfig = z.infer<typeof ClientConfig>;
 
@@ -83,6 +88,7 @@ export function parseClientConfig(text: string | null): ClientConfig {
     }).slice(0, 50),
     signing_secrets: ClientConfig.shape.signing_secrets.safeParse(parts.signing_secrets).data ?? [],
     storage: ClientConfig.shape.storage.safeParse(parts.storage).data ?? { locations: {} },
+    pools: ClientConfig.shape.pools.safeParse(parts.pools).data ?? {},
   });
 }
 

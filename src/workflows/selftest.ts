@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PoolName } from "../domain/client-config";
 import { commonParameters, ContentId } from "./common";
 import { defineWorkflow, type TaskDefinition } from "./definition";
 
@@ -10,6 +11,8 @@ export const SelftestParameters = z
     task_ms: z.int().min(0).max(60_000).default(0),
     fail_task: z.string().nullable().default(null),
     fail_times: z.int().min(0).max(100).default(1),
+    // ext: where its tasks run: `edge` (the queue consumer) or a worker pool (workers.md), to try remote workers.
+    runs_on: z.union([z.literal("edge"), PoolName]).default("edge"),
     ...commonParameters,
   })
   .refine((p) => p.fail_task === null || taskIndex(p.fail_task, p.tasks) !== null, {
@@ -43,6 +46,7 @@ export const selftest = defineWorkflow({
       return {
         name,
         executor: "selftest.wait",
+        runsOn: params.runs_on,
         needs: params.shape === "chain" && i > 0 ? [`task_${i}`] : [],
         timeoutMs: params.task_ms + 10_000,
         input: (p): SelftestInput => ({ task_ms: p.task_ms, fail_times: p.fail_task === name ? p.fail_times : 0 }),

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { clientConfigText, clientKeys, putClientConfigText } from "../../db/clients";
-import { CallbackRule, parseClientConfig, redactedConfig, withSections } from "../../domain/client-config";
+import { CallbackRule, ClientConfig, parseClientConfig, redactedConfig, withSections } from "../../domain/client-config";
 import { newSigningSecret } from "../../domain/signing";
 import { ApiError } from "../errors";
 import { newRouter } from "../router";
@@ -28,6 +28,22 @@ const putConfigRoute = createRoute({
   request: {
     params: z.object({ name: ClientName }),
     body: { required: true, content: { "application/json": { schema: z.object({ callback_rules: z.array(CallbackRule).max(50) }) } } },
+  },
+  responses: {
+    200: { description: "Stored (secrets masked)", content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } },
+    ...adminErrors,
+    ...bodyErrorResponses,
+  },
+});
+
+const putPoolsRoute = createRoute({
+  method: "put",
+  path: "/admin/clients/{name}/pools",
+  summary: "Map worker pools to the client's own (its jobs' tasks of pool `media` go to `acme-onprem`, say)",
+  security,
+  request: {
+    params: z.object({ name: ClientName }),
+    body: { required: true, content: { "application/json": { schema: z.object({ pools: ClientConfig.shape.pools.unwrap() }) } } },
   },
   responses: {
     200: { description: "Stored (secrets masked)", content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } },
@@ -77,6 +93,14 @@ export const adminConfigRoutes = newRouter()
     await putClientConfigText(c.env.DB, name, withSections(text, { callback_rules }));
     forgetClient(name);
     return c.json(redactedConfig({ ...config, callback_rules }) as Record<string, unknown>, 200);
+  })
+  .openapi(putPoolsRoute, async (c) => {
+    const { name } = c.req.valid("param");
+    const { pools } = c.req.valid("json");
+    const { text, config } = await loadConfig(c.env.DB, name);
+    await putClientConfigText(c.env.DB, name, withSections(text, { pools }));
+    forgetClient(name);
+    return c.json(redactedConfig({ ...config, pools }) as Record<string, unknown>, 200);
   })
   .openapi(rotateSecretRoute, async (c) => {
     const { name } = c.req.valid("param");
