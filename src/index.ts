@@ -10,6 +10,7 @@ import type { CallbackMessage, TaskMessage } from "./queues/messages";
 import { consumeTasks } from "./queues/task-consumer";
 import { runSchedules } from "./schedules";
 import { storageResolver } from "./storage/resolve";
+import { workFolder } from "./storage/work-folder";
 
 export { ClientRateLimiter } from "./api/rate-limiter";
 export { JobCoordinator } from "./coordinator/job-coordinator";
@@ -31,7 +32,7 @@ export default {
       });
       const budgetMs = engineConfig(env).taskBatchBudgetMs;
       const handoff = budgetMs === null ? undefined : { budgetMs, waitUntil: (promise: Promise<unknown>) => ctx.waitUntil(promise) };
-      return consumeTasks(batch as MessageBatch<TaskMessage>, { coordinator, storage, handoff });
+      return consumeTasks(batch as MessageBatch<TaskMessage>, { coordinator, storage, handoff, work: (jobId) => workFolder(env.MEDIA, jobId) });
     }
     if (batch.queue.endsWith("-callbacks")) {
       const config = engineConfig(env);

@@ -68,7 +68,7 @@ export function prepareJob(job: NewJob, snapshot: ClientSnapshot, now = Date.now
     submissionLog: job.submissionLog,
     // Header values stay in the client configuration; the job keeps the events filter and body template.
     callbackRules: config.callback_rules.map(({ headers: _secret, ...rule }) => rule),
-    ...(Object.keys(config.pools).length > 0 ? { pools: config.pools } : {}),
+    ...(config.pools && Object.keys(config.pools).length > 0 ? { pools: config.pools } : {}),
     rerunOf: job.rerunOf,
     ...(snapshot.indexShard !== 0 ? { indexShard: snapshot.indexShard } : {}),
   };

@@ -35,6 +35,11 @@ export function validateSubmission(request: JobRequest, headerClient: string, al
     const problem = endpointProblem(endpoint, allowPrivateCallbacks);
     if (problem) problems.push({ path: `parameters.rest_endpoints[${index}]`, message: `callback URL ${problem}` });
   });
+  // A media source the worker fetches itself is checked like a callback URL (media.md, Sources).
+  if (typeof parameters.source === "string") {
+    const problem = endpointProblem(parameters.source, allowPrivateCallbacks);
+    if (problem) problems.push({ path: "parameters.source", message: `source URL ${problem}` });
+  }
   if (problems.length > 0) throw validationError(problems);
   return {
     workflow,

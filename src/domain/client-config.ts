@@ -61,7 +61,7 @@ export const ClientConfig = z.object({
   /** Storage names → driver, location and roots (storage-config.ts). */
   storage: StorageConfig.default({ locations: {} }),
   /** Worker pools a workflow names → this client's own pools (workers.md), e.g. `{"media": "acme-onprem"}`. */
-  pools: z.record(PoolName, PoolName).default({}),
+  pools: z.record(PoolName, PoolName).optional(),
 });
 export type ClientConfig = z.infer<typeof ClientConfig>;
 
@@ -88,7 +88,7 @@ export function parseClientConfig(text: string | null): ClientConfig {
     }).slice(0, 50),
     signing_secrets: ClientConfig.shape.signing_secrets.safeParse(parts.signing_secrets).data ?? [],
     storage: ClientConfig.shape.storage.safeParse(parts.storage).data ?? { locations: {} },
-    pools: ClientConfig.shape.pools.safeParse(parts.pools).data ?? {},
+    pools: ClientConfig.shape.pools.safeParse(parts.pools).data,
   });
 }
 

@@ -17,6 +17,15 @@ export interface ExecutorContext {
    * It hands out only the roots configured for the client (`location.root(key)`), never the raw driver.
    */
   storage: (name: string) => Promise<StorageLocation>;
+  /** The job's work folder in the engine's own bucket, where remote workers leave their files (storage/work-folder.ts). */
+  work: WorkFolder;
+}
+
+export interface WorkFolder {
+  /** A file's bytes, or null when there is none. */
+  get(path: string): Promise<ArrayBuffer | null>;
+  /** Deletes every file of the job's work folder. */
+  clear(): Promise<void>;
 }
 
 /** Runs one attempt of a task: resolves with its output or throws (see errors.ts). */

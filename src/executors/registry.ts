@@ -1,5 +1,6 @@
 import { getFilenames, prepareSwitch, renameManifests } from "./drm-switch";
 import type { Executor } from "./executor";
+import { publish } from "./publish";
 import { selftestWait } from "./selftest-wait";
 import { deleteFiles } from "./storage-files";
 import { deleteKeys, listFolder } from "./storage-folder";
@@ -12,6 +13,7 @@ const executors: ReadonlyMap<string, Executor> = new Map([
   ["storage.list_manifests", getFilenames],
   ["storage.prepare_switch", prepareSwitch],
   ["storage.rename_manifests", renameManifests],
+  ["media.publish", publish],
 ]);
 
 export function findExecutor(name: string): Executor | undefined {

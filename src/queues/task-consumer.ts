@@ -3,6 +3,7 @@ import type { TaskAssignment } from "../coordinator/job-spec";
 import { errorMessage, isRetryable, NonRetryableError } from "../domain/errors";
 import { findExecutor } from "../executors/registry";
 import type { StorageResolver } from "../storage/resolve";
+import type { WorkFolder } from "../executors/executor";
 import type { TaskMessage } from "./messages";
 import { settleMessages, type Handoff } from "./settle";
 
@@ -28,6 +29,8 @@ export interface TaskConsumerDeps {
   coordinator: (jobId: string) => TaskCoordinator;
   /** Storage locations of a client, for executors. */
   storage: StorageResolver;
+  /** A job's work folder in the engine's own bucket (media outputs on their way to publishing). */
+  work: (jobId: string) => WorkFolder;
   /** Stop waiting for the batch's attempts after a budget (development only: see `EngineConfig.taskBatchBudgetMs`). */
   handoff?: Handoff;
 }
@@ -61,7 +64,7 @@ export async function runTaskMessage(body: TaskMessage, deps: TaskConsumerDeps, 
   let assignment: TaskAssignment | null = claim.assignment;
   const started = Date.now();
   for (let ran = 1; assignment; ran++) {
-    const outcome = await runAttempt(assignment, coordinator, deps.storage);
+    const outcome = await runAttempt(assignment, coordinator, deps);
     if (outcome.ok) {
       const takeNext = ran < MAX_INLINE_TASKS && Date.now() - started < INLINE_BUDGET_MS;
       assignment = await coordinator.complete(assignment.task, assignment.attempt, outcome.output, takeNext);
@@ -78,7 +81,7 @@ const ATTEMPT_FINISHED = new NonRetryableError("attempt finished");
 type AttemptOutcome = { ok: true; output: unknown } | { ok: false; error: string; retryable: boolean };
 
 /** Runs one attempt's executor under its timeout; never throws. */
-export async function runAttempt(assignment: TaskAssignment, coordinator: TaskCoordinator, storage: StorageResolver): Promise<AttemptOutcome> {
+export async function runAttempt(assignment: TaskAssignment, coordinator: TaskCoordinator, deps: Pick<TaskConsumerDeps, "storage" | "work">): Promise<AttemptOutcome> {
   const executor = findExecutor(assignment.executor);
   if (!executor) return { ok: false, error: `unknown executor '${assignment.executor}'`, retryable: false };
   const controller = new AbortController();
@@ -101,7 +104,8 @@ export async function runAttempt(assignment: TaskAssignment, coordinator: TaskCo
         signal: controller.signal,
         log: (message) => console.log(JSON.stringify({ level: "info", job_id: assignment.jobId, task: assignment.task, message })),
         progress: (percent) => void coordinator.progress(assignment.task, assignment.attempt, percent).catch(() => undefined),
-        storage: (name) => storage(assignment.client, name),
+        storage: (name) => deps.storage(assignment.client, name),
+        work: deps.work(assignment.jobId),
       }),
       timeout,
     ]);

@@ -1,5 +1,5 @@
 import { NonRetryableError } from "../domain/errors";
-import { listAll, type ObjectInfo, type StorageDriver, type StoredObject } from "./driver";
+import { listAll, type ObjectInfo, type PutBody, type StorageDriver, type StoredObject } from "./driver";
 import { fileNameProblem, joinKey, pathProblem } from "./paths";
 
 /**
@@ -48,6 +48,11 @@ export class StorageRoot {
 
   get(path: string): Promise<StoredObject | null> {
     return this.driver.get(this.key(path));
+  }
+
+  /** Writes a file below the root (a published output). */
+  put(path: string, body: PutBody, options?: { contentType?: string }): Promise<void> {
+    return this.driver.put(this.key(path), body, options);
   }
 
   /** Reads a full key that an earlier step listed; it must lie under `folder`. */

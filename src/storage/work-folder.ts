@@ -15,3 +15,20 @@ export function workKey(jobId: string, path: string): string {
   if (problem) throw new Error(`work file path ${problem}`);
   return `${workPrefix(jobId)}${path}`;
 }
+
+/** The work folder of one job in a bucket, as executors get it. */
+export function workFolder(bucket: R2Bucket, jobId: string): { get(path: string): Promise<ArrayBuffer | null>; clear(): Promise<void> } {
+  return {
+    async get(path) {
+      const object = await bucket.get(workKey(jobId, path));
+      return object ? object.arrayBuffer() : null;
+    },
+    async clear() {
+      for (;;) {
+        const page = await bucket.list({ prefix: workPrefix(jobId), limit: 1000 });
+        if (page.objects.length === 0) return;
+        await bucket.delete(page.objects.map((object) => object.key));
+      }
+    },
+  };
+}

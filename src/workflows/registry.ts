@@ -1,4 +1,7 @@
 import { assetDelete } from "./asset-delete";
+import { buildThumbnails } from "./build-thumbnails";
+import { captureFrame } from "./capture-frame";
+import { generateGif } from "./generate-gif";
 import type { Workflow } from "./definition";
 import { drmswitch } from "./drmswitch";
 import { selftest } from "./selftest";
@@ -6,7 +9,7 @@ import { voddelete } from "./voddelete";
 
 /** The catalogue: every workflow this engine runs, by name. */
 const catalogue: ReadonlyMap<string, Workflow> = new Map(
-  [selftest, voddelete, assetDelete, drmswitch].map((workflow) => [workflow.name, workflow]),
+  [selftest, voddelete, assetDelete, drmswitch, captureFrame, generateGif, buildThumbnails].map((workflow) => [workflow.name, workflow]),
 );
 
 export function findWorkflow(name: string): Workflow | undefined {

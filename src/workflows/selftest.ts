@@ -12,7 +12,7 @@ export const SelftestParameters = z
     fail_task: z.string().nullable().default(null),
     fail_times: z.int().min(0).max(100).default(1),
     // ext: where its tasks run: `edge` (the queue consumer) or a worker pool (workers.md), to try remote workers.
-    runs_on: z.union([z.literal("edge"), PoolName]).default("edge"),
+    runs_on: z.union([z.literal("edge"), PoolName]).optional(),
     ...commonParameters,
   })
   .refine((p) => p.fail_task === null || taskIndex(p.fail_task, p.tasks) !== null, {

@@ -180,6 +180,8 @@ async function runWorkflow(name: string, parameters: Record<string, unknown>, lo
       client: "tenant",
       taskName: task.name,
       attempt: 1,
+      // These workflows leave nothing in a work folder.
+      work: { get: async () => null, clear: async () => undefined },
       signal: new AbortController().signal,
       log: () => undefined,
       progress: () => undefined,

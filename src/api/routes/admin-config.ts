@@ -43,7 +43,7 @@ const putPoolsRoute = createRoute({
   security,
   request: {
     params: z.object({ name: ClientName }),
-    body: { required: true, content: { "application/json": { schema: z.object({ pools: ClientConfig.shape.pools.unwrap() }) } } },
+    body: { required: true, content: { "application/json": { schema: z.object({ pools: ClientConfig.shape.pools.unwrap().openapi({ example: { media: "acme-onprem" } }) }) } } },
   },
   responses: {
     200: { description: "Stored (secrets masked)", content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } },

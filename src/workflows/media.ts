@@ -1,0 +1,86 @@
+import { z } from "zod";
+import { DEFAULT_ROOT_KEY } from "../domain/storage-config";
+import type { PublishInput, WorkFile } from "../executors/publish";
+import { fileNameProblem } from "../storage/paths";
+import { commonParameters, ContentId, StorageFolder, StorageParameter } from "./common";
+import type { TaskDefinition } from "./definition";
+
+/** What the media workflows share (media.md): a source URL, times, output names, the publish step. */
+
+/** The pool media tasks run on (a client may map it to its own: workers.md). */
+export const MEDIA_POOL = "media";
+
+/** `source`: an HLS, DASH or progressive MP4 URL the worker fetches itself (checked like a callback URL at submission). */
+export const SourceUrl = z.string().min(1, "source must not be empty").max(2048, "source may be at most 2048 characters");
+
+/**
+ * A time offset into the source: seconds (`7.04`) or `hh:mm:ss(.fraction)` as the reference writes it
+ * (`00:00:07.0400000`). The reference also takes UTC times on live sources with program-date-time; that is
+ * not supported yet and is refused with a message saying so.
+ */
+export const Offset = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const seconds = typeof value === "number" ? value : offsetSeconds(value);
+  if (seconds === null || !Number.isFinite(seconds) || seconds < 0 || seconds > 86_400 * 7) {
+    const utc = typeof value === "string" && /^\d{4}-\d{2}-\d{2}T/.test(value);
+    ctx.addIssue({
+      code: "custom",
+      message: utc ? "UTC times (streams with program-date-time) are not supported yet: give an offset in seconds or hh:mm:ss.fff" : "must be an offset: seconds (7.04) or hh:mm:ss.fff (00:00:07.040)",
+    });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
+export function offsetSeconds(text: string): number | null {
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  const match = /^(\d{1,3}):([0-5]\d):([0-5]\d(?:\.\d{1,7})?)$/.exec(text);
+  return match ? Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]) : null;
+}
+
+/** One output file name (no folder), with one of the given extensions. */
+export function outputFileName(extensions: string[]) {
+  return z
+    .string()
+    .max(255)
+    .superRefine((name, ctx) => {
+      const problem = fileNameProblem(name);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+      else if (!extensions.some((extension) => name.toLowerCase().endsWith(extension))) ctx.addIssue({ code: "custom", message: `must end with ${extensions.join(", ")}` });
+    });
+}
+
+/** Parameters every media workflow takes. */
+export const mediaParameters = {
+  content_id: ContentId,
+  source: SourceUrl,
+  destination_storage: StorageParameter,
+  ...commonParameters,
+};
+
+/** What a media task returns: the files it left in the job's work folder. */
+export interface MediaOutput {
+  files: WorkFile[];
+}
+
+/** The edge task that copies a media task's files from the job's work folder to the client's storage. */
+export function publishTask<P extends { destination_storage?: string; output_root?: string }>(after: string, folder: (params: P) => string): TaskDefinition<P> {
+  return {
+    name: "publish",
+    executor: "media.publish",
+    needs: [after],
+    timeoutMs: 10 * 60_000,
+    input: (p, outputs): PublishInput => ({
+      storage: p.destination_storage!,
+      root_key: p.output_root ?? DEFAULT_ROOT_KEY,
+      folder: folder(p),
+      files: (outputs[after] as MediaOutput | undefined)?.files ?? [],
+    }),
+  };
+}
+
+/** The published paths (below the root) of a media task's files. */
+export function publishedPaths(folder: string, outputs: Record<string, unknown>, task: string): string[] {
+  return ((outputs[task] as MediaOutput | undefined)?.files ?? []).map((file) => `${folder}/${file.name}`);
+}
+
+export { StorageFolder };
