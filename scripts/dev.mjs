@@ -2,7 +2,7 @@
 // `npm run dev`: applies the D1 migrations locally, seeds the development client `demo-client`, then
 // serves the engine with `wrangler dev` on http://localhost:8787. Local only: nothing here touches Cloudflare.
 import { spawn, spawnSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -30,6 +30,7 @@ function devCredentials() {
     api_key: `tek_dev_${randomBytes(24).toString("base64url")}`,
     admin_token: `adm_dev_${randomBytes(24).toString("base64url")}`,
     signing_secret: `whsec_${randomBytes(32).toString("base64")}`,
+    worker_token: `wkr_${randomUUID()}_${randomBytes(32).toString("base64url")}`,
     ...stored,
   };
   mkdirSync(dirname(file), { recursive: true });
@@ -40,6 +41,8 @@ function devCredentials() {
 const credentials = devCredentials();
 const sqlText = (text) => `'${text.replaceAll("'", "''")}'`;
 const keyHash = createHash("sha256").update(credentials.api_key).digest("hex");
+const workerTokenId = /^wkr_([0-9a-f-]{36})_/.exec(credentials.worker_token)[1];
+const workerTokenHash = createHash("sha256").update(credentials.worker_token).digest("hex");
 // The demo client's files are in the local R2 bucket (MEDIA), below content/vod.
 const config = JSON.stringify({
   signing_secrets: [{ secret: credentials.signing_secret, expires_at: null }],
@@ -59,7 +62,9 @@ run([
   `INSERT OR IGNORE INTO clients (name, config, created_at) VALUES (${sqlText(credentials.client)}, ${sqlText(config)}, ${sqlText(now)});
    INSERT OR IGNORE INTO api_keys (id, client, key_hash, label, created_at)
      VALUES ('dev-key', ${sqlText(credentials.client)}, ${sqlText(keyHash)}, 'development', ${sqlText(now)});
-   UPDATE clients SET config = ${sqlText(config)} WHERE name = ${sqlText(credentials.client)} AND config = '{}';`,
+   UPDATE clients SET config = ${sqlText(config)} WHERE name = ${sqlText(credentials.client)} AND config = '{}';
+   INSERT OR IGNORE INTO worker_tokens (token_id, pool, label, client, token_hash, created_at)
+     VALUES (${sqlText(workerTokenId)}, 'media', 'development', NULL, ${sqlText(workerTokenHash)}, ${sqlText(now)});`,
 ]);
 
 console.log(`
@@ -68,6 +73,8 @@ console.log(`
 │ client       ${credentials.client}
 │ api-key      ${credentials.api_key}
 │ signing      ${credentials.signing_secret}   (verifies webhook-signature)
+│ worker       ${credentials.worker_token}   (pool media)
+│              npm run worker -- --engine http://localhost:${port} --token ${credentials.worker_token}
 │ ADMIN_TOKEN  ${credentials.admin_token}
 │ (kept in .wrangler/dev-client.json; delete .wrangler/ for a clean start)
 └─────────────────────────────────────────────────────────────────────

@@ -1,0 +1,29 @@
+/** What a worker executor gets and gives back (the worker-side twin of src/executors/executor.ts). */
+
+export interface WorkContext {
+  /** The lease's attempt number. */
+  attempt: number;
+  /** A folder of this lease only, removed when the lease ends. */
+  scratch: string;
+  /** Aborted when the engine says cancel, the lease is lost, or the worker stops. */
+  signal: AbortSignal;
+  /** Progress 0-100 and the phase, sent with the next heartbeat. */
+  progress: (percent: number, phase?: string) => void;
+}
+
+/** A file the executor made and checked, to upload to the job's work folder under `name`. */
+export interface MadeFile {
+  local: string;
+  name: string;
+  contentType: string;
+}
+
+export interface WorkResult {
+  output: Record<string, unknown>;
+  files: MadeFile[];
+}
+
+export type WorkerExecutor = (input: unknown, ctx: WorkContext) => Promise<WorkResult>;
+
+/** A failure a retry will not fix (bad input, a source without video): reported with `retryable: false`. */
+export class PermanentError extends Error {}

@@ -1,0 +1,13 @@
+import { buildSprite } from "./build-sprite.ts";
+import { captureFrame } from "./capture-frame.ts";
+import type { WorkerExecutor } from "./executor.ts";
+import { generateGif } from "./generate-gif.ts";
+import { selftestWait } from "./selftest.ts";
+
+/** The executors this worker runs, by the name a lease gives. */
+export const workerExecutors: ReadonlyMap<string, WorkerExecutor> = new Map([
+  ["selftest.wait", selftestWait],
+  ["media.capture_frame", captureFrame],
+  ["media.generate_gif", generateGif],
+  ["media.build_sprite", buildSprite],
+]);
