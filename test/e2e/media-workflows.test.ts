@@ -1,0 +1,203 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { S3Driver } from "../../src/storage/s3";
+import { serveFolder } from "../support/static-server";
+import { S3_CREDENTIALS, startS3Server, type LocalServer } from "../support/storage-servers";
+import { bodiesOf, isJobCallback, isTaskCallback, jobCallbackArrived, ofJob, type Callback } from "./callbacks";
+import { Engine, type Client, type JobObject } from "./harness";
+import { extractFrame, frameMd5s, makeHlsSource, probe } from "./media";
+import { MediaWorker } from "./media-worker";
+import { Receiver } from "./receiver";
+
+/**
+ * capture_frame, generate_gif and build_thumbnails end to end (media.md): the engine under wrangler, the
+ * reference media worker as a real process running ffmpeg, a lavfi source served as HLS by a local HTTP
+ * server, the outputs published to a local S3 server and read back from there with ffprobe. Then the lease
+ * protocol under failure: a worker killed mid-task, a job broken while its task is leased.
+ */
+
+const ROOT = "content/vod";
+let folder: string;
+let source: { url: string; stop(): Promise<void> };
+let s3Server: LocalServer;
+let store: S3Driver;
+let engine: Engine;
+let receiver: Receiver;
+let client: Client;
+let worker: MediaWorker;
+let sourceUrl: string;
+
+beforeAll(async () => {
+  folder = mkdtempSync(join(tmpdir(), "media-e2e-"));
+  await makeHlsSource(folder);
+  [source, s3Server, receiver, engine] = await Promise.all([
+    serveFolder(folder),
+    startS3Server(),
+    Receiver.start(),
+    // Short worker leases (heartbeats every second), so a lost worker is noticed in seconds.
+    Engine.start({ name: "media", vars: { WORKER_LEASE_MS: "3000", LEASE_GRACE_MS: "1000" } }),
+  ]);
+  sourceUrl = `${source.url}/index.m3u8`;
+  store = new S3Driver({ endpoint: s3Server.url, bucket: "e2e-media", region: S3_CREDENTIALS.region, accessKeyId: S3_CREDENTIALS.accessKeyId, secretAccessKey: S3_CREDENTIALS.secretAccessKey, pathStyle: true, fetch });
+  client = await engine.createClient("e2e-media");
+  await engine.setSetting(client, "retry_delay", "0.2");
+  await engine.setSetting(client, "max_jobs", "10");
+  const configured = await engine.admin("PUT", `/admin/clients/${client.name}/storage`, {
+    default: "S3",
+    locations: {
+      S3: { driver: "s3", endpoint: s3Server.url, region: S3_CREDENTIALS.region, bucket: "e2e-media", path_style: true, access_key_id: S3_CREDENTIALS.accessKeyId, secret_access_key: S3_CREDENTIALS.secretAccessKey, roots: { output_root: ROOT } },
+    },
+  });
+  expect(configured.status).toBe(200);
+  worker = new MediaWorker(engine.url, await poolToken("media"), { concurrency: 2 });
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await engine?.destroy();
+  await Promise.all([receiver?.stop(), s3Server?.stop(), source?.stop()]);
+  if (folder) rmSync(folder, { recursive: true, force: true });
+});
+
+async function poolToken(pool: string): Promise<string> {
+  const created = await engine.admin<{ token: string }>("POST", `/admin/pools/${pool}/tokens`, { label: "e2e" });
+  expect(created.status).toBe(201);
+  return created.body.token;
+}
+
+/** Submits a job, waits for its job callback, returns the job and its callbacks in sequence order. */
+async function run(workflow: string, parameters: Record<string, unknown>): Promise<{ job: JobObject; callbacks: Callback[] }> {
+  const path = `/${workflow}-${Math.random().toString(36).slice(2, 8)}`;
+  const accepted = await engine.submit(client, workflow, { ...parameters, rest_endpoints: [receiver.url(path)] });
+  await receiver.waitFor(jobCallbackArrived(accepted.id, path), 60_000, `the job callback of ${workflow}`);
+  const job = await engine.waitForJob(client, accepted.id);
+  return { job, callbacks: bodiesOf(ofJob(receiver.at(path), accepted.id)).sort((a, b) => a.sequence - b.sequence) };
+}
+
+/** A published file, read back from the client's storage into a local file. */
+async function download(key: string): Promise<string> {
+  const object = await store.get(key);
+  expect(object, key).not.toBeNull();
+  const local = join(folder, `out-${Math.random().toString(36).slice(2, 8)}-${key.split("/").pop()}`);
+  writeFileSync(local, Buffer.from(await new Response(object!.body).arrayBuffer()));
+  return local;
+}
+
+describe("capture_frame", () => {
+  test("publishes the frame at frame_time: the same frame a direct extraction gives, not its neighbour", async () => {
+    const { job, callbacks } = await run("capture_frame", { content_id: "cf", source: sourceUrl, frame_time: "00:00:07.0400000", output_folder: "cf/images", image_filename: "frame.jpg" });
+    expect(job).toMatchObject({ queue_state: "completed", failed: false });
+    expect(callbacks.filter(isTaskCallback).map((body) => `${body.task_name}:${body.event}`)).toEqual(["capture_frame:start", "capture_frame:complete", "publish:start", "publish:complete"]);
+    expect(callbacks.at(-1)).toMatchObject({ status: "completed", message: "frame.jpg", files: ["cf/images/frame.jpg"] });
+    const published = await download(`${ROOT}/cf/images/frame.jpg`);
+    const stream = (await probe(published)).streams[0]!;
+    expect(stream).toMatchObject({ codec_name: "mjpeg", width: 640, height: 360 });
+    const [at, next] = [join(folder, "direct-7.04.jpg"), join(folder, "direct-7.08.jpg")];
+    await extractFrame(sourceUrl, 7.04, at);
+    await extractFrame(sourceUrl, 7.08, next);
+    const [mine, direct, neighbour] = await Promise.all([frameMd5s(published), frameMd5s(at), frameMd5s(next)]);
+    expect(direct).not.toEqual(neighbour);
+    expect(mine).toEqual(direct);
+  });
+});
+
+describe("generate_gif", () => {
+  test("publishes duration × fps frames at the asked width (height from the aspect ratio), looping forever", async () => {
+    const { job, callbacks } = await run("generate_gif", { content_id: "gif", source: sourceUrl, start_at: 2, duration: 2.5, fps: 10, width: 320, output_folder: "gif", gif_filename: "clip.gif" });
+    expect(job).toMatchObject({ queue_state: "completed", failed: false });
+    expect(callbacks.at(-1)).toMatchObject({ status: "completed", message: "clip.gif", files: ["gif/clip.gif"] });
+    const published = await download(`${ROOT}/gif/clip.gif`);
+    const stream = (await probe(published, true)).streams[0]!;
+    expect(stream).toMatchObject({ codec_name: "gif", width: 320, height: 180 });
+    expect(Math.abs(Number(stream.nb_read_frames) - 25)).toBeLessThanOrEqual(1);
+    // playback_loop 0: the NETSCAPE2.0 application extension with a loop count of 0 (forever).
+    const bytes = readFileSync(published);
+    const netscape = bytes.indexOf("NETSCAPE2.0");
+    expect(netscape).toBeGreaterThan(0);
+    expect(bytes.readUInt16LE(netscape + 13)).toBe(0);
+  });
+
+  test("without width or height makes it 480 high; playback_loop -1 plays it once (no loop extension)", async () => {
+    const { job } = await run("generate_gif", { content_id: "gif2", source: sourceUrl, start_at: "00:00:01", duration: 1, fps: 5, playback_loop: -1, reverse: true, output_folder: "gif2", gif_filename: "once.gif" });
+    expect(job.failed).toBe(false);
+    const published = await download(`${ROOT}/gif2/once.gif`);
+    const stream = (await probe(published, true)).streams[0]!;
+    expect(stream).toMatchObject({ width: 854, height: 480 });
+    expect(Math.abs(Number(stream.nb_read_frames) - 5)).toBeLessThanOrEqual(1);
+    expect(readFileSync(published).indexOf("NETSCAPE2.0")).toBe(-1);
+  });
+});
+
+describe("build_thumbnails", () => {
+  test("publishes a sprite of one 160-wide tile per interval and a VTT whose cues cover the duration without gaps", async () => {
+    const { job, callbacks } = await run("build_thumbnails", { content_id: "th", source: sourceUrl, preview_thumbnails_interval: 3, output_folder: "th/preview" });
+    expect(job).toMatchObject({ queue_state: "completed", failed: false });
+    const files = ["th/preview/th_sprite.jpg", "th/preview/th_thumbnails.vtt"];
+    expect(callbacks.at(-1)).toMatchObject({ status: "completed", files, message: files.join(", ") });
+    const sprite = (await probe(await download(`${ROOT}/th/preview/th_sprite.jpg`))).streams[0]!;
+    // 10 s every 3 s: 4 tiles in one row, each 160×90.
+    expect(sprite).toMatchObject({ codec_name: "mjpeg", width: 4 * 160, height: 90 });
+    const vtt = readFileSync(await download(`${ROOT}/th/preview/th_thumbnails.vtt`), "utf8");
+    expect(vtt.startsWith("WEBVTT")).toBe(true);
+    const cues = [...vtt.matchAll(/^(\S+) --> (\S+)\n(\S+)$/gm)].map(([, start, end, target]) => ({ start: seconds(start!), end: seconds(end!), target }));
+    expect(cues.map((cue) => cue.target)).toEqual([0, 1, 2, 3].map((i) => `th_sprite.jpg#xywh=${i * 160},0,160,90`));
+    expect(cues[0]!.start).toBe(0);
+    for (let i = 1; i < cues.length; i++) expect(cues[i]!.start, `cue ${i}`).toBe(cues[i - 1]!.end);
+    expect(cues.at(-1)!.end).toBeCloseTo(10, 1);
+  });
+});
+
+describe("a worker killed (SIGKILL) in the middle of a task", () => {
+  test("its lease expires, another worker completes the task, the job ends once, callbacks in order without a repeated start", async () => {
+    const token = await poolToken("kill");
+    const first = new MediaWorker(engine.url, token, { pool: "kill", id: "first" });
+    const path = "/killed";
+    const accepted = await engine.submit(client, "selftest", { content_id: "killed", tasks: 2, task_ms: 3000, runs_on: "kill", rest_endpoints: [receiver.url(path)] });
+    await first.waitFor("lease.started", accepted.id);
+    await first.kill();
+    const second = new MediaWorker(engine.url, token, { pool: "kill", id: "second" });
+    try {
+      await receiver.waitFor(jobCallbackArrived(accepted.id, path), 60_000, "the job callback after the kill");
+      const job = await engine.waitForJob(client, accepted.id);
+      expect(job).toMatchObject({ queue_state: "completed", failed: false });
+      expect(job.tasks!.map((task) => [task.task_name, task.state, task.attempts])).toEqual([["task_1", "completed", 2], ["task_2", "completed", 1]]);
+      const bodies = bodiesOf(ofJob(receiver.at(path), accepted.id)).sort((a, b) => a.sequence - b.sequence);
+      expect(bodies.map((body) => body.sequence)).toEqual(bodies.map((_, i) => i + 1));
+      expect(bodies.filter(isJobCallback)).toHaveLength(1);
+      expect(bodies.filter(isTaskCallback).map((body) => `${body.task_name}:${body.event}:${body.attempt}`)).toEqual([
+        "task_1:start:1",
+        "task_1:fail:1",
+        "task_1:start:2",
+        "task_1:complete:2",
+        "task_2:start:1",
+        "task_2:complete:1",
+      ]);
+      expect(second.events("lease.completed", accepted.id).map((line) => line.task)).toEqual(["task_1", "task_2"]);
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
+describe("a job broken while its task is leased", () => {
+  test("the next heartbeat answers cancel: the worker stops the task and reports nothing; the job stays broken", async () => {
+    const accepted = await engine.submit(client, "selftest", { content_id: "broken", tasks: 1, task_ms: 30_000, runs_on: "media" });
+    await worker.waitFor("lease.started", accepted.id);
+    const broken = await engine.request("PATCH", `/jobs/${accepted.id}`, { headers: client.headers, body: { queue_state: "broken" } });
+    expect(broken.status).toBe(200);
+    const stopped = await worker.waitFor("lease.cancelled", accepted.id, 10_000);
+    expect(stopped).toMatchObject({ task: "task_1", attempt: 1 });
+    await worker.waitFor("lease.stopped", accepted.id, 5_000);
+    expect(worker.events("lease.completed", accepted.id)).toEqual([]);
+    const job = await engine.getJob(client, accepted.id);
+    expect(job).toMatchObject({ queue_state: "broken" });
+    expect(job.tasks![0]).toMatchObject({ state: "cancelled" });
+  });
+});
+
+function seconds(timestamp: string): number {
+  const [h, m, s] = timestamp.split(":");
+  return Number(h) * 3600 + Number(m) * 60 + Number(s);
+}

@@ -1,0 +1,40 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+
+/** ffmpeg / ffprobe from the tests' side: making sources with lavfi, and checking what the engine published. */
+
+const run = promisify(execFile);
+
+/** A 10 s 640×360 25 fps H.264 + AAC source with a keyframe every 2 s, as HLS (CMAF fMP4 segments) in `folder`. */
+export async function makeHlsSource(folder: string, seconds = 10): Promise<void> {
+  await run("ffmpeg", [
+    "-hide_banner", "-loglevel", "error", "-y",
+    "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+    "-t", String(seconds), "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac",
+    "-f", "hls", "-hls_time", "2", "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4", `${folder}/index.m3u8`,
+  ]);
+}
+
+export interface ProbeStream {
+  codec_type: string;
+  codec_name: string;
+  width: number;
+  height: number;
+  nb_read_frames?: string;
+}
+
+export async function probe(file: string, countFrames = false): Promise<{ streams: ProbeStream[]; format: { duration?: string } }> {
+  const { stdout } = await run("ffprobe", ["-v", "error", "-print_format", "json", "-show_streams", "-show_format", ...(countFrames ? ["-count_frames"] : []), file]);
+  return JSON.parse(stdout);
+}
+
+/** The MD5 of each decoded frame (`-f framemd5`), as RGB so that two encoders' outputs compare. */
+export async function frameMd5s(input: string, extra: string[] = []): Promise<string[]> {
+  const { stdout } = await run("ffmpeg", ["-hide_banner", "-loglevel", "error", "-i", input, ...extra, "-pix_fmt", "rgb24", "-f", "framemd5", "-"], { maxBuffer: 64 * 1024 * 1024 });
+  return stdout.split("\n").filter((line) => line && !line.startsWith("#")).map((line) => line.split(",").pop()!.trim());
+}
+
+/** Extracts one frame directly, the way a user would check it: `-ss` after `-i`, one frame, same encoder. */
+export async function extractFrame(source: string, seconds: number, out: string): Promise<void> {
+  await run("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", "-i", source, "-ss", String(seconds), "-frames:v", "1", "-update", "1", "-c:v", "mjpeg", "-q:v", "2", out]);
+}
