@@ -30,7 +30,7 @@ interface CatalogueEntry {
   name: string;
   description: string;
   parameters: { type: string; properties: Record<string, { default?: unknown; enum?: unknown[] }>; required?: string[] };
-  tasks: { name: string; executor: string; needs: string[]; conditional: boolean }[];
+  tasks: { name: string; executor: string; needs: string[]; conditional: boolean; runs_on: string }[];
   example: Record<string, unknown>;
 }
 
@@ -52,14 +52,14 @@ describe("GET /workflows", () => {
   it("lists the built workflows with parameter JSON Schemas, examples and task graphs", async () => {
     const { status, body } = await getJson<CatalogueEntry[]>("/workflows", headers);
     expect(status).toBe(200);
-    expect(body.map((entry) => entry.name)).toStrictEqual(["asset_delete", "drmswitch", "selftest", "voddelete"]);
+    expect(body.map((entry) => entry.name)).toStrictEqual(["asset_delete", "build_thumbnails", "capture_frame", "drmswitch", "generate_gif", "selftest", "voddelete"]);
     const voddelete = body.find((entry) => entry.name === "voddelete")!;
     expect(voddelete.parameters.type).toBe("object");
     expect(voddelete.parameters.required).toContain("folder");
     expect(voddelete.parameters.properties.source_storage!.enum).toStrictEqual(["S3", "azure_blob", "local", "R2"]);
     expect(voddelete.tasks).toStrictEqual([
-      { name: "list_folder", executor: "storage.list_folder", needs: [], conditional: false },
-      { name: "delete_folder", executor: "storage.delete_keys", needs: ["list_folder"], conditional: false },
+      { name: "list_folder", executor: "storage.list_folder", needs: [], conditional: false, runs_on: "edge" },
+      { name: "delete_folder", executor: "storage.delete_keys", needs: ["list_folder"], conditional: false, runs_on: "edge" },
     ]);
     const drmswitch = body.find((entry) => entry.name === "drmswitch")!;
     expect(drmswitch.tasks.map((task) => [task.name, task.needs])).toStrictEqual([
@@ -70,6 +70,15 @@ describe("GET /workflows", () => {
     expect(drmswitch.parameters.properties.enable_drm!.default).toBe(true);
     expect(drmswitch.parameters.properties.drm!.default).toStrictEqual([]);
     expect(body.find((entry) => entry.name === "asset_delete")!.tasks.map((task) => task.name)).toStrictEqual(["delete_files"]);
+    // Media workflows: the media work on pool `media`, the publishing on the edge (media.md).
+    for (const [name, work] of [["capture_frame", "capture_frame"], ["generate_gif", "generate_gif"], ["build_thumbnails", "build_sprite"]] as const) {
+      const entry = body.find((candidate) => candidate.name === name)!;
+      expect(entry.tasks.map((task) => [task.name, task.runs_on, task.needs])).toStrictEqual([[work, "media", []], ["publish", "edge", [work]]]);
+      expect(entry.parameters.required).toStrictEqual(expect.arrayContaining(["content_id", "source"]));
+    }
+    const gif = body.find((entry) => entry.name === "generate_gif")!;
+    expect(gif.parameters.properties.fps!.default).toBe(12);
+    expect(gif.parameters.properties.playback_loop!.default).toBe(0);
   });
 
   it("shows one workflow; an unbuilt one is a 404 and cannot be submitted", async () => {
@@ -79,7 +88,7 @@ describe("GET /workflows", () => {
     expect((await call("/workflows/vodstream", { headers })).status).toBe(404);
     const refused = await submit("vodstream", { content_id: "x" });
     expect(refused.status).toBe(400);
-    expect(refused.body.error).toBe("Unknown workflow 'vodstream'. Available workflows: asset_delete, drmswitch, selftest, voddelete.");
+    expect(refused.body.error).toBe("Unknown workflow 'vodstream'. Available workflows: asset_delete, build_thumbnails, capture_frame, drmswitch, generate_gif, selftest, voddelete.");
   });
 
   it("needs the client's credentials", async () => {

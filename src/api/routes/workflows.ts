@@ -12,6 +12,7 @@ const TaskNode = z
     executor: z.string(),
     needs: z.array(z.string()),
     conditional: z.boolean().openapi({ description: "The task may be skipped, depending on the parameters" }),
+    runs_on: z.string().openapi({ description: "`edge` (the engine's own consumers) or the worker pool that leases it" }),
   })
   .openapi("WorkflowTask");
 
@@ -55,7 +56,7 @@ function describe(workflow: Workflow): z.infer<typeof WorkflowEntry> {
       name: workflow.name,
       description: workflow.description,
       parameters: zod.toJSONSchema(workflow.parameters, { io: "input", unrepresentable: "any" }) as Record<string, unknown>,
-      tasks: workflow.tasks(example).map((task) => ({ name: task.name, executor: task.executor, needs: task.needs ?? [], conditional: task.when !== undefined })),
+      tasks: workflow.tasks(example).map((task) => ({ name: task.name, executor: task.executor, needs: task.needs ?? [], conditional: task.when !== undefined, runs_on: task.runsOn ?? "edge" })),
       example: workflow.example,
     };
     described.set(workflow, entry);
