@@ -31,6 +31,8 @@ export interface EngineOptions {
   name: string;
   /** Vars over wrangler.toml's (e.g. short leases so the watchdog acts in seconds). */
   vars?: Record<string, string>;
+  /** Keep the first start's port across restarts (a remote worker polls one URL). */
+  keepPort?: boolean;
 }
 
 /** A client's credentials, as the API's `client` and `api-key` headers. */
@@ -187,6 +189,7 @@ export class Engine {
   readonly workerLogs: WorkerLog[] = [];
   private worker: StartedWorker | null = null;
   private baseUrl: string | null = null;
+  private port: number | null = null;
 
   private constructor(
     private readonly options: EngineOptions,
@@ -205,7 +208,7 @@ export class Engine {
     return engine;
   }
 
-  /** The API's base URL (changes on restart: each start takes a free port). */
+  /** The API's base URL (changes on restart, each start taking a free port, unless `keepPort`). */
   get url(): string {
     if (!this.baseUrl) throw new Error("the engine is not running");
     return this.baseUrl;
@@ -342,7 +345,7 @@ export class Engine {
       config: join(root, "wrangler.toml"),
       bindings: Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, { type: "plain_text", value }])),
       dev: {
-        server: { hostname: "127.0.0.1", port: 0 },
+        server: { hostname: "127.0.0.1", port: this.options.keepPort && this.port !== null ? this.port : 0 },
         inspector: false,
         persist: this.persistTo,
         watch: false,
@@ -359,6 +362,7 @@ export class Engine {
       const url = await worker.url;
       this.worker = worker;
       this.baseUrl = url.origin;
+      this.port = Number(url.port);
       const alive = await this.request<{ result: string }>("GET", "/");
       if (alive.status !== 200 || alive.body.result !== "alive") throw new Error(`GET / answered ${alive.status}`);
     } catch (error) {

@@ -201,3 +201,35 @@ function seconds(timestamp: string): number {
   const [h, m, s] = timestamp.split(":");
   return Number(h) * 3600 + Number(m) * 60 + Number(s);
 }
+
+describe("workers and an engine that goes away", () => {
+  test("a worker started while the engine is down, and an engine restarted while it polls: each task runs once", async () => {
+    const flaky = await Engine.start({ name: "media-restart", keepPort: true, vars: { WORKER_LEASE_MS: "3000", LEASE_GRACE_MS: "1000" } });
+    try {
+      const owner = await flaky.createClient("e2e-restart-pool");
+      const created = await flaky.admin<{ token: string }>("POST", "/admin/pools/restart/tokens", { label: "e2e" });
+      const url = flaky.url;
+      await flaky.stop();
+      const early = new MediaWorker(url, created.body.token, { pool: "restart" });
+      try {
+        await early.waitFor("engine.unreachable", undefined, 15_000);
+        await flaky.restart();
+        expect(flaky.url).toBe(url);
+        const first = await flaky.submit(owner, "selftest", { content_id: "after-start", tasks: 2, runs_on: "restart" });
+        await flaky.waitForJob(owner, first.id, 60_000);
+        // Restarted while the worker long-polls; a job submitted afterwards still reaches it.
+        await flaky.restart();
+        const second = await flaky.submit(owner, "selftest", { content_id: "after-restart", tasks: 2, runs_on: "restart" });
+        const job = await flaky.waitForJob(owner, second.id, 60_000);
+        expect(job.tasks!.map((task) => [task.task_name, task.state, task.attempts])).toEqual([["task_1", "completed", 1], ["task_2", "completed", 1]]);
+        for (const id of [first.id, second.id]) {
+          expect(early.events("lease.completed", id).map((line) => line.task)).toEqual(["task_1", "task_2"]);
+        }
+      } finally {
+        await early.stop();
+      }
+    } finally {
+      await flaky.destroy();
+    }
+  });
+});
