@@ -9,6 +9,7 @@ import { findWorkflow } from "../workflows/registry";
 import { stateFrom, type HeadDocument, type LogLine } from "./job-document";
 import type { JobSpec } from "./job-spec";
 import type { StoredJob } from "./job-store";
+import { wantsProgress } from "./notices";
 import { planTasks } from "./planning";
 
 /** Callbacks of an endpoint's line that go out as one run (one queue message or one hand-back). */
@@ -86,6 +87,7 @@ export function newJobModel(spec: JobSpec, meta: JobMeta, config: ModelConfig, n
     leaseGraceMs: config.leaseGraceMs,
     workerLeaseMs: config.workerLeaseMs,
     offerLeaseMs: config.offerLeaseMs,
+    progressCallbacks: wantsProgress(spec.endpoints, spec.callbackRules),
   });
   // The API's submission lines take the first log numbers.
   const state = { ...initial, nextLogSeq: 1 + spec.submissionLog.length };

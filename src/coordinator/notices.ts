@@ -27,6 +27,11 @@ export function jobResult(workflow: Workflow, spec: JobSpec, state: JobState): R
   return state.outcome === "completed" ? workflow.result(spec.parameters, taskOutputs(state)) : {};
 }
 
+/** Whether any of the job's endpoints asked for `task.progress` callbacks (its rule lists the event). */
+export function wantsProgress(endpoints: readonly string[], rules: JobSpec["callbackRules"]): boolean {
+  return endpoints.some((endpoint) => ruleFor(endpoint, rules ?? [])?.events?.includes("task.progress") === true);
+}
+
 /**
  * One outbox entry per endpoint for a notice, with the body that endpoint receives: the default body, or
  * the client's body template for that endpoint, within the size limit (callback-size.ts). Endpoints whose
@@ -48,6 +53,8 @@ export function callbacksFor(
   spec.endpoints.forEach((endpoint, index) => {
     const rule = ruleFor(endpoint, spec.callbackRules ?? []);
     if (rule?.events && !rule.events.includes(event as (typeof rule.events)[number])) return;
+    // Progress is opt-in: only an endpoint whose rule lists it gets it.
+    if (event === "task.progress" && !rule?.events) return;
     const body = boundedBody(fields, rule?.body_template);
     callbacks.push({
       entry: {

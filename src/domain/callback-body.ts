@@ -41,6 +41,7 @@ export function callbackBody(
       attempt: notice.attempt,
     };
     if (notice.retrying !== undefined) body.retrying = notice.retrying;
+    if (notice.progress !== undefined) body.progress = notice.progress;
     return { ...body, ...taskExtras };
   }
   const base: CallbackBody = {

@@ -7,7 +7,8 @@ import { redactedStorage, StorageConfig } from "./storage-config";
 /** A worker pool's name. No regex flags: a flag does not reach the pattern /openapi.json publishes. */
 export const PoolName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "must be 1-63 lowercase letters, digits, dots, dashes or underscores");
 
-export const CALLBACK_EVENTS = ["task.start", "task.complete", "task.fail", "job.end"] as const;
+/** `task.progress` is sent only to endpoints whose rule lists it (opt-in, at most every 5 s per task). */
+export const CALLBACK_EVENTS = ["task.start", "task.complete", "task.fail", "task.progress", "job.end"] as const;
 export type CallbackEvent = (typeof CALLBACK_EVENTS)[number];
 
 const HeaderName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "must be a valid HTTP header name");
@@ -37,7 +38,7 @@ export const CallbackRule = z.object({
     .record(HeaderName, HeaderValue)
     .refine((headers) => Object.keys(headers).every((name) => !RESERVED_HEADERS.has(name.toLowerCase())), "must not set engine-owned headers")
     .optional(),
-  /** Only these events are sent to matching endpoints (all when absent). */
+  /** Only these events are sent to matching endpoints (all but the opt-in `task.progress` when absent). */
   events: z.array(z.enum(CALLBACK_EVENTS)).min(1).optional(),
   /** The body to send instead of the default one; `"{{field}}"` strings are replaced by the default body's fields. */
   // Any JSON value (it arrives from a JSON body). Not z.json(): its recursive schema loops the OpenAPI generator.

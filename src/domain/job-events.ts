@@ -32,13 +32,15 @@ export type Notice =
   | {
       kind: "task";
       sequence: number;
-      event: "start" | "complete" | "fail";
+      event: "start" | "complete" | "fail" | "progress";
       task: string;
       taskId: string;
       attempt: number;
       message: string;
       /** On `fail`: whether another attempt follows. */
       retrying?: boolean;
+      /** On `progress`: the task's progress, 0-100. */
+      progress?: number;
       time: number;
     }
   | {

@@ -25,6 +25,7 @@ export interface JobPlan {
   leaseGraceMs: number;
   workerLeaseMs?: number;
   offerLeaseMs?: number;
+  progressCallbacks?: boolean;
 }
 
 /** Checks a task graph: unique names, known needs, no cycle. Returns the first problem, or null. */
@@ -95,6 +96,7 @@ export function initialJobState(plan: JobPlan): JobState {
     leaseGraceMs: plan.leaseGraceMs,
     ...(plan.workerLeaseMs === undefined ? {} : { workerLeaseMs: plan.workerLeaseMs }),
     ...(plan.offerLeaseMs === undefined ? {} : { offerLeaseMs: plan.offerLeaseMs }),
+    ...(plan.progressCallbacks ? { progressCallbacks: true } : {}),
     createdAt: plan.createdAt,
     endedAt: null,
   };

@@ -76,6 +76,8 @@ export interface TaskState {
   attemptStartedAt?: number;
   /** The phase the last heartbeat of a remote attempt reported (e.g. `encoding`). */
   phase?: string;
+  /** When the last `progress` callback of this task was made. */
+  progressNotifiedAt?: number;
   /** The job version at which this task last changed; the adapter persists tasks changed in a transition. */
   version: number;
 }
@@ -109,6 +111,8 @@ export interface JobState {
   workerLeaseMs?: number;
   /** How long a task offered to a worker pool waits there before it is offered again (absent: 5 min). */
   offerLeaseMs?: number;
+  /** An endpoint of the job asked for `task.progress` callbacks. */
+  progressCallbacks?: boolean;
   createdAt: number;
   endedAt: number | null;
 }
@@ -119,6 +123,8 @@ export function assertNever(value: never): never {
 
 export const DEFAULT_WORKER_LEASE_MS = 60_000;
 export const DEFAULT_OFFER_LEASE_MS = 5 * 60_000;
+/** `task.progress` callbacks of one task are at least this far apart. */
+export const PROGRESS_CALLBACK_MS = 5_000;
 
 /**
  * Job progress 0-100, each task weighing the same: a task in a final state counts 100, a running one the

@@ -1,5 +1,5 @@
 import type { Effect, JobEvent, Notice, Severity } from "./job-events";
-import { DEFAULT_OFFER_LEASE_MS, DEFAULT_WORKER_LEASE_MS, isTaskFinal, satisfiesNeeds, type JobState, type TaskState } from "./job-state";
+import { DEFAULT_OFFER_LEASE_MS, DEFAULT_WORKER_LEASE_MS, PROGRESS_CALLBACK_MS, isTaskFinal, satisfiesNeeds, type JobState, type TaskState } from "./job-state";
 import { decideRetry } from "./retry-policy";
 
 export interface TransitionResult {
@@ -56,7 +56,8 @@ function apply(draft: Draft, event: JobEvent): string | null {
       const patch: Partial<TaskState> = { deadline: draft.leaseEnd(task) };
       if (event.progress !== undefined) patch.progress = Math.max(0, Math.min(100, Math.round(event.progress)));
       if (event.phase !== undefined) patch.phase = event.phase;
-      draft.update(task.name, patch);
+      const updated = draft.update(task.name, patch);
+      if (updated.progress !== task.progress) draft.reportProgress(updated);
       return null;
     }
     case "complete": {
@@ -89,7 +90,7 @@ function apply(draft: Draft, event: JobEvent): string | null {
       if (task.status !== "running" || task.attempt !== event.attempt) return staleReason(task, event.attempt);
       const progress = Math.max(0, Math.min(100, Math.round(event.progress)));
       if (progress === task.progress) return "progress unchanged";
-      draft.update(task.name, { progress });
+      draft.reportProgress(draft.update(task.name, { progress }));
       return null;
     }
     case "tick":
@@ -179,7 +180,15 @@ class Draft {
     return next;
   }
 
-  notifyTask(task: TaskState, event: "start" | "complete" | "fail", message: string, retrying?: boolean): void {
+  /** A `progress` callback, when an endpoint asked for them and the task's last one is 5 s old. */
+  reportProgress(task: TaskState): void {
+    if (!this.base.progressCallbacks) return;
+    if (task.progressNotifiedAt !== undefined && this.now - task.progressNotifiedAt < PROGRESS_CALLBACK_MS) return;
+    const noted = this.update(task.name, { progressNotifiedAt: this.now });
+    this.notifyTask(noted, "progress", task.phase ?? "", undefined, task.progress);
+  }
+
+  notifyTask(task: TaskState, event: "start" | "complete" | "fail" | "progress", message: string, retrying?: boolean, progress?: number): void {
     const notice: Notice = {
       kind: "task",
       sequence: this.nextSequence++,
@@ -191,6 +200,7 @@ class Draft {
       time: this.now,
     };
     if (retrying !== undefined) notice.retrying = retrying;
+    if (progress !== undefined && notice.kind === "task") notice.progress = progress;
     this.effects.push({ type: "notify", notice });
     this.changed = true;
   }

@@ -233,3 +233,25 @@ describe("workers and an engine that goes away", () => {
     }
   });
 });
+
+describe("task.progress callbacks", () => {
+  test("reach an endpoint whose rule opts in, from the worker's heartbeats, at least 5 s apart; GET /jobs shows the progress", async () => {
+    const opted = await engine.createClient("e2e-progress");
+    const rules = await engine.admin("PUT", `/admin/clients/${opted.name}/config`, {
+      callback_rules: [{ prefix: receiver.url("/progress"), events: ["task.start", "task.progress", "task.complete", "job.end"] }],
+    });
+    expect(rules.status).toBe(200);
+    const accepted = await engine.submit(opted, "selftest", { content_id: "progress", tasks: 1, task_ms: 7000, runs_on: "media", rest_endpoints: [receiver.url("/progress")] });
+    const during = await engine.waitForJob(opted, accepted.id, 10_000, (job) => (job.tasks?.[0]?.progress ?? 0) > 0);
+    expect(during.progress).toBeGreaterThan(0);
+    expect(during.progress).toBeLessThan(100);
+    await receiver.waitFor(jobCallbackArrived(accepted.id, "/progress"), 30_000, "the job callback");
+    const bodies = bodiesOf(ofJob(receiver.at("/progress"), accepted.id)).sort((a, b) => a.sequence - b.sequence);
+    expect(bodies.map((body) => body.sequence)).toEqual(bodies.map((_, i) => i + 1));
+    const progress = bodies.filter(isTaskCallback).filter((body) => body.event === ("progress" as string)) as unknown as { progress: number; time: string; message: string }[];
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    for (const body of progress) expect(body).toMatchObject({ progress: expect.any(Number), message: "waiting" });
+    for (let i = 1; i < progress.length; i++) expect(Date.parse(progress[i]!.time) - Date.parse(progress[i - 1]!.time)).toBeGreaterThanOrEqual(5000);
+    expect(bodies.map((body) => (isTaskCallback(body) ? body.event : "job"))).toEqual(["start", ...progress.map(() => "progress"), "complete", "job"]);
+  });
+});

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_OFFER_LEASE_MS, DEFAULT_WORKER_LEASE_MS, jobProgress } from "../../src/domain/job-state";
 import { leaseStanding, repeatsEndingReport } from "../../src/domain/worker-lease";
+import { wantsProgress } from "../../src/coordinator/notices";
 import { poolOf } from "../../src/coordinator/planning";
-import { chain, dispatches, notices, Run, script, T0 } from "./support";
+import { chain, dispatches, notices, plan, Run, script, T0 } from "./support";
 
 /** Remote tasks (workers.md): offered to a pool, claimed under a lease, kept by heartbeats, taken back when silent. */
 
@@ -83,6 +84,42 @@ describe("heartbeats", () => {
     run.claim("edge");
     expect(run.send({ type: "heartbeat", task: "remote", attempt: 2 }).applied).toBe(false);
     expect(run.send({ type: "heartbeat", task: "edge", attempt: 1 })).toMatchObject({ applied: false, reason: "task runs on the edge" });
+  });
+});
+
+describe("task.progress callbacks", () => {
+  it("are made only when an endpoint asked for them, at most one per task every 5 s, with the progress and phase", () => {
+    const run = new Run({ ...plan(media(1)), progressCallbacks: true });
+    run.start();
+    run.send({ type: "claim", task: "t1", attempt: 1, lease: LEASE });
+    run.send({ type: "heartbeat", task: "t1", attempt: 1, progress: 10, phase: "encoding" }, T0 + 1_000);
+    run.send({ type: "heartbeat", task: "t1", attempt: 1, progress: 20 }, T0 + 4_000);
+    run.send({ type: "heartbeat", task: "t1", attempt: 1, progress: 30 }, T0 + 6_500);
+    run.send({ type: "heartbeat", task: "t1", attempt: 1, progress: 30 }, T0 + 20_000);
+    const progress = run.notices().filter((notice) => notice.kind === "task" && notice.event === "progress");
+    expect(progress).toMatchObject([
+      { task: "t1", attempt: 1, progress: 10, message: "encoding", time: T0 + 1_000 },
+      { task: "t1", attempt: 1, progress: 30, message: "encoding", time: T0 + 6_500 },
+    ]);
+    expect(run.notices().map((notice) => notice.sequence)).toEqual([1, 2, 3]);
+  });
+
+  it("are asked for by a rule that lists the event, never by default", () => {
+    const endpoints = ["https://a.example/hook", "https://b.example/hook"];
+    expect(wantsProgress(endpoints, [])).toBe(false);
+    expect(wantsProgress(endpoints, [{ prefix: "https://a.example/" }])).toBe(false);
+    expect(wantsProgress(endpoints, [{ prefix: "https://b.example/", events: ["task.progress", "job.end"] }])).toBe(true);
+    expect(wantsProgress(["https://c.example/"], [{ prefix: "https://b.example/", events: ["task.progress"] }])).toBe(false);
+  });
+
+  it("are not made for a job whose endpoints did not ask: its sequence has no gaps", () => {
+    const run = new Run(media(1));
+    run.start();
+    run.send({ type: "claim", task: "t1", attempt: 1, lease: LEASE });
+    run.send({ type: "heartbeat", task: "t1", attempt: 1, progress: 50 }, T0 + 10_000);
+    run.send({ type: "complete", task: "t1", attempt: 1, output: null }, T0 + 20_000);
+    expect(script(run.notices())).toEqual(["t1:start", "t1:complete", "job:completed"]);
+    expect(run.notices().map((notice) => notice.sequence)).toEqual([1, 2, 3]);
   });
 });
 
