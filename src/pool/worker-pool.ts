@@ -3,9 +3,16 @@ import type { LeaseAsk, PoolOffer, PoolStatus, PoolWorker } from "../protocol/po
 
 /** A worker not seen for this long is left out of the operator's view (and its row deleted). */
 const WORKER_GONE_MS = 10 * 60_000;
+/**
+ * An offer handed to a long poll waits this long for the worker API to settle it (claimed, or found stale);
+ * after that it is offered again. A poll whose worker went away, or whose API call died before it could
+ * claim, loses nothing: the offer comes back.
+ */
+const HANDOFF_MS = 5_000;
 
 interface Waiter {
   client: string | null;
+  pollId: string | undefined;
   wake: () => void;
 }
 
@@ -14,20 +21,26 @@ interface Waiter {
  * order, and the workers long-polling for them. It holds no task state: a coordinator offers an attempt
  * when it is ready (again, harmlessly, if its offer lease passes), and a handed-out offer only becomes a
  * lease when the coordinator accepts the claim, so an offer that is stale by then (a paused, broken or
- * retried job) is dropped by the worker API and nothing runs twice.
+ * retried job) is dropped by the worker API and nothing runs twice. A handed-out offer stays here until the
+ * worker API settles it (`settle`, after its claim), and is offered again if that does not happen in time.
  */
 export class WorkerPool extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   /** Long polls waiting for an offer, oldest first (in memory: a restart ends them, and workers poll again). */
   private waiters: Waiter[] = [];
+  /** Polls whose worker went away while they waited: they end at their next look. */
+  private readonly abandoned = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(`CREATE TABLE IF NOT EXISTS offers (
       job_id TEXT NOT NULL, task TEXT NOT NULL, attempt INTEGER NOT NULL, client TEXT NOT NULL,
-      priority INTEGER NOT NULL, submitted_at INTEGER NOT NULL, offered_at INTEGER NOT NULL,
+      priority INTEGER NOT NULL, submitted_at INTEGER NOT NULL, offered_at INTEGER NOT NULL, handed_until INTEGER,
       PRIMARY KEY (job_id, task))`);
+    // A pool made before offers were held for their handoff gets the column.
+    const columns = this.sql.exec<{ name: string }>(`PRAGMA table_info(offers)`).toArray().map((column) => column.name);
+    if (!columns.includes("handed_until")) this.sql.exec(`ALTER TABLE offers ADD COLUMN handed_until INTEGER`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS workers (
       worker_id TEXT PRIMARY KEY, label TEXT NOT NULL, token_id TEXT NOT NULL, last_seen INTEGER NOT NULL,
       leases_held INTEGER NOT NULL, leases_taken INTEGER NOT NULL)`);
@@ -39,7 +52,8 @@ export class WorkerPool extends DurableObject<Env> {
     for (const offer of offers) {
       this.sql.exec(
         `INSERT INTO offers (job_id, task, attempt, client, priority, submitted_at, offered_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (job_id, task) DO UPDATE SET attempt = excluded.attempt, priority = excluded.priority, offered_at = excluded.offered_at
+         ON CONFLICT (job_id, task) DO UPDATE SET attempt = excluded.attempt, priority = excluded.priority, offered_at = excluded.offered_at,
+           handed_until = CASE WHEN excluded.attempt > offers.attempt THEN NULL ELSE offers.handed_until END
          WHERE excluded.attempt >= offers.attempt`,
         offer.jobId,
         offer.task,
@@ -55,12 +69,14 @@ export class WorkerPool extends DurableObject<Env> {
 
   /**
    * A worker's long poll: up to `max` offers it may take (its token's client only, when scoped), at once if
-   * some wait, else as soon as one arrives, else none after `waitMs`. Handed-out offers leave the pool.
+   * some wait, else as soon as one arrives, else none after `waitMs`. Handed-out offers are held for the
+   * caller until it settles them.
    */
   async lease(ask: LeaseAsk): Promise<PoolOffer[]> {
     this.seen(ask, 0);
     const deadline = Date.now() + ask.waitMs;
     for (;;) {
+      if (ask.pollId !== undefined && this.abandoned.delete(ask.pollId)) return [];
       const taken = this.take(ask.client, ask.max);
       if (taken.length > 0) {
         this.seen(ask, taken.length);
@@ -68,8 +84,28 @@ export class WorkerPool extends DurableObject<Env> {
       }
       const left = deadline - Date.now();
       if (left <= 0) return [];
-      await this.waitForOffer(ask.client, left);
+      await this.waitForOffer(ask.client, ask.pollId, left);
     }
+  }
+
+  /** The worker of a poll went away: the poll ends without taking anything. */
+  async abandon(pollId: string): Promise<void> {
+    const waiter = this.waiters.find((candidate) => candidate.pollId === pollId);
+    if (!waiter) return;
+    this.abandoned.add(pollId);
+    waiter.wake();
+  }
+
+  /** The worker API is done with these handed-out offers (each claimed, or refused as stale): they leave. */
+  async settle(offers: Pick<PoolOffer, "jobId" | "task" | "attempt">[]): Promise<void> {
+    for (const offer of offers) this.sql.exec(`DELETE FROM offers WHERE job_id = ? AND task = ? AND attempt <= ?`, offer.jobId, offer.task, offer.attempt);
+  }
+
+  /** Offers whose handoff passed unsettled are offered again: the polls waiting now look again. */
+  override async alarm(): Promise<void> {
+    for (const waiter of [...this.waiters]) waiter.wake();
+    const next = this.sql.exec<{ at: number | null }>(`SELECT min(handed_until) AS at FROM offers WHERE handed_until IS NOT NULL`).one().at;
+    if (next !== null) await this.ctx.storage.setAlarm(Math.max(next, Date.now() + 1_000));
   }
 
   /** The operator's view: workers seen lately, and the offers waiting. */
@@ -84,31 +120,44 @@ export class WorkerPool extends DurableObject<Env> {
       .map((row): PoolWorker => ({ ...row, last_seen: new Date(row.last_seen).toISOString() }));
     const waiting = this.sql
       .exec<{ job_id: string; task: string; attempt: number; client: string; priority: number; offered_at: number }>(
-        `SELECT job_id, task, attempt, client, priority, offered_at FROM offers ORDER BY priority DESC, submitted_at, job_id, task LIMIT 1000`,
+        `SELECT job_id, task, attempt, client, priority, offered_at FROM offers WHERE handed_until IS NULL OR handed_until < ? ORDER BY priority DESC, submitted_at, job_id, task LIMIT 1000`,
+        Date.now(),
       )
       .toArray()
       .map((row) => ({ ...row, offered_at: new Date(row.offered_at).toISOString() }));
     return { workers, waiting };
   }
 
-  /** Takes (removes) up to `max` offers in order. Synchronous: two polls never take the same offer. */
+  /**
+   * Hands out up to `max` offers in order, holding each for HANDOFF_MS. Synchronous: two polls never take the
+   * same offer. The alarm is set for the hold's end (so unsettled offers go back to waiting polls).
+   */
   private take(client: string | null, max: number): PoolOffer[] {
+    const now = Date.now();
     const rows = this.sql
       .exec<{ job_id: string; task: string; attempt: number; client: string; priority: number; submitted_at: number }>(
-        `SELECT job_id, task, attempt, client, priority, submitted_at FROM offers WHERE ?1 IS NULL OR client = ?1
+        `SELECT job_id, task, attempt, client, priority, submitted_at FROM offers WHERE (?1 IS NULL OR client = ?1) AND (handed_until IS NULL OR handed_until < ?3)
          ORDER BY priority DESC, submitted_at, job_id, task LIMIT ?2`,
         client,
         max,
+        now,
       )
       .toArray();
-    for (const row of rows) this.sql.exec(`DELETE FROM offers WHERE job_id = ? AND task = ?`, row.job_id, row.task);
+    for (const row of rows) this.sql.exec(`UPDATE offers SET handed_until = ? WHERE job_id = ? AND task = ?`, now + HANDOFF_MS, row.job_id, row.task);
+    if (rows.length > 0) void this.armHandoffAlarm(now + HANDOFF_MS);
     return rows.map((row) => ({ jobId: row.job_id, task: row.task, attempt: row.attempt, client: row.client, priority: row.priority, submittedAt: row.submitted_at }));
   }
 
-  private waitForOffer(client: string | null, ms: number): Promise<void> {
+  private async armHandoffAlarm(at: number): Promise<void> {
+    const armed = await this.ctx.storage.getAlarm();
+    if (armed === null || armed > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  private waitForOffer(client: string | null, pollId: string | undefined, ms: number): Promise<void> {
     return new Promise((resolve) => {
       const waiter: Waiter = {
         client,
+        pollId,
         wake: () => {
           clearTimeout(timer);
           this.waiters = this.waiters.filter((other) => other !== waiter);

@@ -25,6 +25,8 @@ export interface LeaseAsk {
   waitMs: number;
   /** Leases the worker says it holds (for the operator's view). */
   holding: number;
+  /** Names this poll, so that the worker API can end it when its worker goes away (`abandon`). */
+  pollId?: string;
 }
 
 export interface PoolWorker {

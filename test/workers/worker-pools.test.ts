@@ -1,5 +1,7 @@
 import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { LeaseAsk } from "../../src/protocol/pool";
 import { call, callWithBindings, createClient, expireTaskDeadline, jobObject, postJson, submitSelftest, waitFor } from "./helpers";
 
 /**
@@ -231,5 +233,36 @@ describe("the file API of a lease", () => {
     expect((await workerCall(`/workers/leases/${leased!.lease_id}/complete`, token, {})).status).toBe(200);
     // The lease ended: its files are out of reach.
     expect((await call(`${base}/output/frames/frame%201.txt`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(409);
+  });
+});
+
+describe("the WorkerPool object", () => {
+  const offer = (task: string, attempt = 1) => ({ jobId: "job-pool-1", task, attempt, client: "c", priority: 1, submittedAt: 1 });
+  const ask = (extra: Partial<LeaseAsk> = {}): LeaseAsk => ({ workerId: "w", label: "", tokenId: "t", client: null, max: 8, waitMs: 0, holding: 0, ...extra });
+
+  it("holds a handed-out offer until the worker API settles it; unsettled, it is offered again after its handoff", async () => {
+    const stub = env.WORKER_POOL.get(env.WORKER_POOL.idFromName("handoff-test"));
+    await stub.offer([offer("a"), offer("b")]);
+    expect((await stub.lease(ask())).map((taken) => taken.task)).toEqual(["a", "b"]);
+    expect(await stub.lease(ask())).toEqual([]);
+    await stub.settle([offer("a")]);
+    // The handoff of b passes (its worker API call died before it could claim or settle).
+    await runInDurableObject(stub, (_pool, state) => void state.storage.sql.exec(`UPDATE offers SET handed_until = ?`, Date.now() - 1));
+    expect((await stub.lease(ask())).map((taken) => taken.task)).toEqual(["b"]);
+    // A newer attempt of a handed-out task is a new offer, at once.
+    await stub.offer([offer("b", 2)]);
+    expect(await stub.lease(ask())).toMatchObject([{ task: "b", attempt: 2 }]);
+  });
+
+  it("ends an abandoned poll at once, without taking what is offered afterwards", async () => {
+    const stub = env.WORKER_POOL.get(env.WORKER_POOL.idFromName("abandon-test"));
+    const started = Date.now();
+    const poll = stub.lease(ask({ waitMs: 10_000, pollId: "poll-1" }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await stub.abandon("poll-1");
+    expect(await poll).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await stub.offer([offer("later")]);
+    expect((await stub.lease(ask())).map((taken) => taken.task)).toEqual(["later"]);
   });
 });

@@ -127,16 +127,21 @@ export const workerLeaseRoutes = newRouter()
     if (token.pool !== ask.pool) throw new ApiError(403, "forbidden", `This token belongs to pool '${token.pool}', not '${ask.pool}'.`);
     const pool = workerPoolFor(c.env.WORKER_POOL, ask.pool);
     const until = Date.now() + ask.wait_s * 1000;
+    // A worker that goes away while its poll waits (killed, restarted, timed out) must not be handed offers.
+    const pollId = crypto.randomUUID();
+    c.req.raw.signal.addEventListener("abort", () => c.executionCtx.waitUntil(pool.abandon(pollId)), { once: true });
     const leases: z.infer<typeof Lease>[] = [];
     // Offers that turn out stale (a paused, broken or retried job) are dropped, and the poll goes on.
     while (leases.length === 0) {
-      const offers = await pool.lease({ workerId: ask.worker_id, label: ask.label ?? "", tokenId: token.tokenId, client: token.client, max: ask.max, waitMs: Math.max(0, until - Date.now()), holding: ask.holding });
+      const offers = await pool.lease({ workerId: ask.worker_id, label: ask.label ?? "", tokenId: token.tokenId, client: token.client, max: ask.max, waitMs: Math.max(0, until - Date.now()), holding: ask.holding, pollId });
       if (offers.length === 0) break;
       for (const offer of offers) {
         const leaseId = newLeaseId(offer);
         const claim = await coordinatorFor(c.env.JOB_COORDINATOR, offer.jobId).claimRemote(offer.task, offer.attempt, await sha256Hex(leaseId));
         if (claim.ok) leases.push(leaseView(leaseId, claim.assignment, c.get("config").workerLeaseMs));
       }
+      // Claimed or stale, the pool may forget them; unsettled (this call died first), it offers them again.
+      await pool.settle(offers);
     }
     if (leases.length === 0) return c.body(null, 204);
     return c.json({ leases }, 200);
