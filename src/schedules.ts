@@ -3,6 +3,8 @@ import { storedSettings } from "./db/clients";
 import { indexDatabase } from "./db/index-shards";
 import { resolveSettings } from "./domain/settings";
 import { errorMessage } from "./domain/errors";
+import { workFolder } from "./storage/work-folder";
+import { findWorkflow } from "./workflows/registry";
 
 /** Jobs deleted per client per cron run at most, to keep one run short. */
 const RETENTION_BATCH = 200;
@@ -15,7 +17,7 @@ export async function runSchedules(env: Env, now: number): Promise<void> {
 
 /**
  * Deletes ended jobs older than the client's `retention_days` (default 30) with their tasks, logs and
- * delivery log, and their coordinator's storage, unless the job has `persist` set or its coordinator
+ * delivery log, their coordinator's storage and (media jobs) their work folder, unless the job has `persist` set or its coordinator
  * refuses the purge (callbacks not yet delivered or failed).
  */
 export async function retentionCleanup(env: Env, now: number): Promise<number> {
@@ -35,12 +37,12 @@ export async function retentionCleanup(env: Env, now: number): Promise<number> {
       continue;
     }
     const { results: jobs } = await index.prepare(
-      `SELECT id FROM jobs WHERE client = ? AND queue_state IN ('completed', 'broken') AND created_at < ? AND persist = 0
+      `SELECT id, workflow FROM jobs WHERE client = ? AND queue_state IN ('completed', 'broken') AND created_at < ? AND persist = 0
        ORDER BY created_at LIMIT ?`,
     )
       .bind(name, cutoff, RETENTION_BATCH)
-      .all<{ id: string }>();
-    for (const { id } of jobs) {
+      .all<{ id: string; workflow: string }>();
+    for (const { id, workflow } of jobs) {
       try {
         // The coordinator keeps a job it still owes callbacks to (or one that runs again after a retry):
         // its index row stays too, for a later run. Rows a job made before the coordinator became its only
@@ -48,6 +50,8 @@ export async function retentionCleanup(env: Env, now: number): Promise<number> {
         const { purged } = await coordinatorFor(env.JOB_COORDINATOR, id).purge();
         if (!purged) continue;
         await env.DB.batch(["callback_attempts", "callbacks", "logs", "tasks"].map((table) => env.DB.prepare(`DELETE FROM ${table} WHERE job_id = ?`).bind(id)));
+        // What a media job's worker left and no publish took (a job that failed first).
+        if (findWorkflow(workflow)?.usesWorkFolder) await workFolder(env.MEDIA, id).clear();
         await index.prepare(`DELETE FROM jobs WHERE id = ?`).bind(id).run();
         deleted++;
       } catch (error) {

@@ -39,6 +39,7 @@ const folderOf = (p: BuildThumbnailsParameters) => p.output_folder ?? p.content_
 export const buildThumbnails = defineWorkflow({
   name: "build_thumbnails",
   description: "A preview sprite sheet (a tile every preview_thumbnails_interval s) and <prefix>_thumbnails.vtt mapping each interval to its tile (#xywh), published to output_folder.",
+  usesWorkFolder: true,
   parameters: BuildThumbnailsParameters,
   example: { content_id: "demo-content", source: "https://media.example.com/demo/master.m3u8", output_folder: "demo-content/thumbs", preview_thumbnails_interval: 10 },
   tasks: () => [

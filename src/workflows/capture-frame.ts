@@ -22,6 +22,7 @@ export interface CaptureFrameInput {
 export const captureFrame = defineWorkflow({
   name: "capture_frame",
   description: "One frame of a source (HLS, DASH or MP4 URL) at frame_time, as a JPEG, PNG or WebP image, published to output_folder.",
+  usesWorkFolder: true,
   parameters: CaptureFrameParameters,
   example: { content_id: "demo-content", source: "https://media.example.com/demo/master.m3u8", frame_time: "00:00:07.0400000", output_folder: "demo-content/images", image_filename: "frame.jpg" },
   tasks: () => [

@@ -36,6 +36,8 @@ export interface WorkflowSpec<S extends z.ZodType> {
   tasks: (params: z.output<S>) => TaskDefinition<z.output<S>>[];
   /** The workflow's own job-callback fields (`message`, `files`, ...) once the job completed. */
   result: (params: z.output<S>, outputs: Record<string, unknown>) => Record<string, unknown>;
+  /** Its remote tasks leave files in the job's work folder (storage/work-folder.ts), which retention removes. */
+  usesWorkFolder?: boolean;
 }
 
 /** A workflow with its parameter type erased, as the registry and the engine hold it. */
@@ -46,6 +48,7 @@ export interface Workflow {
   example: Record<string, unknown>;
   tasks: (params: unknown) => TaskDefinition<unknown>[];
   result: (params: unknown, outputs: Record<string, unknown>) => Record<string, unknown>;
+  usesWorkFolder?: boolean;
 }
 
 /** Declares a workflow; its functions receive parameters already validated by its schema. */

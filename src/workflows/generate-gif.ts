@@ -44,6 +44,7 @@ export interface GenerateGifInput {
 export const generateGif = defineWorkflow({
   name: "generate_gif",
   description: "An animated GIF of duration seconds from start_at of a source, at fps, sized by width/height (480 high when neither), looped, reversed or sped up as asked.",
+  usesWorkFolder: true,
   parameters: GenerateGifParameters,
   example: { content_id: "demo-content", source: "https://media.example.com/demo/master.m3u8", start_at: 12, duration: 3, output_folder: "demo-content/gifs", gif_filename: "clip.gif", fps: 12 },
   tasks: () => [

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { LeaseAsk } from "../../src/protocol/pool";
-import { call, callWithBindings, createClient, expireTaskDeadline, jobObject, postJson, submitSelftest, waitFor } from "./helpers";
+import { call, callWithBindings, createClient, expireTaskDeadline, jobObject, postJson, runScheduled, submitSelftest, waitFor, waitForJobEnd } from "./helpers";
 
 /**
  * Remote workers (workers.md) inside workerd: pool tokens from the operator API, the lease long poll, heartbeats,
@@ -264,5 +264,30 @@ describe("the WorkerPool object", () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     await stub.offer([offer("later")]);
     expect((await stub.lease(ask())).map((taken) => taken.task)).toEqual(["later"]);
+  });
+});
+
+describe("retention of a media job", () => {
+  it("removes what its worker left in the job's work folder when no publish took it (the job failed)", async () => {
+    const headers = await createClient("pool-retention");
+    // Its own pool (the client's mapping), and R2 storage for the media workflow's publish.
+    const config = { pools: { media: "retention" }, storage: { default: "R2", locations: { R2: { driver: "r2", binding: "MEDIA", roots: { output_root: "vod" } } } } };
+    await env.DB.prepare(`UPDATE clients SET config = ? WHERE name = ?`).bind(JSON.stringify(config), "pool-retention").run();
+    const { token } = await newToken("retention");
+    const response = await postJson("/job", { job: { workflow: "capture_frame" }, parameters: { content_id: "r", source: "https://media.example.com/r/master.m3u8", frame_time: 1, output_folder: "r", image_filename: "r.jpg" } }, headers);
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+    const [leased] = await waitFor(() => lease(token, "retention", 1), (leases) => leases.length > 0);
+    expect(leased).toMatchObject({ job_id: id, task: "capture_frame", executor: "media.capture_frame", input: { source: "https://media.example.com/r/master.m3u8", frame_time: 1, image_filename: "r.jpg" } });
+    const put = await call(`/workers/leases/${leased!.lease_id}/files/output/capture_frame/r.jpg`, { method: "PUT", headers: { authorization: `Bearer ${token}` }, body: "jpeg" });
+    expect(put.status).toBe(201);
+    expect((await workerCall(`/workers/leases/${leased!.lease_id}/fail`, token, { error: "no frame", retryable: false })).status).toBe(200);
+    await waitForJobEnd(id, headers);
+    expect((await env.MEDIA.list({ prefix: `work/${id}/` })).objects).toHaveLength(1);
+    const then = new Date(Date.now() - 40 * 86_400_000).toISOString();
+    await env.DB.prepare(`UPDATE jobs SET created_at = ?, updated_at = ? WHERE id = ?`).bind(then, then, id).run();
+    await runScheduled(Date.now());
+    expect((await env.MEDIA.list({ prefix: `work/${id}/` })).objects).toEqual([]);
+    expect(await env.DB.prepare(`SELECT id FROM jobs WHERE id = ?`).bind(id).first()).toBeNull();
   });
 });
