@@ -8,7 +8,7 @@ import { thumbnailsVtt } from "../../worker/executors/build-sprite.ts";
 
 const main = join(resolve(dirname(fileURLToPath(import.meta.url)), "../.."), "worker", "main.ts");
 const runWorker = (args: string[], env: Record<string, string | undefined> = process.env) =>
-  spawnSync(process.execPath, ["--experimental-strip-types", "--disable-warning=ExperimentalWarning", main, ...args], { env, encoding: "utf8", timeout: 20_000 });
+  spawnSync(process.execPath, ["--experimental-strip-types", "--disable-warning=ExperimentalWarning", main, ...args], { env: env as NodeJS.ProcessEnv, encoding: "utf8", timeout: 20_000 });
 
 describe("the reference worker's command line", () => {
   it("names the missing binaries and how to install them, and exits 2", () => {
