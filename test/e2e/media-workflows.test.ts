@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -200,6 +200,50 @@ describe("a job broken while its task is leased", () => {
 function seconds(timestamp: string): number {
   const [h, m, s] = timestamp.split(":");
   return Number(h) * 3600 + Number(m) * 60 + Number(s);
+}
+
+describe("a media job broken while ffmpeg runs", () => {
+  test("the worker kills ffmpeg at the next heartbeat, uploads and reports nothing", async () => {
+    // A slow origin: ffmpeg needs about 10 s to reach the frame at 9 s.
+    const slow = await serveFolder(folder, { delayMs: 1500 });
+    const slowUrl = `${slow.url}/index.m3u8`;
+    try {
+      const accepted = await engine.submit(client, "capture_frame", { content_id: "slow", source: slowUrl, frame_time: 9, output_folder: "slow", image_filename: "slow.jpg" });
+      await worker.waitFor("lease.started", accepted.id);
+      await waitUntil(() => ffmpegReading(slowUrl), "ffmpeg reading the slow source");
+      const broken = await engine.request("PATCH", `/jobs/${accepted.id}`, { headers: client.headers, body: { queue_state: "broken" } });
+      expect(broken.status).toBe(200);
+      await worker.waitFor("lease.stopped", accepted.id, 5_000);
+      await waitUntil(() => !ffmpegReading(slowUrl), "ffmpeg gone");
+      expect(worker.events("file.uploaded", accepted.id)).toEqual([]);
+      expect(worker.events("lease.completed", accepted.id)).toEqual([]);
+      expect(worker.events("lease.failed", accepted.id)).toEqual([]);
+      expect(await store.get(`${ROOT}/slow/slow.jpg`)).toBeNull();
+    } finally {
+      await slow.stop();
+    }
+  });
+});
+
+/** Whether an ffmpeg process with `url` on its command line runs (read from /proc: Linux, like CI). */
+function ffmpegReading(url: string): boolean {
+  return readdirSync("/proc").some((pid) => {
+    if (!/^\d+$/.test(pid)) return false;
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      return args[0]?.endsWith("ffmpeg") === true && args.includes(url);
+    } catch {
+      return false; // the process ended meanwhile
+    }
+  });
+}
+
+async function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error(`not seen within ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 describe("workers and an engine that goes away", () => {

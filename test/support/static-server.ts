@@ -5,9 +5,13 @@ import { extname, join, normalize, sep } from "node:path";
 
 const TYPES: Record<string, string> = { ".m3u8": "application/vnd.apple.mpegurl", ".mpd": "application/dash+xml", ".mp4": "video/mp4", ".m4s": "video/iso.segment" };
 
-/** Serves a folder over HTTP on a free loopback port (media sources for the workers, as a CDN would). */
-export async function serveFolder(folder: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const server = createServer((request, response) => {
+/**
+ * Serves a folder over HTTP on a free loopback port (media sources for the workers, as a CDN would);
+ * `delayMs` holds every answer back that long (a slow origin, so that work on it takes a while).
+ */
+export async function serveFolder(folder: string, options: { delayMs?: number } = {}): Promise<{ url: string; stop(): Promise<void> }> {
+  const server = createServer(async (request, response) => {
+    if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
     const path = normalize(decodeURIComponent(new URL(request.url ?? "/", "http://x").pathname));
     const file = join(folder, path);
     if (!file.startsWith(folder + sep)) return void response.writeHead(403).end();
@@ -24,6 +28,10 @@ export async function serveFolder(folder: string): Promise<{ url: string; stop()
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    stop: () => new Promise((resolve) => server.close(() => resolve())),
+    stop: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
