@@ -22,24 +22,26 @@ export async function runLease(engine: EngineClient, lease: Lease, scratchRoot: 
   const onStop = () => controller.abort(new Stopped("the worker is shutting down"));
   stop.addEventListener("abort", onStop, { once: true });
   let progress: { progress?: number; phase?: string } = {};
-  const beat = setInterval(() => {
-    engine.heartbeat(lease.lease_id, progress).then(
-      (answer) => {
-        if (answer.cancel) {
-          log("lease.cancelled", fields);
-          controller.abort(new Stopped("the engine cancelled the task"));
-        }
-      },
-      (error: unknown) => {
-        // A lease the engine no longer knows cannot be saved; a network error may pass before the deadline.
-        if (error instanceof EngineError && (error.status === 404 || error.status === 409)) controller.abort(new Stopped(`the lease was lost (${error.message})`));
-        else log("heartbeat.failed", { ...fields, error: String(error) });
-      },
-    );
-  }, lease.heartbeat_s * 1000);
-  const scratch = await mkdtemp(join(scratchRoot, `${lease.task}-`));
+  let beat: ReturnType<typeof setInterval> | undefined;
+  let scratch: string | undefined;
   log("lease.started", { ...fields, executor: lease.executor });
   try {
+    scratch = await mkdtemp(join(scratchRoot, `${lease.task}-`));
+    beat = setInterval(() => {
+      engine.heartbeat(lease.lease_id, progress).then(
+        (answer) => {
+          if (answer.cancel && !controller.signal.aborted) {
+            log("lease.cancelled", fields);
+            controller.abort(new Stopped("the engine cancelled the task"));
+          }
+        },
+        (error: unknown) => {
+          // A lease the engine no longer knows cannot be saved; a network error may pass before the deadline.
+          if (error instanceof EngineError && (error.status === 404 || error.status === 409)) controller.abort(new Stopped(`the lease was lost (${error.message})`));
+          else log("heartbeat.failed", { ...fields, error: String(error) });
+        },
+      );
+    }, lease.heartbeat_s * 1000);
     const executor = workerExecutors.get(lease.executor);
     if (!executor) throw new PermanentError(`this worker has no executor '${lease.executor}'`);
     const result = await executor(lease.input, {
@@ -48,14 +50,16 @@ export async function runLease(engine: EngineClient, lease: Lease, scratchRoot: 
       signal: controller.signal,
       progress: (percent, phase) => (progress = { progress: Math.round(Math.max(0, Math.min(100, percent))), ...(phase ? { phase } : {}) }),
     });
+    // Paths are relative to the lease's `output` root: this attempt's own folder of the job's work folder.
     const files = [];
     for (const file of result.files) {
-      const path = `${lease.task}/${file.name}`;
-      const { size } = await engine.upload(lease.lease_id, path, file.local, file.contentType);
-      files.push({ path, name: file.name, content_type: file.contentType, size });
-      log("file.uploaded", { ...fields, path, size });
+      controller.signal.throwIfAborted();
+      const { size } = await engine.upload(lease.lease_id, file.name, file.local, file.contentType);
+      files.push({ path: file.name, name: file.name, content_type: file.contentType, size });
+      log("file.uploaded", { ...fields, path: file.name, size });
     }
-    await engine.complete(lease.lease_id, { ...result.output, files });
+    controller.signal.throwIfAborted();
+    await reportCompleted(engine, lease, { ...result.output, files }, controller.signal);
     log("lease.completed", fields);
   } catch (error) {
     const reason = controller.signal.aborted ? controller.signal.reason : error;
@@ -70,6 +74,26 @@ export async function runLease(engine: EngineClient, lease: Lease, scratchRoot: 
   } finally {
     clearInterval(beat);
     stop.removeEventListener("abort", onStop);
-    await rm(scratch, { recursive: true, force: true });
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Reports the attempt done. `complete` may be repeated (the engine answers a repeat as the first), so a
+ * network error or a 5xx is tried again, with backoff, for up to two minutes; a 4xx (the attempt ended
+ * meanwhile: 404, 409) is final.
+ */
+async function reportCompleted(engine: EngineClient, lease: Lease, output: unknown, signal: AbortSignal): Promise<void> {
+  // The heartbeats go on meanwhile, so the lease outlives a short outage; two minutes is the limit.
+  const deadline = Date.now() + 120_000;
+  for (let wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
+    try {
+      return await engine.complete(lease.lease_id, output);
+    } catch (error) {
+      const final = error instanceof EngineError && error.status >= 400 && error.status < 500;
+      if (final || signal.aborted || Date.now() + wait > deadline) throw error;
+      log("report.retry", { job_id: lease.job_id, task: lease.task, attempt: lease.attempt, error: String(error), retry_in_ms: wait });
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
 }

@@ -22,6 +22,8 @@ export class ToolError extends Error {
  */
 export function ffmpeg(args: string[], options: { signal: AbortSignal; onTime?: (seconds: number) => void }): Promise<void> {
   return new Promise((resolve, reject) => {
+    // A cancel that came between two steps: the next one does not start.
+    if (options.signal.aborted) return reject(options.signal.reason);
     const child = spawn("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "error", "-progress", "pipe:1", "-y", ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     let pending = "";
@@ -45,8 +47,7 @@ export function ffmpeg(args: string[], options: { signal: AbortSignal; onTime?: 
       if (options.signal.aborted) return reject(options.signal.reason);
       if (code === 0) return resolve();
       const reason = stderr.trim().split("\n").slice(-3).join(" | ") || `signal ${signal}`;
-      // Network trouble reading a source may pass; a source ffmpeg cannot decode will not.
-      reject(new ToolError(`ffmpeg exited with ${code ?? signal}: ${reason}`, /HTTP error|Connection|timed out|I\/O error/i.test(reason)));
+      reject(new ToolError(`ffmpeg exited with ${code ?? signal}: ${reason}`, mayPass(reason) || signal !== null));
     });
   });
 }
@@ -71,6 +72,7 @@ export interface Probe {
 /** ffprobe's JSON view of a file or URL; `countFrames` decodes every frame to count them. */
 export function ffprobe(target: string, options: { signal: AbortSignal; countFrames?: boolean }): Promise<Probe> {
   return new Promise((resolve, reject) => {
+    if (options.signal.aborted) return reject(options.signal.reason);
     const args = ["-v", "error", "-print_format", "json", "-show_streams", "-show_format", ...(options.countFrames ? ["-count_frames"] : []), target];
     const child = spawn("ffprobe", args, { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -80,10 +82,13 @@ export function ffprobe(target: string, options: { signal: AbortSignal; countFra
     const abort = () => child.kill("SIGKILL");
     options.signal.addEventListener("abort", abort, { once: true });
     child.on("error", (error) => reject(new ToolError(`ffprobe could not start: ${error.message}`, false)));
-    child.on("close", (code) => {
+    child.on("close", (code, signal) => {
       options.signal.removeEventListener("abort", abort);
       if (options.signal.aborted) return reject(options.signal.reason);
-      if (code !== 0) return reject(new ToolError(`ffprobe cannot read ${target.split("/").pop()}: ${stderr.trim().split("\n").slice(-2).join(" | ") || `exit ${code}`}`, false));
+      if (code !== 0) {
+        const reason = stderr.trim().split("\n").slice(-2).join(" | ") || `exit ${code ?? signal}`;
+        return reject(new ToolError(`ffprobe cannot read ${target.split("/").pop()}: ${reason}`, mayPass(reason) || signal !== null));
+      }
       try {
         resolve(JSON.parse(stdout) as Probe);
       } catch {
@@ -91,6 +96,15 @@ export function ffprobe(target: string, options: { signal: AbortSignal; countFra
       }
     });
   });
+}
+
+/**
+ * Whether a failure may pass on a later attempt: the network (refused or reset connections, timeouts, DNS, a
+ * 5xx from the origin). A 4xx, a source that cannot be decoded or a bad argument will fail again. A process
+ * killed by a signal (the system ran out of memory, say) is retried too.
+ */
+export function mayPass(stderr: string): boolean {
+  return /Connection (refused|reset|timed out)|timed out|I\/O error|Temporary failure in name resolution|Server returned 5\d\d|HTTP error 5\d\d|Network is unreachable|End of file/i.test(stderr);
 }
 
 /** The first video stream of a probe, or a failure saying the output (or source) has none. */

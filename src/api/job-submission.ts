@@ -1,4 +1,6 @@
 import { endpointProblem } from "../domain/endpoints";
+import { poolOf } from "../coordinator/planning";
+import { poolServes } from "../db/worker-tokens";
 import { DEFAULT_ROOT_KEY, defaultStorage, locationOf, rootFolder, storageProblem, type StorageConfig } from "../domain/storage-config";
 import type { Workflow } from "../workflows/definition";
 import { findWorkflow, workflowNames } from "../workflows/registry";
@@ -107,4 +109,22 @@ function objectShape(schema: unknown): Record<string, unknown> {
   if (def.in) return objectShape(def.in);
   if (def.schema) return objectShape(def.schema);
   return {};
+}
+
+/**
+ * Refuses (400) a job with a task on a worker pool that no active token can lease for this client: such a
+ * task would wait for a worker that cannot exist (a typo in `runs_on`, a pool not set up yet). Jobs that run
+ * only on the edge read nothing here.
+ */
+export async function requireWorkerPools(db: D1Database, submission: ValidSubmission, client: string, clientPools: () => Record<string, string> | undefined): Promise<void> {
+  const pools = new Set<string>();
+  for (const task of submission.workflow.tasks(submission.parameters)) {
+    const pool = task.runsOn === undefined ? null : poolOf(task.runsOn, clientPools());
+    if (pool !== null) pools.add(pool);
+  }
+  for (const pool of pools) {
+    if (await poolServes(db, pool, client)) continue;
+    const message = `no worker can take this job's tasks of pool '${pool}': the operator creates a worker token for it (POST /admin/pools/${pool}/tokens)`;
+    throw validationError([{ path: typeof submission.parameters.runs_on === "string" ? "parameters.runs_on" : "job.workflow", message }]);
+  }
 }

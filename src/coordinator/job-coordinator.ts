@@ -22,6 +22,7 @@ import { leaseStanding, repeatsEndingReport } from "../domain/worker-lease";
 import type { TaskState } from "../domain/job-state";
 import type { PoolOffer } from "../protocol/pool";
 import { workerPoolFor } from "../pool/stub";
+import { attemptFolder, workFolder } from "../storage/work-folder";
 import { JobStore } from "./job-store";
 import { deliveryView, jobView, logView, type CallbackView, type JobView, type LogLineView } from "./job-views";
 import { applyChange, endpointIndexOf, submissionLines, type ChangeInput, type ChangeOutcome } from "./job-writes";
@@ -56,6 +57,10 @@ export type WorkerAnswer =
   | { status: "ok"; cancel: boolean; deadline: number | null; client?: string }
   | { status: "conflict"; message: string }
   | { status: "unknown" };
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
 
 function endedMessage(task: TaskState, attempt: number): string {
   return `This lease's attempt has ended: task '${task.name}' is ${task.status} at attempt ${task.attempt} (the lease was for attempt ${attempt}).`;
@@ -340,7 +345,12 @@ export class JobCoordinator extends DurableObject<Env> implements AdmissionTarge
       if (standing.sameAttempt && repeatsEndingReport(standing.task, call)) return { status: "ok", cancel: false, deadline: null };
       return { status: "conflict", message: endedMessage(standing.task, attempt) };
     }
-    const event = call.type === "complete" ? { type: "complete" as const, task, attempt, output: call.output } : { type: "fail" as const, task, attempt, error: call.error, retryable: call.retryable };
+    // The attempt's files are in its own work folder (a stale lease cannot overwrite a later attempt's):
+    // its output says which, for the tasks that use them.
+    const event =
+      call.type === "complete"
+        ? { type: "complete" as const, task, attempt, output: { ...(isPlainObject(call.output) ? call.output : { value: call.output ?? null }), work_folder: attemptFolder(task, attempt) } }
+        : { type: "fail" as const, task, attempt, error: call.error, retryable: call.retryable };
     const outcome = await this.commit({ events: [event] });
     return outcome.applied ? { status: "ok", cancel: false, deadline: null } : { status: "conflict", message: outcome.reason ?? "the attempt has ended" };
   }
@@ -450,6 +460,11 @@ export class JobCoordinator extends DurableObject<Env> implements AdmissionTarge
     }
     await this.syncScheduler();
     if (outcome.reportCost) this.reportCost();
+    // Its files are published and nothing will run again (a rerun is a new job): the work folder goes. A
+    // failed job keeps it for a retry in place; retention removes it (schedules.ts).
+    if (outcome.completed && job.workflow.usesWorkFolder) {
+      await workFolder(this.env.MEDIA, job.spec.jobId).clear().catch((error: unknown) => this.logError(`work folder not cleared: ${String(error)}`));
+    }
   }
 
   /** Offers remote tasks to their pools (one request per pool). */

@@ -48,6 +48,8 @@ export interface ChangeOutcome {
   indexChanged: boolean;
   /** The job has ended and every callback settled: its cost is final, to be logged once. */
   reportCost: boolean;
+  /** The job completed in this change (a media job's work folder may go). */
+  completed: boolean;
 }
 
 /** Applies a change to `job` (in place) and says what to store and start. */
@@ -92,7 +94,7 @@ export function applyChange(job: JobModel, input: ChangeInput, now: number): Cha
   const sends = changes.flatMap((change) => change.sends);
 
   if (state === before && meta === job.meta && changedEntries.length === 0) {
-    return { applied: false, reason, writes: null, dispatches: [], sends, handoff: null, redelivered, indexChanged: false, reportCost: false };
+    return { applied: false, reason, writes: null, dispatches: [], sends, handoff: null, redelivered, indexChanged: false, reportCost: false, completed: false };
   }
 
   const indexChanged = indexFields(before, job.meta) !== indexFields(state, meta);
@@ -146,7 +148,8 @@ export function applyChange(job: JobModel, input: ChangeInput, now: number): Cha
     if (effect.type === "dispatch") dispatches.push({ task: effect.task, attempt: effect.attempt });
     else if (effect.type === "handoff") handoff = effect.task;
   }
-  return { applied: state !== before, reason, writes, dispatches, sends, handoff, redelivered, indexChanged, reportCost };
+  const completed = effects.some((effect) => effect.type === "ended" && effect.outcome === "completed");
+  return { applied: state !== before, reason, writes, dispatches, sends, handoff, redelivered, indexChanged, reportCost, completed };
 }
 
 /** The callback's endpoint index, from its id (`cb_<job>_<sequence>_<index>`): two equal URLs are two endpoints. */

@@ -57,3 +57,9 @@ export async function poolTokens(db: D1Database, pool: string): Promise<Omit<Wor
     return token;
   });
 }
+
+/** Whether some active token of `pool` may lease `client`'s tasks (an unscoped one, or one scoped to the client). */
+export async function poolServes(db: D1Database, pool: string, client: string): Promise<boolean> {
+  const row = await db.prepare(`SELECT 1 AS found FROM worker_tokens WHERE pool = ? AND revoked_at IS NULL AND (client IS NULL OR client = ?) LIMIT 1`).bind(pool, client).first();
+  return row !== null;
+}

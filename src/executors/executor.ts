@@ -22,8 +22,8 @@ export interface ExecutorContext {
 }
 
 export interface WorkFolder {
-  /** A file's bytes, or null when there is none. */
-  get(path: string): Promise<ArrayBuffer | null>;
+  /** A file (its size, and its bytes on demand), or null when there is none. */
+  get(path: string): Promise<{ size: number; bytes(): Promise<ArrayBuffer> } | null>;
   /** Deletes every file of the job's work folder. */
   clear(): Promise<void>;
 }

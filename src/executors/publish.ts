@@ -24,9 +24,16 @@ export interface PublishOutput {
 }
 
 /**
+ * A file is copied through the Worker's memory (the storage drivers take whole bodies): larger ones are
+ * refused with a message rather than running the isolate out of memory. Streaming copies come with the
+ * packaging workflows, whose outputs are larger.
+ */
+export const MAX_PUBLISH_BYTES = 64 * 1024 * 1024;
+
+/**
  * Copies a media task's files from the job's work folder (the engine's own bucket) into the client's
- * storage, `<root>/<folder>/<name>`, then empties the work folder. Copying again after a retry writes the
- * same bytes; a file gone from the work folder (already published and cleaned) fails the task.
+ * storage, `<root>/<folder>/<name>`. The work folder is left as it is: a retry copies the same bytes again,
+ * and the coordinator empties it once the job has completed.
  */
 export const publish: Executor = async (input, ctx): Promise<PublishOutput> => {
   const { storage, root_key, folder, files } = input as PublishInput;
@@ -36,12 +43,12 @@ export const publish: Executor = async (input, ctx): Promise<PublishOutput> => {
   for (const file of files) {
     const stored = await ctx.work.get(file.path);
     if (!stored) throw new NonRetryableError(`work file '${file.path}' is missing`);
-    if (stored.byteLength !== file.size) throw new NonRetryableError(`work file '${file.path}' has ${stored.byteLength} bytes, the worker reported ${file.size}`);
+    if (stored.size !== file.size) throw new NonRetryableError(`work file '${file.path}' has ${stored.size} bytes, the worker reported ${file.size}`);
+    if (stored.size > MAX_PUBLISH_BYTES) throw new NonRetryableError(`work file '${file.path}' has ${stored.size} bytes; publishing copies at most ${MAX_PUBLISH_BYTES / 1024 / 1024} MiB per file`);
     const path = `${folder}/${file.name}`;
-    await root.put(path, stored, { contentType: file.content_type });
+    await root.put(path, await stored.bytes(), { contentType: file.content_type });
     published.push(path);
     ctx.log(`published '${path}' (${file.size} bytes) to storage '${storage}'`);
   }
-  await ctx.work.clear();
   return { published };
 };

@@ -46,14 +46,17 @@ export class WorkerPool extends DurableObject<Env> {
       leases_held INTEGER NOT NULL, leases_taken INTEGER NOT NULL)`);
   }
 
-  /** Offers attempts; an offer of a task already waiting keeps the newer attempt. Wakes waiting polls. */
+  /**
+   * Offers attempts; an offer of a task already here keeps the newer attempt, and waits again even if it was
+   * handed out (the coordinator offers again only what it has not seen claimed). Wakes waiting polls.
+   */
   async offer(offers: PoolOffer[]): Promise<void> {
     const now = Date.now();
     for (const offer of offers) {
       this.sql.exec(
         `INSERT INTO offers (job_id, task, attempt, client, priority, submitted_at, offered_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (job_id, task) DO UPDATE SET attempt = excluded.attempt, priority = excluded.priority, offered_at = excluded.offered_at,
-           handed_until = CASE WHEN excluded.attempt > offers.attempt THEN NULL ELSE offers.handed_until END
+           handed_until = NULL
          WHERE excluded.attempt >= offers.attempt`,
         offer.jobId,
         offer.task,
@@ -96,16 +99,23 @@ export class WorkerPool extends DurableObject<Env> {
     waiter.wake();
   }
 
-  /** The worker API is done with these handed-out offers (each claimed, or refused as stale): they leave. */
-  async settle(offers: Pick<PoolOffer, "jobId" | "task" | "attempt">[]): Promise<void> {
-    for (const offer of offers) this.sql.exec(`DELETE FROM offers WHERE job_id = ? AND task = ? AND attempt <= ?`, offer.jobId, offer.task, offer.attempt);
+  /**
+   * The worker API is done with these handed-out offers (each claimed, or refused as stale): they leave, unless
+   * offered again since they were handed out (their hold no longer matches: the newer offer stays).
+   */
+  async settle(offers: Pick<PoolOffer, "jobId" | "task" | "attempt" | "handedUntil">[]): Promise<void> {
+    for (const offer of offers) {
+      this.sql.exec(`DELETE FROM offers WHERE job_id = ? AND task = ? AND attempt = ? AND handed_until = ?`, offer.jobId, offer.task, offer.attempt, offer.handedUntil ?? -1);
+    }
   }
 
-  /** Offers whose handoff passed unsettled are offered again: the polls waiting now look again. */
+  /** Holds that passed unsettled end: those offers wait again, and the polls waiting now look again. */
   override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.sql.exec(`UPDATE offers SET handed_until = NULL WHERE handed_until <= ?`, now);
     for (const waiter of [...this.waiters]) waiter.wake();
-    const next = this.sql.exec<{ at: number | null }>(`SELECT min(handed_until) AS at FROM offers WHERE handed_until IS NOT NULL`).one().at;
-    if (next !== null) await this.ctx.storage.setAlarm(Math.max(next, Date.now() + 1_000));
+    const next = this.sql.exec<{ at: number | null }>(`SELECT min(handed_until) AS at FROM offers WHERE handed_until > ?`, now).one().at;
+    if (next !== null) await this.ctx.storage.setAlarm(next);
   }
 
   /** The operator's view: workers seen lately, and the offers waiting. */
@@ -143,9 +153,10 @@ export class WorkerPool extends DurableObject<Env> {
         now,
       )
       .toArray();
-    for (const row of rows) this.sql.exec(`UPDATE offers SET handed_until = ? WHERE job_id = ? AND task = ?`, now + HANDOFF_MS, row.job_id, row.task);
-    if (rows.length > 0) void this.armHandoffAlarm(now + HANDOFF_MS);
-    return rows.map((row) => ({ jobId: row.job_id, task: row.task, attempt: row.attempt, client: row.client, priority: row.priority, submittedAt: row.submitted_at }));
+    const until = now + HANDOFF_MS;
+    for (const row of rows) this.sql.exec(`UPDATE offers SET handed_until = ? WHERE job_id = ? AND task = ?`, until, row.job_id, row.task);
+    if (rows.length > 0) void this.armHandoffAlarm(until);
+    return rows.map((row) => ({ jobId: row.job_id, task: row.task, attempt: row.attempt, client: row.client, priority: row.priority, submittedAt: row.submitted_at, handedUntil: until }));
   }
 
   private async armHandoffAlarm(at: number): Promise<void> {

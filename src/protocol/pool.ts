@@ -10,6 +10,8 @@ export interface PoolOffer {
   priority: number;
   /** The job's submission time: older first within a priority. */
   submittedAt: number;
+  /** Set by the pool on an offer it hands out: the end of its hold, which names this handout to `settle`. */
+  handedUntil?: number;
 }
 
 /** A worker's long poll for work, as the worker API hands it to the pool. */

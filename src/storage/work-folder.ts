@@ -1,3 +1,4 @@
+import type { WorkFolder } from "../executors/executor";
 import { pathProblem } from "./paths";
 
 /**
@@ -9,6 +10,14 @@ export function workPrefix(jobId: string): string {
   return `work/${jobId}/`;
 }
 
+/**
+ * The folder of one remote attempt inside the job's work folder: a lease's `output` root. Each attempt has its
+ * own, so an upload of a lease that has ended cannot overwrite what a later attempt made.
+ */
+export function attemptFolder(task: string, attempt: number): string {
+  return `${task}/${attempt}`;
+}
+
 /** The key of `path` in the job's work folder; throws on an unsafe path (the file API checks first). */
 export function workKey(jobId: string, path: string): string {
   const problem = pathProblem(path);
@@ -17,11 +26,11 @@ export function workKey(jobId: string, path: string): string {
 }
 
 /** The work folder of one job in a bucket, as executors get it. */
-export function workFolder(bucket: R2Bucket, jobId: string): { get(path: string): Promise<ArrayBuffer | null>; clear(): Promise<void> } {
+export function workFolder(bucket: R2Bucket, jobId: string): WorkFolder {
   return {
     async get(path) {
       const object = await bucket.get(workKey(jobId, path));
-      return object ? object.arrayBuffer() : null;
+      return object ? { size: object.size, bytes: () => object.arrayBuffer() } : null;
     },
     async clear() {
       for (;;) {

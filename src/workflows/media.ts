@@ -57,9 +57,11 @@ export const mediaParameters = {
   ...commonParameters,
 };
 
-/** What a media task returns: the files it left in the job's work folder. */
+/** What a media task returns: the files it left, relative to its attempt's folder in the job's work folder. */
 export interface MediaOutput {
   files: WorkFile[];
+  /** The attempt's folder in the work folder, added by the coordinator when the worker reports (storage/work-folder.ts). */
+  work_folder: string;
 }
 
 /** The edge task that copies a media task's files from the job's work folder to the client's storage. */
@@ -73,9 +75,14 @@ export function publishTask<P extends { destination_storage?: string; output_roo
       storage: p.destination_storage!,
       root_key: p.output_root ?? DEFAULT_ROOT_KEY,
       folder: folder(p),
-      files: (outputs[after] as MediaOutput | undefined)?.files ?? [],
+      files: workFiles(outputs[after] as MediaOutput | undefined),
     }),
   };
+}
+
+/** A media task's files, with their paths in the job's work folder. */
+function workFiles(output: MediaOutput | undefined): WorkFile[] {
+  return (output?.files ?? []).map((file) => ({ ...file, path: `${output!.work_folder}/${file.path}` }));
 }
 
 /** The published paths (below the root) of a media task's files. */

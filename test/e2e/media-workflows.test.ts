@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -7,7 +7,7 @@ import { serveFolder } from "../support/static-server";
 import { S3_CREDENTIALS, startS3Server, type LocalServer } from "../support/storage-servers";
 import { bodiesOf, isJobCallback, isTaskCallback, jobCallbackArrived, ofJob, type Callback } from "./callbacks";
 import { Engine, type Client, type JobObject } from "./harness";
-import { extractFrame, frameMd5s, makeHlsSource, probe } from "./media";
+import { extractFrame, frameMd5s, makeHlsSource, makeRampSource, probe, rampTimes } from "./media";
 import { MediaWorker } from "./media-worker";
 import { Receiver } from "./receiver";
 
@@ -32,6 +32,8 @@ let sourceUrl: string;
 beforeAll(async () => {
   folder = mkdtempSync(join(tmpdir(), "media-e2e-"));
   await makeHlsSource(folder);
+  mkdirSync(join(folder, "ramp"));
+  await makeRampSource(join(folder, "ramp"));
   [source, s3Server, receiver, engine] = await Promise.all([
     serveFolder(folder),
     startS3Server(),
@@ -130,6 +132,32 @@ describe("generate_gif", () => {
   });
 });
 
+describe("generate_gif on a source whose brightness tells the time", () => {
+  test("shows start_at .. start_at + duration: forward, reversed, and sped up (same frames, shorter delays)", async () => {
+    const ramp = `${source.url}/ramp/index.m3u8`;
+    const gif = async (name: string, extra: Record<string, unknown>) => {
+      const { job } = await run("generate_gif", { content_id: name, source: ramp, start_at: 2, duration: 2.5, fps: 10, output_folder: "ramp", gif_filename: `${name}.gif`, ...extra });
+      expect(job.failed, name).toBe(false);
+      const local = await download(`${ROOT}/ramp/${name}.gif`);
+      return { times: await rampTimes(local), duration: Number((await probe(local)).format.duration) };
+    };
+    const forward = await gif("forward", {});
+    expect(forward.times).toHaveLength(25);
+    // Within a quarter of a second of the asked times (the palette shifts brightness a little).
+    expect(Math.abs(forward.times[0]! - 2)).toBeLessThan(0.25);
+    expect(Math.abs(forward.times.at(-1)! - 4.4)).toBeLessThan(0.25);
+    expect(forward.duration).toBeCloseTo(2.5, 1);
+    const reversed = await gif("reversed", { reverse: true });
+    expect(Math.abs(reversed.times[0]! - 4.4)).toBeLessThan(0.25);
+    expect(Math.abs(reversed.times.at(-1)! - 2)).toBeLessThan(0.25);
+    const fast = await gif("fast", { playback_speed: 2 });
+    expect(fast.times).toHaveLength(25);
+    expect(Math.abs(fast.times[0]! - 2)).toBeLessThan(0.25);
+    expect(Math.abs(fast.times.at(-1)! - 4.4)).toBeLessThan(0.25);
+    expect(fast.duration).toBeCloseTo(1.25, 1);
+  });
+});
+
 describe("build_thumbnails", () => {
   test("publishes a sprite of one 160-wide tile per interval and a VTT whose cues cover the duration without gaps", async () => {
     const { job, callbacks } = await run("build_thumbnails", { content_id: "th", source: sourceUrl, preview_thumbnails_interval: 3, output_folder: "th/preview" });
@@ -174,6 +202,7 @@ describe("a worker killed (SIGKILL) in the middle of a task", () => {
         "task_2:start:1",
         "task_2:complete:1",
       ]);
+      await waitUntil(() => second.events("lease.completed", accepted.id).length >= 2, "the second worker's completions");
       expect(second.events("lease.completed", accepted.id).map((line) => line.task)).toEqual(["task_1", "task_2"]);
     } finally {
       await second.stop();
@@ -268,6 +297,8 @@ describe("workers and an engine that goes away", () => {
         const job = await flaky.waitForJob(owner, second.id, 60_000);
         expect(job.tasks!.map((task) => [task.task_name, task.state, task.attempts])).toEqual([["task_1", "completed", 1], ["task_2", "completed", 1]]);
         for (const id of [first.id, second.id]) {
+          // The worker logs a completion once the engine answered it, a moment after the job ended there.
+          await waitUntil(() => early.events("lease.completed", id).length >= 2, `the worker's completions of ${id}`);
           expect(early.events("lease.completed", id).map((line) => line.task)).toEqual(["task_1", "task_2"]);
         }
       } finally {

@@ -15,6 +15,25 @@ export async function makeHlsSource(folder: string, seconds = 10): Promise<void>
   ]);
 }
 
+/**
+ * A 10 s 320×180 grey ramp as HLS in `folder`: each frame's brightness tells its time (luma 16 + 20 × t), so
+ * a test can tell which part of the source a GIF shows, whatever its palette does to the picture.
+ */
+export async function makeRampSource(folder: string): Promise<void> {
+  await run("ffmpeg", [
+    "-hide_banner", "-loglevel", "error", "-y",
+    "-f", "lavfi", "-i", "nullsrc=s=320x180:r=25,geq=lum='16+T*20':cb=128:cr=128",
+    "-t", "10", "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p",
+    "-f", "hls", "-hls_time", "2", "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4", `${folder}/index.m3u8`,
+  ]);
+}
+
+/** The source time a frame of the ramp shows, from its mean luma; one per frame of `file`. */
+export async function rampTimes(file: string): Promise<number[]> {
+  const { stdout } = await run("ffmpeg", ["-hide_banner", "-loglevel", "error", "-i", file, "-vf", "signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-", "-f", "null", "-"]);
+  return [...stdout.matchAll(/YAVG=([\d.]+)/g)].map((match) => (Number(match[1]) - 16) / 20);
+}
+
 export interface ProbeStream {
   codec_type: string;
   codec_name: string;

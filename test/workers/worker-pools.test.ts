@@ -140,6 +140,20 @@ describe("a job whose tasks run on a pool", () => {
   });
 });
 
+describe("submitting a job with tasks on a pool", () => {
+  it("is refused when no active token of that pool can lease the client's tasks", async () => {
+    const headers = await createClient("pool-submit");
+    const refused = await postJson("/job", { job: { workflow: "selftest" }, parameters: { content_id: "x", runs_on: "nobody-here" } }, headers);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ details: [{ path: "parameters.runs_on", message: expect.stringContaining("no worker can take this job's tasks of pool 'nobody-here'") }] });
+    await createClient("pool-submit-other");
+    await newToken("someone-else", "pool-submit-other");
+    expect((await postJson("/job", { job: { workflow: "selftest" }, parameters: { content_id: "x", runs_on: "someone-else" } }, headers)).status).toBe(400);
+    await newToken("nobody-here");
+    expect((await postJson("/job", { job: { workflow: "selftest" }, parameters: { content_id: "x", runs_on: "nobody-here" } }, headers)).status).toBe(202);
+  });
+});
+
 describe("the worker API's security", () => {
   it("a pool's token leases that pool only; a client-scoped token never sees another client's task", async () => {
     const alpha = await createClient("pool-alpha");
@@ -226,8 +240,20 @@ describe("the file API of a lease", () => {
       const response = await call(`${base}/output/${dotted}`, { method: "PUT", headers: { authorization: `Bearer ${token}` }, body: "x" });
       expect([201, 400, 404, 415], dotted).toContain(response.status);
     }
+    // Everything it stored is in its own attempt's folder of the job's work folder.
     const stored = await env.MEDIA.list({ limit: 1000 });
-    expect(stored.objects.map((object) => object.key).filter((key) => !key.startsWith(`work/${leased!.job_id}/`))).toEqual([]);
+    expect(stored.objects.map((object) => object.key).filter((key) => !key.startsWith(`work/${leased!.job_id}/task_1/1/`))).toEqual([]);
+    expect((await call(`${base}/output/frames/`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(400);
+    const ranged = async (range: string) => {
+      const response = await call(`${base}/output/frames/frame%201.txt`, { headers: { authorization: `Bearer ${token}`, range } });
+      return [response.status, response.headers.get("content-range"), await response.text()];
+    };
+    expect(await ranged("bytes=7-")).toEqual([206, "bytes 7-9/10", "789"]);
+    expect(await ranged("bytes=-3")).toEqual([206, "bytes 7-9/10", "789"]);
+    expect(await ranged("bytes=8-100")).toEqual([206, "bytes 8-9/10", "89"]);
+    expect((await ranged("bytes=10-12")).slice(0, 2)).toEqual([416, "bytes */10"]);
+    // Ranges it does not serve in part (several, reversed, other units) get the whole file.
+    for (const whole of ["bytes=0-1,4-5", "bytes=5-2", "items=0-1", "bytes=x-y"]) expect(await ranged(whole), whole).toEqual([200, null, "0123456789"]);
     expect((await call(`${base}/source/x.txt`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
     expect((await call(`${base}/output/missing.txt`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
     expect((await workerCall(`/workers/leases/${leased!.lease_id}/complete`, token, {})).status).toBe(200);
@@ -243,11 +269,17 @@ describe("the WorkerPool object", () => {
   it("holds a handed-out offer until the worker API settles it; unsettled, it is offered again after its handoff", async () => {
     const stub = env.WORKER_POOL.get(env.WORKER_POOL.idFromName("handoff-test"));
     await stub.offer([offer("a"), offer("b")]);
-    expect((await stub.lease(ask())).map((taken) => taken.task)).toEqual(["a", "b"]);
+    const handedOut = await stub.lease(ask());
+    expect(handedOut.map((taken) => taken.task)).toEqual(["a", "b"]);
     expect(await stub.lease(ask())).toEqual([]);
-    await stub.settle([offer("a")]);
+    await stub.settle([handedOut[0]!]);
     // The handoff of b passes (its worker API call died before it could claim or settle).
     await runInDurableObject(stub, (_pool, state) => void state.storage.sql.exec(`UPDATE offers SET handed_until = ?`, Date.now() - 1));
+    const [handed] = await stub.lease(ask());
+    expect(handed).toMatchObject({ task: "b", attempt: 1 });
+    // An offer made again while it is handed out (a resumed job) waits again: settling the old handout keeps it.
+    await stub.offer([offer("b")]);
+    await stub.settle([handed!]);
     expect((await stub.lease(ask())).map((taken) => taken.task)).toEqual(["b"]);
     // A newer attempt of a handed-out task is a new offer, at once.
     await stub.offer([offer("b", 2)]);

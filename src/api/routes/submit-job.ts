@@ -6,7 +6,7 @@ import { releaseKey } from "../../db/idempotency";
 import { validationError } from "../errors";
 import { reserveIdempotencyKey } from "../idempotency-key";
 import { createJob, type NewJob } from "../job-creation";
-import { resolveStorageParameters, usesStorage, validateSubmission } from "../job-submission";
+import { requireWorkerPools, resolveStorageParameters, usesStorage, validateSubmission } from "../job-submission";
 import { parseClientConfig } from "../../domain/client-config";
 import { newRouter } from "../router";
 import { ErrorBody, errorResponses, JobAccepted, JobRequest, utcText, bodyErrorResponses, forbiddenResponse } from "../schemas";
@@ -33,9 +33,10 @@ export const submitJobRoutes = newRouter().openapi(submitJob, async (c) => {
   const request = c.req.valid("json");
   const client = c.get("client");
   const submission = validateSubmission(request, client, c.get("config").allowPrivateCallbacks);
-  if (usesStorage(submission.workflow)) {
-    resolveStorageParameters(submission, parseClientConfig(c.get("clientRecord").config).storage);
-  }
+  let clientConfig: ReturnType<typeof parseClientConfig> | undefined;
+  const config = () => (clientConfig ??= parseClientConfig(c.get("clientRecord").config));
+  if (usesStorage(submission.workflow)) resolveStorageParameters(submission, config().storage);
+  await requireWorkerPools(c.env.DB, submission, client, () => config().pools);
   const now = Date.now();
   // A run_at in the past means now.
   const runAt = request.job.run_at ? Math.max(Date.parse(utcText(request.job.run_at)), now) : null;

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { pathProblem, prefixProblem } from "../../storage/paths";
-import { workKey, workPrefix } from "../../storage/work-folder";
+import { attemptFolder, workPrefix } from "../../storage/work-folder";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 import { leaseAddress } from "../lease-id";
@@ -22,6 +22,7 @@ const fileErrors = {
   409: errorBody("The lease's attempt has ended"),
   411: errorBody("PUT without Content-Length"),
   413: errorBody("Larger than 5 GiB"),
+  416: errorBody("The range starts past the end of the file"),
   429: errorBody("Too many failed authentications from this address (Retry-After)"),
 } as const;
 const FileParams = z.object({
@@ -64,30 +65,33 @@ export const workerFileDocs = [
 /** The worker API's file calls: the lease's roots only, the same path safety as storage parameters. */
 export const workerFileRoutes = newRouter()
   .get("/workers/leases/:lease_id/files/:ref/", async (c) => {
-    const { jobId } = await checkedLease(c);
+    const { root } = await checkedLease(c, false);
     const prefix = c.req.query("prefix") ?? "";
     if (prefix !== "" && prefixProblem(prefix)) throw new ApiError(400, "validation_failed", `prefix ${prefixProblem(prefix)}`);
-    const base = workPrefix(jobId);
     const files: { path: string; size: number }[] = [];
     let cursor: string | undefined;
     do {
-      const page = await c.env.MEDIA.list({ prefix: base + prefix, cursor, limit: 1000 });
-      for (const object of page.objects) files.push({ path: object.key.slice(base.length), size: object.size });
+      const page = await c.env.MEDIA.list({ prefix: root + prefix, cursor, limit: 1000 });
+      for (const object of page.objects) files.push({ path: object.key.slice(root.length), size: object.size });
       cursor = page.truncated ? page.cursor : undefined;
     } while (cursor && files.length < 10_000);
     return c.json({ files }, 200);
   })
   .get("/workers/leases/:lease_id/files/:ref/*", async (c) => {
-    const { jobId, path } = await checkedLease(c);
-    const object = await c.env.MEDIA.get(workKey(jobId, path), { range: c.req.raw.headers });
+    const { root, path } = await checkedLease(c, true);
+    const key = root + path;
+    const head = await c.env.MEDIA.head(key);
+    if (!head) throw new ApiError(404, "not_found", "No such file.");
+    const range = byteRange(c.req.header("range"), head.size);
+    if (range === "unsatisfiable") {
+      throw new ApiError(416, "validation_failed", `The range is outside the file (${head.size} bytes).`, undefined, { "content-range": `bytes */${head.size}` });
+    }
+    const object = await c.env.MEDIA.get(key, range ? { range: { offset: range.offset, length: range.length } } : {});
     if (!object) throw new ApiError(404, "not_found", "No such file.");
     const headers = new Headers({ "content-type": object.httpMetadata?.contentType ?? "application/octet-stream", etag: object.httpEtag, "accept-ranges": "bytes" });
-    const range = object.range as { offset?: number; length?: number } | undefined;
-    if (range && c.req.header("range")) {
-      const offset = range.offset ?? 0;
-      const length = range.length ?? object.size - offset;
-      headers.set("content-range", `bytes ${offset}-${offset + length - 1}/${object.size}`);
-      headers.set("content-length", String(length));
+    if (range) {
+      headers.set("content-range", `bytes ${range.offset}-${range.offset + range.length - 1}/${object.size}`);
+      headers.set("content-length", String(range.length));
       return new Response(object.body, { status: 206, headers });
     }
     headers.set("content-length", String(object.size));
@@ -97,33 +101,55 @@ export const workerFileRoutes = newRouter()
     const length = Number(c.req.header("content-length"));
     if (!c.req.header("content-length") || !Number.isInteger(length) || length < 0) throw new ApiError(411, "validation_failed", "Send Content-Length with the file.");
     if (length > MAX_FILE_BYTES) throw new ApiError(413, "payload_too_large", "A file may be at most 5 GiB.");
-    const { jobId, path } = await checkedLease(c);
-    const stored = await c.env.MEDIA.put(workKey(jobId, path), c.req.raw.body ?? new Uint8Array(0), {
+    const { root, path } = await checkedLease(c, true);
+    const stored = await c.env.MEDIA.put(root + path, c.req.raw.body ?? new Uint8Array(0), {
       httpMetadata: { contentType: c.req.header("content-type") ?? "application/octet-stream" },
     });
     const md5 = stored?.checksums.md5 ? [...new Uint8Array(stored.checksums.md5)].map((byte) => byte.toString(16).padStart(2, "0")).join("") : undefined;
     return c.json({ path, size: stored?.size ?? length, ...(md5 ? { md5 } : {}) }, 201);
   });
 
-/** The lease (current, this token's), its root and the checked path below it; the API error otherwise. */
-async function checkedLease(c: Context<AppEnv>): Promise<{ jobId: string; path: string }> {
+/**
+ * One `bytes=` range of a file (RFC 9110 §14.1.2): first-last, first-, or -suffix; null when there is no
+ * range or one this API does not serve in part (several ranges, other units, a malformed one): the whole
+ * file is then sent, as the RFC allows. "unsatisfiable" when it starts past the end (416).
+ */
+export function byteRange(header: string | undefined, size: number): { offset: number; length: number } | null | "unsatisfiable" {
+  const match = header === undefined ? null : /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === "" && match[2] === "")) return null;
+  if (match[1] === "") {
+    const suffix = Number(match[2]);
+    if (suffix === 0) return "unsatisfiable";
+    return { offset: Math.max(0, size - suffix), length: Math.min(suffix, size) };
+  }
+  const first = Number(match[1]);
+  const last = match[2] === "" ? size - 1 : Math.min(Number(match[2]), size - 1);
+  if (first >= size) return "unsatisfiable";
+  if (last < first) return null;
+  return { offset: first, length: last - first + 1 };
+}
+
+/**
+ * The lease (current, this token's) and its root's key prefix: `output` is the lease's own attempt folder in
+ * the job's work folder. With `withPath`, the checked relative path after the root.
+ */
+async function checkedLease(c: Context<AppEnv>, withPath: boolean): Promise<{ root: string; path: string }> {
   const leaseId = c.req.param("lease_id") ?? "";
   const ref = c.req.param("ref") ?? "";
-  const marker = `/files/${ref}/`;
-  const raw = c.req.path.slice(c.req.path.indexOf(marker) + marker.length);
-  let path: string;
-  try {
-    path = decodeURIComponent(raw);
-  } catch {
-    throw new ApiError(400, "validation_failed", "path is not valid percent-encoding");
-  }
   const address = leaseAddress(leaseId);
   if (!address) throw new ApiError(404, "not_found", "No such lease.");
   ok(await callLease(c, leaseId, { type: "look" }));
   if (!ROOTS.has(ref)) throw new ApiError(404, "not_found", `No file root '${ref.slice(0, 64)}' in this lease (roots: output).`);
-  if (c.req.method !== "GET" || !c.req.path.endsWith("/")) {
-    const problem = pathProblem(path);
-    if (problem) throw new ApiError(400, "validation_failed", `path ${problem}`);
+  const root = `${workPrefix(address.jobId)}${attemptFolder(address.task, address.attempt)}/`;
+  if (!withPath) return { root, path: "" };
+  const marker = `/files/${ref}/`;
+  let path: string;
+  try {
+    path = decodeURIComponent(c.req.path.slice(c.req.path.indexOf(marker) + marker.length));
+  } catch {
+    throw new ApiError(400, "validation_failed", "path is not valid percent-encoding");
   }
-  return { jobId: address.jobId, path };
+  const problem = pathProblem(path);
+  if (problem) throw new ApiError(400, "validation_failed", `path ${problem}`);
+  return { root, path };
 }

@@ -6,6 +6,8 @@ import type { RemoteAssignment } from "../../coordinator/job-spec";
 import { sha256Hex } from "../../domain/digest";
 import { PoolName as PoolNameText } from "../../domain/client-config";
 import { workerPoolFor } from "../../pool/stub";
+import { errorMessage } from "../../domain/errors";
+import type { PoolOffer } from "../../protocol/pool";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 import { leaseAddress, newLeaseId } from "../lease-id";
@@ -132,16 +134,24 @@ export const workerLeaseRoutes = newRouter()
     c.req.raw.signal.addEventListener("abort", () => c.executionCtx.waitUntil(pool.abandon(pollId)), { once: true });
     const leases: z.infer<typeof Lease>[] = [];
     // Offers that turn out stale (a paused, broken or retried job) are dropped, and the poll goes on.
-    while (leases.length === 0) {
+    while (leases.length === 0 && !c.req.raw.signal.aborted) {
       const offers = await pool.lease({ workerId: ask.worker_id, label: ask.label ?? "", tokenId: token.tokenId, client: token.client, max: ask.max, waitMs: Math.max(0, until - Date.now()), holding: ask.holding, pollId });
       if (offers.length === 0) break;
+      // Offers are settled once handled (claimed, or refused as stale). One not handled (the worker went away
+      // first, or its claim failed) is left to its hold and offered again: no lease is made for nobody.
+      const handled: PoolOffer[] = [];
       for (const offer of offers) {
+        if (c.req.raw.signal.aborted) break;
         const leaseId = newLeaseId(offer);
-        const claim = await coordinatorFor(c.env.JOB_COORDINATOR, offer.jobId).claimRemote(offer.task, offer.attempt, await sha256Hex(leaseId));
-        if (claim.ok) leases.push(leaseView(leaseId, claim.assignment, c.get("config").workerLeaseMs));
+        try {
+          const claim = await coordinatorFor(c.env.JOB_COORDINATOR, offer.jobId).claimRemote(offer.task, offer.attempt, await sha256Hex(leaseId));
+          if (claim.ok) leases.push(leaseView(leaseId, claim.assignment, c.get("config").workerLeaseMs));
+          handled.push(offer);
+        } catch (error) {
+          console.error(JSON.stringify({ level: "error", message: "claim for a worker failed", job_id: offer.jobId, task: offer.task, error: errorMessage(error) }));
+        }
       }
-      // Claimed or stale, the pool may forget them; unsettled (this call died first), it offers them again.
-      await pool.settle(offers);
+      await pool.settle(handled);
     }
     if (leases.length === 0) return c.body(null, 204);
     return c.json({ leases }, 200);
