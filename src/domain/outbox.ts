@@ -186,12 +186,23 @@ export class Outbox {
     return this.pump(now, changed);
   }
 
-  /** The earliest time the watchdog must look at the outbox, or null. */
+  /**
+   * The earliest time the watchdog must look at the outbox, or null: an attempt's lease end, or when the head
+   * of a line may start. A pending callback behind the head waits for the head, not for its own time (a
+   * time already past there would wake the watchdog again and again for nothing).
+   */
   nextDue(): number | null {
     let earliest: number | null = null;
-    for (const entry of this.entries.values()) {
-      if (entry.dueAt === null || (entry.state !== "pending" && entry.state !== "in_flight")) continue;
-      if (earliest === null || entry.dueAt < earliest) earliest = entry.dueAt;
+    const consider = (at: number | null): void => {
+      if (at !== null && (earliest === null || at < earliest)) earliest = at;
+    };
+    for (const ids of this.byEndpoint.values()) {
+      const head = this.headOf(ids);
+      if (head?.state === "pending") consider(head.dueAt);
+      for (const id of ids) {
+        const entry = this.entries.get(id)!;
+        if (entry.state === "in_flight") consider(entry.dueAt);
+      }
     }
     return earliest;
   }

@@ -389,3 +389,21 @@ describe("runs: several callbacks of a line under one lease", () => {
     ]);
   });
 });
+
+describe("nextDue", () => {
+  it("is when a line's head may start, not the past due time of a callback waiting behind it", () => {
+    // Found by the property above (seed -1420648680): a redelivered earlier callback retrying in 5 s heads the
+    // line, while the later one, presumed lost, has a due time already past.
+    const outbox = new Outbox([], POLICY);
+    outbox.enqueue([entry(1)], T);
+    outbox.recordAttempt("cb_1_0", 1, ok, T);
+    outbox.enqueue([entry(2)], T);
+    outbox.redeliver("cb_1_0", T);
+    const lost = T + 400_000;
+    expect(outbox.tick(lost).sends).toEqual([{ id: "cb_1_0", endpoint: A, attempt: 2 }]);
+    outbox.recordAttempt("cb_1_0", 2, http(500), lost);
+    expect(outbox.get("cb_2_0")).toMatchObject({ state: "pending", dueAt: lost });
+    expect(outbox.nextDue()).toBe(lost + POLICY.scheduleMs[0]!);
+    expect(outbox.tick(lost + POLICY.scheduleMs[0]!).sends).toEqual([{ id: "cb_1_0", endpoint: A, attempt: 3 }]);
+  });
+});
