@@ -1,4 +1,6 @@
-import { createReadStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { stat } from "node:fs/promises";
 
 /** The engine's worker API (workers.md) as this worker calls it. */
@@ -66,6 +68,16 @@ export class EngineClient {
     } as RequestInit);
     await this.json(response);
     return { size };
+  }
+
+  /** Streams a file of one of the lease's roots (`source`) to a local path. */
+  async download(leaseId: string, root: string, path: string, local: string, signal: AbortSignal): Promise<void> {
+    const response = await fetch(`${this.base}/workers/leases/${leaseId}/files/${root}/${path.split("/").map(encodeURIComponent).join("/")}`, {
+      headers: { authorization: `Bearer ${this.token}` },
+      signal,
+    });
+    if (!response.ok || !response.body) await this.json(response);
+    await pipeline(Readable.fromWeb(response.body as unknown as import("node:stream/web").ReadableStream), createWriteStream(local));
   }
 
   private post(path: string, body: unknown, signal?: AbortSignal): Promise<Response> {

@@ -49,6 +49,7 @@ export async function runLease(engine: EngineClient, lease: Lease, scratchRoot: 
       scratch,
       signal: controller.signal,
       progress: (percent, phase) => (progress = { progress: Math.round(Math.max(0, Math.min(100, percent))), ...(phase ? { phase } : {}) }),
+      download: (path, local) => engine.download(lease.lease_id, "source", path, local, controller.signal),
     });
     // Paths are relative to the lease's `output` root: this attempt's own folder of the job's work folder.
     const files = [];

@@ -61,6 +61,8 @@ export interface ProbedStream {
   nb_read_frames?: string;
   nb_frames?: string;
   r_frame_rate?: string;
+  bit_rate?: string;
+  disposition?: Record<string, number>;
   tags?: Record<string, string>;
 }
 

@@ -17,6 +17,7 @@ import { convertLegacyJob, isLegacyJob } from "./legacy-job";
 import { pageTasks, TASKS_PER_PAGE } from "./job-document";
 import { headDocument, indexPending, newJobModel, storedJobModel, type JobModel } from "./job-model";
 import type { ClaimResult, JobSpec, RemoteAssignment, TaskAssignment } from "./job-spec";
+import type { FileRoot } from "../workflows/definition";
 import { matchesAnyDigest } from "../domain/digest";
 import { leaseStanding, repeatsEndingReport } from "../domain/worker-lease";
 import type { TaskState } from "../domain/job-state";
@@ -54,7 +55,7 @@ export type WorkerCall =
   /** The file API checks the lease before a transfer. */
   | { type: "look" };
 export type WorkerAnswer =
-  | { status: "ok"; cancel: boolean; deadline: number | null; client?: string }
+  | { status: "ok"; cancel: boolean; deadline: number | null; client?: string; roots?: Record<string, FileRoot> }
   | { status: "conflict"; message: string }
   | { status: "unknown" };
 
@@ -319,7 +320,7 @@ export class JobCoordinator extends DurableObject<Env> implements AdmissionTarge
     const outcome = await this.commit({ events: [{ type: "claim", task, attempt, lease: leaseDigest }] });
     if (!outcome.applied) return { ok: false, reason: outcome.reason };
     const state = this.job.state.tasks[task]!;
-    return { ok: true, assignment: { ...this.assignment(task), deadline: state.deadline!, pool: state.pool! } };
+    return { ok: true, assignment: { ...this.assignment(task), deadline: state.deadline!, pool: state.pool!, roots: this.fileRoots(task) } };
   }
 
   /** A call a worker makes on its lease: a heartbeat, its report, or a look at it before a file transfer. */
@@ -339,7 +340,7 @@ export class JobCoordinator extends DurableObject<Env> implements AdmissionTarge
     }
     if (call.type === "look") {
       if (standing.kind === "ended") return { status: "conflict", message: endedMessage(standing.task, attempt) };
-      return { status: "ok", cancel: false, deadline: standing.task.deadline, client: job.spec.client };
+      return { status: "ok", cancel: false, deadline: standing.task.deadline, client: job.spec.client, roots: this.fileRoots(task) };
     }
     if (standing.kind === "ended") {
       if (standing.sameAttempt && repeatsEndingReport(standing.task, call)) return { status: "ok", cancel: false, deadline: null };
@@ -556,6 +557,12 @@ export class JobCoordinator extends DurableObject<Env> implements AdmissionTarge
     await this.ctx.storage.setAlarm(wake);
     this.store.countRowWritten();
     this.charge({}, false);
+  }
+
+  /** The client storage folders a remote task's lease may read (its definition's `fileRoots`). */
+  private fileRoots(task: string): Record<string, FileRoot> {
+    const job = this.job!;
+    return job.definitions.get(task)?.fileRoots?.(job.spec.parameters) ?? {};
   }
 
   private assignment(task: string): TaskAssignment {

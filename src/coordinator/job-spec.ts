@@ -1,5 +1,6 @@
 import type { CallbackRule } from "../domain/client-config";
 import type { Severity } from "../domain/job-events";
+import type { FileRoot } from "../workflows/definition";
 
 /** A client's callback rule as a job keeps it: the header values stay in the client configuration. */
 export type JobCallbackRule = Omit<CallbackRule, "headers">;
@@ -53,6 +54,8 @@ export interface TaskAssignment {
 export interface RemoteAssignment extends TaskAssignment {
   deadline: number;
   pool: string;
+  /** Read-only folders of the client's storage the lease may read, by root name (besides its `output`). */
+  roots: Record<string, FileRoot>;
 }
 
 export type ClaimResult = { ok: true; assignment: TaskAssignment } | { ok: false; reason: string };

@@ -1,5 +1,6 @@
 import { getFilenames, prepareSwitch, renameManifests } from "./drm-switch";
 import type { Executor } from "./executor";
+import { getSources } from "./get-sources";
 import { publish } from "./publish";
 import { selftestWait } from "./selftest-wait";
 import { deleteFiles } from "./storage-files";
@@ -14,6 +15,7 @@ const executors: ReadonlyMap<string, Executor> = new Map([
   ["storage.prepare_switch", prepareSwitch],
   ["storage.rename_manifests", renameManifests],
   ["media.publish", publish],
+  ["storage.get_sources", getSources],
 ]);
 
 export function findExecutor(name: string): Executor | undefined {

@@ -1,5 +1,12 @@
 import type { z } from "zod";
 
+/** A folder of the client's storage, as a remote task's lease reads it. */
+export interface FileRoot {
+  storage: string;
+  root_key: string;
+  folder: string;
+}
+
 /** One task of a workflow (workflows.md, Definitions). */
 export interface TaskDefinition<P> {
   /** The `task_name` in callbacks; unique in the workflow. */
@@ -11,6 +18,11 @@ export interface TaskDefinition<P> {
    * workers lease it (workers.md); a client's configuration may map the pool to one of its own.
    */
   runsOn?: string;
+  /**
+   * Folders of the client's storage a remote task may read through its lease's file API, by root name
+   * (`source`): read-only, and nothing outside the folder.
+   */
+  fileRoots?: (params: P) => Record<string, FileRoot>;
   /** Tasks that must complete (or be skipped) first. */
   needs?: string[];
   /** False → the task is `skipped`. */

@@ -1,6 +1,7 @@
 import { assetDelete } from "./asset-delete";
 import { buildThumbnails } from "./build-thumbnails";
 import { captureFrame } from "./capture-frame";
+import { createMp4 } from "./createmp4";
 import { generateGif } from "./generate-gif";
 import type { Workflow } from "./definition";
 import { drmswitch } from "./drmswitch";
@@ -9,7 +10,7 @@ import { voddelete } from "./voddelete";
 
 /** The catalogue: every workflow this engine runs, by name. */
 const catalogue: ReadonlyMap<string, Workflow> = new Map(
-  [selftest, voddelete, assetDelete, drmswitch, captureFrame, generateGif, buildThumbnails].map((workflow) => [workflow.name, workflow]),
+  [selftest, voddelete, assetDelete, drmswitch, captureFrame, generateGif, buildThumbnails, createMp4].map((workflow) => [workflow.name, workflow]),
 );
 
 export function findWorkflow(name: string): Workflow | undefined {

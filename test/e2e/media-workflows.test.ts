@@ -7,7 +7,8 @@ import { serveFolder } from "../support/static-server";
 import { S3_CREDENTIALS, startS3Server, type LocalServer } from "../support/storage-servers";
 import { bodiesOf, isJobCallback, isTaskCallback, jobCallbackArrived, ofJob, type Callback } from "./callbacks";
 import { Engine, type Client, type JobObject } from "./harness";
-import { extractFrame, frameMd5s, makeHlsSource, makeRampSource, probe, rampTimes } from "./media";
+import { moovFirst } from "../../worker/executors/create-mp4.ts";
+import { extractFrame, frameMd5s, makeHlsSource, makeRampSource, makeSourceFile, probe, rampTimes } from "./media";
 import { MediaWorker } from "./media-worker";
 import { Receiver } from "./receiver";
 
@@ -174,6 +175,39 @@ describe("build_thumbnails", () => {
     expect(cues[0]!.start).toBe(0);
     for (let i = 1; i < cues.length; i++) expect(cues[i]!.start, `cue ${i}`).toBe(cues[i - 1]!.end);
     expect(cues.at(-1)!.end).toBeCloseTo(10, 1);
+  });
+});
+
+describe("createmp4", () => {
+  test("makes one +faststart MP4 of a source folder's best video and audio; with mezzanine, every video track", async () => {
+    await makeSourceFile(join(folder, "big.mp4"), "640x360");
+    await makeSourceFile(join(folder, "small.ts"), "320x180");
+    await store.put(`${ROOT}/mp4src/big.mp4`, readFileSync(join(folder, "big.mp4")));
+    await store.put(`${ROOT}/mp4src/small.ts`, readFileSync(join(folder, "small.ts")));
+    await store.put(`${ROOT}/mp4src/notes.txt`, "not media");
+    const { job, callbacks } = await run("createmp4", { content_id: "mp4", source_folder: "mp4src", output_folder: "mp4out" });
+    expect(job).toMatchObject({ queue_state: "completed", failed: false });
+    expect(callbacks.filter(isTaskCallback).map((body) => `${body.task_name}:${body.event}`)).toEqual([
+      "get_sources:start", "get_sources:complete", "create_mp4:start", "create_mp4:complete", "publish:start", "publish:complete",
+    ]);
+    expect(callbacks.at(-1)).toMatchObject({ status: "completed", message: "mp4.mp4", files: ["mp4out/mp4.mp4"] });
+    const mp4 = await download(`${ROOT}/mp4out/mp4.mp4`);
+    const made = await probe(mp4);
+    expect(made.streams.map((stream) => [stream.codec_type, stream.codec_name, stream.width ?? null])).toEqual([["video", "h264", 640], ["audio", "aac", null]]);
+    expect(Number(made.format.duration)).toBeCloseTo(4, 1);
+    expect(await moovFirst(mp4)).toBe(true);
+
+    const mezzanine = await run("createmp4", { content_id: "mez", source_folder: "mp4src", output_folder: "mp4out", mp4_filename: "mezzanine.mp4", mezzanine: true });
+    expect(mezzanine.job.failed).toBe(false);
+    const all = await probe(await download(`${ROOT}/mp4out/mezzanine.mp4`));
+    expect(all.streams.filter((stream) => stream.codec_type === "video").map((stream) => stream.width).sort()).toEqual([320, 640]);
+  });
+
+  test("fails early, naming the folder, when the source folder has no media", async () => {
+    await store.put(`${ROOT}/empty-src/readme.txt`, "nothing to see");
+    const { job, callbacks } = await run("createmp4", { content_id: "none", source_folder: "empty-src" });
+    expect(job).toMatchObject({ queue_state: "completed", failed: true });
+    expect(callbacks.at(-1)).toMatchObject({ status: "failed", message: expect.stringContaining("no sources found in folder 'empty-src'") });
   });
 });
 

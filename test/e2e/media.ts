@@ -34,6 +34,15 @@ export async function rampTimes(file: string): Promise<number[]> {
   return [...stdout.matchAll(/YAVG=([\d.]+)/g)].map((match) => (Number(match[1]) - 16) / 20);
 }
 
+/** A `seconds` long testsrc2 + sine file of the given size, in the container its name says (mp4, ts, mkv, mov). */
+export async function makeSourceFile(file: string, size: string, seconds = 4): Promise<void> {
+  await run("ffmpeg", [
+    "-hide_banner", "-loglevel", "error", "-y",
+    "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=25`, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+    "-t", String(seconds), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", file,
+  ]);
+}
+
 export interface ProbeStream {
   codec_type: string;
   codec_name: string;

@@ -52,7 +52,7 @@ describe("GET /workflows", () => {
   it("lists the built workflows with parameter JSON Schemas, examples and task graphs", async () => {
     const { status, body } = await getJson<CatalogueEntry[]>("/workflows", headers);
     expect(status).toBe(200);
-    expect(body.map((entry) => entry.name)).toStrictEqual(["asset_delete", "build_thumbnails", "capture_frame", "drmswitch", "generate_gif", "selftest", "voddelete"]);
+    expect(body.map((entry) => entry.name)).toStrictEqual(["asset_delete", "build_thumbnails", "capture_frame", "createmp4", "drmswitch", "generate_gif", "selftest", "voddelete"]);
     const voddelete = body.find((entry) => entry.name === "voddelete")!;
     expect(voddelete.parameters.type).toBe("object");
     expect(voddelete.parameters.required).toContain("folder");
@@ -76,6 +76,12 @@ describe("GET /workflows", () => {
       expect(entry.tasks.map((task) => [task.name, task.runs_on, task.needs])).toStrictEqual([[work, "media", []], ["publish", "edge", [work]]]);
       expect(entry.parameters.required).toStrictEqual(expect.arrayContaining(["content_id", "source"]));
     }
+    const createmp4 = body.find((entry) => entry.name === "createmp4")!;
+    expect(createmp4.tasks.map((task) => [task.name, task.runs_on, task.needs])).toStrictEqual([
+      ["get_sources", "edge", []],
+      ["create_mp4", "media", ["get_sources"]],
+      ["publish", "edge", ["create_mp4"]],
+    ]);
     const gif = body.find((entry) => entry.name === "generate_gif")!;
     expect(gif.parameters.properties.fps!.default).toBe(12);
     expect(gif.parameters.properties.playback_loop!.default).toBe(0);
@@ -88,7 +94,7 @@ describe("GET /workflows", () => {
     expect((await call("/workflows/vodstream", { headers })).status).toBe(404);
     const refused = await submit("vodstream", { content_id: "x" });
     expect(refused.status).toBe(400);
-    expect(refused.body.error).toBe("Unknown workflow 'vodstream'. Available workflows: asset_delete, build_thumbnails, capture_frame, drmswitch, generate_gif, selftest, voddelete.");
+    expect(refused.body.error).toBe("Unknown workflow 'vodstream'. Available workflows: asset_delete, build_thumbnails, capture_frame, createmp4, drmswitch, generate_gif, selftest, voddelete.");
   });
 
   it("needs the client's credentials", async () => {

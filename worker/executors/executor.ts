@@ -9,6 +9,8 @@ export interface WorkContext {
   signal: AbortSignal;
   /** Progress 0-100 and the phase, sent with the next heartbeat. */
   progress: (percent: number, phase?: string) => void;
+  /** Downloads a file of the lease's `source` root (a folder of the client's storage) to a local path. */
+  download: (path: string, local: string) => Promise<void>;
 }
 
 /** A file the executor made and checked, to upload to the job's work folder under `name`. */

@@ -1,5 +1,6 @@
 import { buildSprite } from "./build-sprite.ts";
 import { captureFrame } from "./capture-frame.ts";
+import { createMp4 } from "./create-mp4.ts";
 import type { WorkerExecutor } from "./executor.ts";
 import { generateGif } from "./generate-gif.ts";
 import { selftestWait } from "./selftest.ts";
@@ -10,4 +11,5 @@ export const workerExecutors: ReadonlyMap<string, WorkerExecutor> = new Map([
   ["media.capture_frame", captureFrame],
   ["media.generate_gif", generateGif],
   ["media.build_sprite", buildSprite],
+  ["media.create_mp4", createMp4],
 ]);

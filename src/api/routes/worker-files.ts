@@ -2,6 +2,10 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { pathProblem, prefixProblem } from "../../storage/paths";
 import { attemptFolder, workPrefix } from "../../storage/work-folder";
+import { clientConfigText } from "../../db/clients";
+import { errorMessage } from "../../domain/errors";
+import { storageResolver } from "../../storage/resolve";
+import type { StorageRoot } from "../../storage/root";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 import { leaseAddress } from "../lease-id";
@@ -11,8 +15,6 @@ import { callLease, ok, workerSecurity } from "./worker-leases";
 
 /** R2's limit for one PUT (a larger output would need a multipart upload). */
 const MAX_FILE_BYTES = 5 * 1024 ** 3;
-/** The lease's only file root: the job's work folder (read and write). */
-const ROOTS = new Set(["output"]);
 
 const errorBody = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
 const fileErrors = {
@@ -20,6 +22,7 @@ const fileErrors = {
   401: errorBody("Missing, wrong or revoked pool token"),
   404: errorBody("No such lease, root or file"),
   409: errorBody("The lease's attempt has ended"),
+  403: errorBody("PUT to a read-only root"),
   411: errorBody("PUT without Content-Length"),
   413: errorBody("Larger than 5 GiB"),
   416: errorBody("The range starts past the end of the file"),
@@ -27,7 +30,7 @@ const fileErrors = {
 } as const;
 const FileParams = z.object({
   lease_id: z.string().openapi({ param: { name: "lease_id", in: "path" } }),
-  ref: z.string().openapi({ param: { name: "ref", in: "path" }, description: "A file root of the lease (`output`)" }),
+  ref: z.string().openapi({ param: { name: "ref", in: "path" }, description: "A file root of the lease: `output` (its attempt's work folder, read and write) or one the task declares (`source`, read-only)" }),
   path: z.string().openapi({ param: { name: "path", in: "path" }, description: "A relative path below the root (may contain '/')" }),
 });
 
@@ -65,9 +68,20 @@ export const workerFileDocs = [
 /** The worker API's file calls: the lease's roots only, the same path safety as storage parameters. */
 export const workerFileRoutes = newRouter()
   .get("/workers/leases/:lease_id/files/:ref/", async (c) => {
-    const { root } = await checkedLease(c, false);
+    const lease = await checkedLease(c, false);
     const prefix = c.req.query("prefix") ?? "";
     if (prefix !== "" && prefixProblem(prefix)) throw new ApiError(400, "validation_failed", `prefix ${prefixProblem(prefix)}`);
+    if (lease.kind === "storage") {
+      const files: { path: string; size: number }[] = [];
+      const base = lease.root.folder(lease.folder);
+      for await (const object of lease.root.list(lease.folder)) {
+        const path = object.key.slice(base.length);
+        if (path.startsWith(prefix)) files.push({ path, size: object.size });
+        if (files.length >= 10_000) break;
+      }
+      return c.json({ files }, 200);
+    }
+    const { root } = lease;
     const files: { path: string; size: number }[] = [];
     let cursor: string | undefined;
     do {
@@ -78,7 +92,14 @@ export const workerFileRoutes = newRouter()
     return c.json({ files }, 200);
   })
   .get("/workers/leases/:lease_id/files/:ref/*", async (c) => {
-    const { root, path } = await checkedLease(c, true);
+    const lease = await checkedLease(c, true);
+    if (lease.kind === "storage") {
+      // A client storage root is read whole (its drivers stream whole objects; a Range header may be ignored).
+      const object = await lease.root.get(`${lease.folder}/${lease.path}`);
+      if (!object) throw new ApiError(404, "not_found", "No such file.");
+      return new Response(object.body, { status: 200, headers: { "content-type": "application/octet-stream", "content-length": String(object.info.size) } });
+    }
+    const { root, path } = lease;
     const key = root + path;
     const head = await c.env.MEDIA.head(key);
     if (!head) throw new ApiError(404, "not_found", "No such file.");
@@ -101,7 +122,9 @@ export const workerFileRoutes = newRouter()
     const length = Number(c.req.header("content-length"));
     if (!c.req.header("content-length") || !Number.isInteger(length) || length < 0) throw new ApiError(411, "validation_failed", "Send Content-Length with the file.");
     if (length > MAX_FILE_BYTES) throw new ApiError(413, "payload_too_large", "A file may be at most 5 GiB.");
-    const { root, path } = await checkedLease(c, true);
+    const lease = await checkedLease(c, true);
+    if (lease.kind === "storage") throw new ApiError(403, "forbidden", `The file root '${c.req.param("ref")}' of this lease is read-only.`);
+    const { root, path } = lease;
     const stored = await c.env.MEDIA.put(root + path, c.req.raw.body ?? new Uint8Array(0), {
       httpMetadata: { contentType: c.req.header("content-type") ?? "application/octet-stream" },
     });
@@ -129,27 +152,43 @@ export function byteRange(header: string | undefined, size: number): { offset: n
   return { offset: first, length: last - first + 1 };
 }
 
+/** Where a lease's file root is: its attempt's folder of the job's work folder, or a folder of the client's storage. */
+type LeaseRoot = { kind: "work"; root: string; path: string } | { kind: "storage"; root: StorageRoot; folder: string; path: string };
+
 /**
- * The lease (current, this token's) and its root's key prefix: `output` is the lease's own attempt folder in
- * the job's work folder. With `withPath`, the checked relative path after the root.
+ * The lease (current, this token's) and the root it names: `output` is the lease's own attempt folder in the
+ * job's work folder; another root (`source`) is a read-only folder of the client's storage that the task's
+ * definition declares. With `withPath`, the checked relative path after the root.
  */
-async function checkedLease(c: Context<AppEnv>, withPath: boolean): Promise<{ root: string; path: string }> {
+async function checkedLease(c: Context<AppEnv>, withPath: boolean): Promise<LeaseRoot> {
   const leaseId = c.req.param("lease_id") ?? "";
   const ref = c.req.param("ref") ?? "";
   const address = leaseAddress(leaseId);
   if (!address) throw new ApiError(404, "not_found", "No such lease.");
-  ok(await callLease(c, leaseId, { type: "look" }));
-  if (!ROOTS.has(ref)) throw new ApiError(404, "not_found", `No file root '${ref.slice(0, 64)}' in this lease (roots: output).`);
-  const root = `${workPrefix(address.jobId)}${attemptFolder(address.task, address.attempt)}/`;
-  if (!withPath) return { root, path: "" };
-  const marker = `/files/${ref}/`;
-  let path: string;
-  try {
-    path = decodeURIComponent(c.req.path.slice(c.req.path.indexOf(marker) + marker.length));
-  } catch {
-    throw new ApiError(400, "validation_failed", "path is not valid percent-encoding");
+  const answer = ok(await callLease(c, leaseId, { type: "look" }));
+  const roots = answer.roots ?? {};
+  if (ref !== "output" && !Object.hasOwn(roots, ref)) {
+    throw new ApiError(404, "not_found", `No file root '${ref.slice(0, 64)}' in this lease (roots: ${["output", ...Object.keys(roots)].join(", ")}).`);
   }
-  const problem = pathProblem(path);
-  if (problem) throw new ApiError(400, "validation_failed", `path ${problem}`);
-  return { root, path };
+  let path = "";
+  if (withPath) {
+    const marker = `/files/${ref}/`;
+    try {
+      path = decodeURIComponent(c.req.path.slice(c.req.path.indexOf(marker) + marker.length));
+    } catch {
+      throw new ApiError(400, "validation_failed", "path is not valid percent-encoding");
+    }
+    const problem = pathProblem(path);
+    if (problem) throw new ApiError(400, "validation_failed", `path ${problem}`);
+  }
+  if (ref === "output") return { kind: "work", root: `${workPrefix(address.jobId)}${attemptFolder(address.task, address.attempt)}/`, path };
+  const declared = roots[ref]!;
+  const resolve = storageResolver((client) => clientConfigText(c.env.DB, client), { r2: { MEDIA: c.env.MEDIA }, fetch: (input, init) => fetch(input, init) });
+  try {
+    const root = (await resolve(answer.client!, declared.storage)).root(declared.root_key);
+    return { kind: "storage", root, folder: declared.folder, path };
+  } catch (error) {
+    // The client's storage changed since the job was submitted: the lease cannot read it.
+    throw new ApiError(409, "conflict", `The file root '${ref}' cannot be read: ${errorMessage(error)}`);
+  }
 }

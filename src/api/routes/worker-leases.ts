@@ -55,7 +55,7 @@ const Lease = z
     deadline: z.string().openapi({ description: "When the lease ends unless a heartbeat extends it (UTC)" }),
     heartbeat_s: z.number().int(),
     timeout_s: z.number().int().openapi({ description: "The attempt's hard cap, whatever the heartbeats" }),
-    files: z.record(z.string(), FileRoot).openapi({ description: "The file roots of the lease's file API: `output` is the job's work folder" }),
+    files: z.record(z.string(), FileRoot).openapi({ description: "The file roots of the lease's file API: `output` is the attempt's folder of the job's work folder; `source` (read-only) a folder of the client's storage" }),
   })
   .openapi("Lease");
 
@@ -200,6 +200,6 @@ function leaseView(leaseId: string, assignment: RemoteAssignment, leaseMs: numbe
     deadline: new Date(assignment.deadline).toISOString(),
     heartbeat_s: Math.max(1, Math.floor(leaseMs / 3000)),
     timeout_s: Math.round(assignment.timeoutMs / 1000),
-    files: { output: { read: true, write: true } },
+    files: { output: { read: true, write: true }, ...Object.fromEntries(Object.keys(assignment.roots).map((name) => [name, { read: true, write: false }])) },
   };
 }

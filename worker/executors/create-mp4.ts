@@ -1,0 +1,86 @@
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import { ffmpeg, ffprobe, ToolError, type Probe, type ProbedStream } from "../tools.ts";
+import type { WorkerExecutor } from "./executor.ts";
+
+interface Input {
+  sources: { path: string; size: number }[];
+  mp4_filename: string;
+  mezzanine: boolean;
+}
+
+/**
+ * `media.create_mp4`: the source folder's files downloaded through the lease, then one MP4 with their
+ * highest-bitrate video and audio (or, with `mezzanine`, every video track and the best audio), streams
+ * copied, `+faststart`. The output is checked: the streams asked for are there, it plays as long as its
+ * sources (within a frame), and its `moov` box comes before `mdat`.
+ */
+export const createMp4: WorkerExecutor = async (input, ctx) => {
+  const p = input as Input;
+  if (p.sources.length === 0) throw new ToolError("no source files", false);
+  ctx.progress(0, "downloading");
+  const locals: { local: string; probe: Probe }[] = [];
+  for (const [i, source] of p.sources.entries()) {
+    const local = join(ctx.scratch, `source-${i}${source.path.slice(source.path.lastIndexOf("."))}`);
+    await ctx.download(source.path, local);
+    locals.push({ local, probe: await ffprobe(local, { signal: ctx.signal }) });
+    ctx.progress((50 * (i + 1)) / p.sources.length, "downloading");
+  }
+  const picked = pick(locals.map((source) => source.probe), p.mezzanine);
+  const out = join(ctx.scratch, "out.mp4");
+  const duration = Math.max(...locals.map((source) => Number(source.probe.format.duration ?? 0)));
+  await ffmpeg(
+    [...locals.flatMap((source) => ["-i", source.local]), ...picked.flatMap(({ file, stream }) => ["-map", `${file}:${stream.index}`]), "-c", "copy", "-movflags", "+faststart", out],
+    { signal: ctx.signal, onTime: (seconds) => ctx.progress(50 + Math.min(45, (45 * seconds) / Math.max(duration, 0.001)), "muxing") },
+  );
+  const made = await ffprobe(out, { signal: ctx.signal });
+  const videos = made.streams.filter((stream) => stream.codec_type === "video").length;
+  const audios = made.streams.filter((stream) => stream.codec_type === "audio").length;
+  const wanted = { video: picked.filter(({ stream }) => stream.codec_type === "video").length, audio: picked.filter(({ stream }) => stream.codec_type === "audio").length };
+  if (videos !== wanted.video || audios !== wanted.audio) throw new ToolError(`the MP4 has ${videos} video and ${audios} audio streams, expected ${wanted.video} and ${wanted.audio}`, false);
+  const length = Number(made.format.duration ?? 0);
+  if (Math.abs(length - duration) > 0.1) throw new ToolError(`the MP4 lasts ${length} s, its sources ${duration} s`, false);
+  if (!(await moovFirst(out))) throw new ToolError("the MP4's moov box does not come before its media data (+faststart failed)", false);
+  ctx.progress(100, "done");
+  return { output: { duration: length, video_streams: videos, audio_streams: audios }, files: [{ local: out, name: p.mp4_filename, contentType: "video/mp4" }] };
+};
+
+/** The streams to keep: the best video (all of them with `mezzanine`) and the best audio, across the files. */
+export function pick(probes: Probe[], mezzanine: boolean): { file: number; stream: ProbedStream }[] {
+  const all = probes.flatMap((probe, file) => probe.streams.map((stream) => ({ file, stream })));
+  const videos = all.filter(({ stream }) => stream.codec_type === "video" && stream.disposition?.attached_pic !== 1);
+  const audios = all.filter(({ stream }) => stream.codec_type === "audio");
+  if (videos.length === 0) throw new ToolError("no source has a video stream", false);
+  const byQuality = (a: { stream: ProbedStream }, b: { stream: ProbedStream }) => quality(b.stream) - quality(a.stream);
+  const kept = mezzanine ? [...videos].sort(byQuality) : [[...videos].sort(byQuality)[0]!];
+  const audio = [...audios].sort((a, b) => Number(b.stream.bit_rate ?? 0) - Number(a.stream.bit_rate ?? 0))[0];
+  return audio ? [...kept, audio] : kept;
+}
+
+/** Higher is better: the bitrate when known, else the picture size. */
+function quality(stream: ProbedStream): number {
+  const bitrate = Number(stream.bit_rate ?? stream.tags?.variant_bitrate ?? NaN);
+  return Number.isFinite(bitrate) ? bitrate : (stream.width ?? 0) * (stream.height ?? 0);
+}
+
+/** Whether the file's top-level `moov` box comes before its `mdat` (what +faststart arranges). */
+export async function moovFirst(file: string): Promise<boolean> {
+  const handle = await open(file, "r");
+  try {
+    const { size } = await handle.stat();
+    const header = Buffer.alloc(16);
+    for (let offset = 0; offset + 8 <= size; ) {
+      await handle.read(header, 0, 16, offset);
+      let boxSize = header.readUInt32BE(0);
+      const type = header.toString("latin1", 4, 8);
+      if (type === "moov") return true;
+      if (type === "mdat") return false;
+      if (boxSize === 1) boxSize = Number(header.readBigUInt64BE(8));
+      else if (boxSize === 0) return false;
+      offset += boxSize;
+    }
+    return false;
+  } finally {
+    await handle.close();
+  }
+}
