@@ -52,6 +52,28 @@ export function ffmpeg(args: string[], options: { signal: AbortSignal; onTime?: 
   });
 }
 
+/** Runs a tool (shaka-packager) in `cwd`; rejects with the tail of its output. Killed when `signal` aborts. */
+export function run(binary: string, args: string[], options: { cwd: string; signal: AbortSignal }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (options.signal.aborted) return reject(options.signal.reason);
+    const child = spawn(binary, args, { cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    const abort = () => child.kill("SIGKILL");
+    options.signal.addEventListener("abort", abort, { once: true });
+    child.on("error", (error) => reject(new ToolError(`${binary.split("/").pop()} could not start: ${error.message}`, false)));
+    child.on("close", (code, signal) => {
+      options.signal.removeEventListener("abort", abort);
+      if (options.signal.aborted) return reject(options.signal.reason);
+      if (code === 0) return resolve();
+      const reason = output.trim().split("\n").slice(-3).join(" | ") || `signal ${signal}`;
+      reject(new ToolError(`${binary.split("/").pop()} exited with ${code ?? signal}: ${reason}`, signal !== null));
+    });
+  });
+}
+
 export interface ProbedStream {
   index: number;
   codec_type: string;

@@ -21,6 +21,8 @@ export interface PublishInput {
 export interface PublishOutput {
   /** Paths below the root, as published. */
   published: string[];
+  /** The same files' full keys in the storage (what "full path" means in the reference's callbacks). */
+  keys: string[];
 }
 
 /**
@@ -40,6 +42,7 @@ export const publish: Executor = async (input, ctx): Promise<PublishOutput> => {
   if (files.length === 0) throw new NonRetryableError("nothing to publish: the media task reported no files");
   const root = (await ctx.storage(storage)).root(root_key);
   const published: string[] = [];
+  const keys: string[] = [];
   for (const file of files) {
     const stored = await ctx.work.get(file.path);
     if (!stored) throw new NonRetryableError(`work file '${file.path}' is missing`);
@@ -48,7 +51,8 @@ export const publish: Executor = async (input, ctx): Promise<PublishOutput> => {
     const path = `${folder}/${file.name}`;
     await root.put(path, await stored.bytes(), { contentType: file.content_type });
     published.push(path);
+    keys.push(root.key(path));
     ctx.log(`published '${path}' (${file.size} bytes) to storage '${storage}'`);
   }
-  return { published };
+  return { published, keys };
 };

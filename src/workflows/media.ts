@@ -14,8 +14,8 @@ export const MEDIA_POOL = "media";
 export const SourceUrl = z.string().min(1, "source must not be empty").max(2048, "source may be at most 2048 characters");
 
 /**
- * A time offset into the source: seconds (`7.04`) or `hh:mm:ss(.fraction)` as the reference writes it
- * (`00:00:07.0400000`). The reference also takes UTC times on live sources with program-date-time; that is
+ * A time offset into the source: seconds (`7.04`), `hh:mm:ss(.fraction)` or `m:ss(.fraction)` as the reference
+ * writes it (`00:00:07.0400000`, `1:34.000`). The reference also takes UTC times on live sources with program-date-time; that is
  * not supported yet and is refused with a message saying so.
  */
 export const Offset = z.union([z.number(), z.string()]).transform((value, ctx) => {
@@ -24,7 +24,7 @@ export const Offset = z.union([z.number(), z.string()]).transform((value, ctx) =
     const utc = typeof value === "string" && /^\d{4}-\d{2}-\d{2}T/.test(value);
     ctx.addIssue({
       code: "custom",
-      message: utc ? "UTC times (streams with program-date-time) are not supported yet: give an offset in seconds or hh:mm:ss.fff" : "must be an offset: seconds (7.04) or hh:mm:ss.fff (00:00:07.040)",
+      message: utc ? "UTC times (streams with program-date-time) are not supported yet: give an offset in seconds or hh:mm:ss.fff" : "must be an offset: seconds (7.04), hh:mm:ss.fff (00:00:07.040) or m:ss.fff (1:34.000)",
     });
     return z.NEVER;
   }
@@ -33,8 +33,9 @@ export const Offset = z.union([z.number(), z.string()]).transform((value, ctx) =
 
 export function offsetSeconds(text: string): number | null {
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
-  const match = /^(\d{1,3}):([0-5]\d):([0-5]\d(?:\.\d{1,7})?)$/.exec(text);
-  return match ? Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]) : null;
+  // hh:mm:ss(.f) or m:ss(.f) (the reference writes both: "00:00:07.0400000", "1:34.000").
+  const match = /^(?:(\d{1,3}):)?([0-5]?\d):([0-5]\d(?:\.\d{1,7})?)$/.exec(text);
+  return match ? Number(match[1] ?? 0) * 3600 + Number(match[2]) * 60 + Number(match[3]) : null;
 }
 
 /** One output file name (no folder), with one of the given extensions. */

@@ -8,7 +8,7 @@ import { S3_CREDENTIALS, startS3Server, type LocalServer } from "../support/stor
 import { bodiesOf, isJobCallback, isTaskCallback, jobCallbackArrived, ofJob, type Callback } from "./callbacks";
 import { Engine, type Client, type JobObject } from "./harness";
 import { moovFirst } from "../../worker/executors/create-mp4.ts";
-import { extractFrame, frameMd5s, makeHlsSource, makeRampSource, makeSourceFile, probe, rampTimes } from "./media";
+import { extractFrame, frameMd5s, makeHlsSource, makeRampSource, makeSourceFile, makeTwoLanguageFile, probe, rampTimes } from "./media";
 import { MediaWorker } from "./media-worker";
 import { Receiver } from "./receiver";
 
@@ -208,6 +208,51 @@ describe("createmp4", () => {
     const { job, callbacks } = await run("createmp4", { content_id: "none", source_folder: "empty-src" });
     expect(job).toMatchObject({ queue_state: "completed", failed: true });
     expect(callbacks.at(-1)).toMatchObject({ status: "failed", message: expect.stringContaining("no sources found in folder 'empty-src'") });
+  });
+});
+
+describe("vodstream (clear)", () => {
+  test("packages two renditions and two audio languages as CMAF HLS + DASH with the active root manifests, read back whole", async () => {
+    await makeTwoLanguageFile(join(folder, "vod-hi.mp4"), "640x360");
+    // The lower rung of the ladder: video only (the audio tracks come with the upper one).
+    await makeSourceFile(join(folder, "vod-lo.mp4"), "320x180", 4, false);
+    await store.put(`${ROOT}/vodsrc/hi.mp4`, readFileSync(join(folder, "vod-hi.mp4")));
+    await store.put(`${ROOT}/vodsrc/lo.mp4`, readFileSync(join(folder, "vod-lo.mp4")));
+    const { job, callbacks } = await run("vodstream", { content_id: "vod1", source_folder: "vodsrc", output_folder: "vod1", thumbnail_time: 1 });
+    expect(job).toMatchObject({ queue_state: "completed", failed: false });
+    const done = callbacks.at(-1) as Callback & { message: string; files: string[]; metadata: { duration: number } };
+    expect(done.message).toMatch(new RegExp(`^${ROOT}/vod1/vod1_nodrm_[0-9a-f]{32}\\.m3u8$`));
+    expect(done.metadata.duration).toBeCloseTo(4, 1);
+    const name = done.message.split("/").pop()!.replace(/\.m3u8$/, "");
+    expect(done.files).toEqual(expect.arrayContaining([done.message, `${ROOT}/vod1/${name}.mpd`, `${ROOT}/vod1/${name}/master.m3u8`, `${ROOT}/vod1/${name}/manifest.mpd`, `${ROOT}/vod1/vod1_thumbnail.jpg`]));
+    // The published package, mirrored locally as a CDN would serve it, is read by ffmpeg through each manifest.
+    const mirror = join(folder, "vod-mirror");
+    for (const key of done.files) {
+      const object = await store.get(key);
+      const local = join(mirror, key.slice(`${ROOT}/vod1/`.length));
+      mkdirSync(join(local, ".."), { recursive: true });
+      writeFileSync(local, Buffer.from(await new Response(object!.body).arrayBuffer()));
+    }
+    for (const manifest of [`${name}.m3u8`, `${name}.mpd`, `${name}/master.m3u8`, `${name}/manifest.mpd`]) {
+      const read = await probe(join(mirror, manifest));
+      const videos = read.streams.filter((stream) => stream.codec_type === "video").map((stream) => stream.width).sort();
+      const languages = read.streams.filter((stream) => stream.codec_type === "audio").map((stream) => stream.tags?.language).sort();
+      expect([manifest, videos, languages]).toEqual([manifest, [320, 640], ["en", "fr"].includes(languages[0] ?? "") ? ["en", "fr"] : ["eng", "fra"]]);
+    }
+    const hls = await probe(join(mirror, `${name}.m3u8`));
+    // Durations match within one frame interval (25 fps).
+    expect(Math.abs(Number(hls.format.duration) - 4)).toBeLessThanOrEqual(0.04 + 1e-6);
+    expect((await probe(join(mirror, "vod1_thumbnail.jpg"))).streams[0]).toMatchObject({ codec_name: "mjpeg", width: 640 });
+  });
+
+  test("fails with ffprobe's reason when a source cannot be read, and refuses what is not built yet", async () => {
+    await store.put(`${ROOT}/badsrc/broken.mp4`, "this is not an MP4 file");
+    const { job, callbacks } = await run("vodstream", { content_id: "bad1", source_folder: "badsrc" });
+    expect(job.failed).toBe(true);
+    expect(callbacks.at(-1)).toMatchObject({ status: "failed", message: expect.stringContaining("ffprobe cannot read") });
+    const refused = await engine.request<{ details: { path: string; message: string }[] }>("POST", "/job", { headers: client.headers, body: { job: { workflow: "vodstream" }, parameters: { content_id: "x", source_folder: "vodsrc", drm: ["widevine"], trickplay: true } } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.details.map((detail) => detail.path).sort()).toEqual(["parameters.drm", "parameters.trickplay"]);
   });
 });
 

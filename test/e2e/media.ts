@@ -34,16 +34,27 @@ export async function rampTimes(file: string): Promise<number[]> {
   return [...stdout.matchAll(/YAVG=([\d.]+)/g)].map((match) => (Number(match[1]) - 16) / 20);
 }
 
-/** A `seconds` long testsrc2 + sine file of the given size, in the container its name says (mp4, ts, mkv, mov). */
-export async function makeSourceFile(file: string, size: string, seconds = 4): Promise<void> {
+/** A `seconds` long testsrc2 (+ sine, unless `audio` is false) file of the given size, in the container its name says. */
+export async function makeSourceFile(file: string, size: string, seconds = 4, audio = true): Promise<void> {
   await run("ffmpeg", [
     "-hide_banner", "-loglevel", "error", "-y",
-    "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=25`, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-    "-t", String(seconds), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", file,
+    "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=25`, ...(audio ? ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"] : []),
+    "-t", String(seconds), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", ...(audio ? ["-c:a", "aac", "-shortest"] : []), file,
+  ]);
+}
+
+/** A source with two audio languages (eng 440 Hz, fra 880 Hz) beside its video. */
+export async function makeTwoLanguageFile(file: string, size: string, seconds = 4): Promise<void> {
+  await run("ffmpeg", [
+    "-hide_banner", "-loglevel", "error", "-y",
+    "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=25`, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-f", "lavfi", "-i", "sine=frequency=880:sample_rate=48000",
+    "-t", String(seconds), "-map", "0", "-map", "1", "-map", "2", "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac",
+    "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fra", "-shortest", file,
   ]);
 }
 
 export interface ProbeStream {
+  tags?: Record<string, string>;
   codec_type: string;
   codec_name: string;
   width: number;

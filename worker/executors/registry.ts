@@ -3,6 +3,7 @@ import { captureFrame } from "./capture-frame.ts";
 import { createMp4 } from "./create-mp4.ts";
 import type { WorkerExecutor } from "./executor.ts";
 import { generateGif } from "./generate-gif.ts";
+import { packageVod } from "./package.ts";
 import { selftestWait } from "./selftest.ts";
 
 /** The executors this worker runs, by the name a lease gives. */
@@ -12,4 +13,5 @@ export const workerExecutors: ReadonlyMap<string, WorkerExecutor> = new Map([
   ["media.generate_gif", generateGif],
   ["media.build_sprite", buildSprite],
   ["media.create_mp4", createMp4],
+  ["media.package", packageVod],
 ]);

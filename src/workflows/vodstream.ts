@@ -1,0 +1,104 @@
+import { z } from "zod";
+import { DEFAULT_ROOT_KEY } from "../domain/storage-config";
+import type { GetSourcesInput, GetSourcesOutput } from "../executors/get-sources";
+import type { PublishOutput } from "../executors/publish";
+import { DrmSystem, FileNameContentId, commonParameters, StorageFolder, StorageParameter } from "./common";
+import { defineWorkflow } from "./definition";
+import { MEDIA_POOL, Offset, publishTask } from "./media";
+
+/**
+ * Options of the reference that this engine does not build yet: asking for one is refused with a message
+ * rather than ignored (a client would otherwise wait for outputs that never come).
+ */
+const NOT_YET = ["generate_mp4", "preview_thumbnails", "trickplay", "delete_source", "encode_source", "encrypt_ismv"] as const;
+
+export const VodstreamParameters = z
+  .looseObject({
+    content_id: FileNameContentId,
+    source_folder: StorageFolder,
+    /** Reference default `"{source_folder}"`. */
+    output_folder: StorageFolder.optional(),
+    drm: z.array(DrmSystem).max(6).default(["clear"]),
+    enable_drm: z.boolean().default(true),
+    create_thumbnail: z.boolean().default(true),
+    thumbnail_time: Offset.default(0),
+    all_audio_tracks: z.boolean().default(true),
+    source_storage: StorageParameter,
+    destination_storage: StorageParameter,
+    ...commonParameters,
+  })
+  .superRefine((p, ctx) => {
+    if (p.drm.some((system) => system !== "clear")) {
+      ctx.addIssue({ code: "custom", path: ["drm"], message: "protected packages (widevine, playready, fairplay, cenc, aes) are not built yet: only ['clear']" });
+    }
+    for (const option of NOT_YET) {
+      if ((p as Record<string, unknown>)[option] === true) ctx.addIssue({ code: "custom", path: [option], message: `${option} is not built yet` });
+    }
+  });
+export type VodstreamParameters = z.output<typeof VodstreamParameters>;
+
+/** What the media worker's `media.package` gets. */
+export interface PackageInput {
+  content_id: string;
+  sources: GetSourcesOutput["sources"];
+  /** Every audio track (true), or the highest-bitrate one per language (false). */
+  all_audio_tracks: boolean;
+  /** Seconds into the source for `<content_id>_thumbnail.jpg`; null: no thumbnail. */
+  thumbnail_time: number | null;
+}
+
+/** What `media.package` reports (besides its files). */
+export interface PackageOutput {
+  /** The package folder, `<content_id>_nodrm_<guid>`; its root manifests are this name + `.m3u8` / `.mpd`. */
+  package: string;
+  duration: number;
+}
+
+const folderOf = (p: VodstreamParameters) => p.output_folder ?? p.source_folder;
+
+/**
+ * Reference §3.1 (media.md, Packages): the media files of `source_folder` packaged ahead of time as CMAF
+ * (fMP4) HLS + DASH by shaka-packager, every video rendition kept as a ladder, named so that drmswitch can
+ * switch: `<content_id>_nodrm_<guid>/` with `master.m3u8` and `manifest.mpd`, and the active root manifests
+ * `<content_id>_nodrm_<guid>.m3u8` / `.mpd` beside it. This build makes the clear package only.
+ */
+export const vodstream = defineWorkflow({
+  name: "vodstream",
+  description:
+    "Packages the media files of source_folder as CMAF HLS + DASH (every video rendition as a ladder, audio per all_audio_tracks) with shaka-packager, plus a thumbnail at thumbnail_time, published to output_folder with the active root manifests. Clear packages only for now.",
+  usesWorkFolder: true,
+  parameters: VodstreamParameters,
+  example: { content_id: "demo1", source_folder: "demo1/source", output_folder: "demo1", drm: ["clear"], create_thumbnail: true, thumbnail_time: "1:34.000" },
+  tasks: () => [
+    {
+      name: "get_sources",
+      executor: "storage.get_sources",
+      timeoutMs: 60_000,
+      retry: { limit: 2 },
+      input: (p): GetSourcesInput => ({ storage: p.source_storage!, root_key: p.output_root ?? DEFAULT_ROOT_KEY, folder: p.source_folder }),
+    },
+    {
+      name: "package",
+      executor: "media.package",
+      runsOn: MEDIA_POOL,
+      needs: ["get_sources"],
+      timeoutMs: 60 * 60_000,
+      retry: { limit: 2 },
+      fileRoots: (p) => ({ source: { storage: p.source_storage!, root_key: p.output_root ?? DEFAULT_ROOT_KEY, folder: p.source_folder } }),
+      input: (p, outputs): PackageInput => ({
+        content_id: p.content_id,
+        sources: (outputs.get_sources as GetSourcesOutput | undefined)?.sources ?? [],
+        all_audio_tracks: p.all_audio_tracks,
+        thumbnail_time: p.create_thumbnail ? p.thumbnail_time : null,
+      }),
+    },
+    publishTask<VodstreamParameters>("package", folderOf),
+  ],
+  result: (_params, outputs) => {
+    const packaged = outputs.package as PackageOutput | undefined;
+    const keys = (outputs.publish as PublishOutput | undefined)?.keys ?? [];
+    // The active manifest's full path (the HLS one; its DASH sibling has the same name with `.mpd`).
+    const active = keys.find((key) => packaged !== undefined && key.endsWith(`/${packaged.package}.m3u8`)) ?? "";
+    return { message: active, files: keys, metadata: { duration: packaged?.duration ?? null } };
+  },
+});
