@@ -12,9 +12,15 @@ import { MEDIA_POOL, Offset, publishTask } from "./media";
  */
 const NOT_YET = ["generate_mp4", "preview_thumbnails", "trickplay", "delete_source", "encode_source", "encrypt_ismv"] as const;
 
+/**
+ * The content id names the package's folders and manifests and goes into shaka-packager's stream descriptors,
+ * where `,` `=` and `$` have meanings: it is kept to the characters content ids are made of.
+ */
+const PackageContentId = FileNameContentId.refine((text) => /^[A-Za-z0-9._-]+$/.test(text), "content_id names the package's files and may use only letters, digits, '.', '_' and '-' here");
+
 export const VodstreamParameters = z
   .looseObject({
-    content_id: FileNameContentId,
+    content_id: PackageContentId,
     source_folder: StorageFolder,
     /** Reference default `"{source_folder}"`. */
     output_folder: StorageFolder.optional(),

@@ -23,6 +23,11 @@ describe("vodstream parameters", () => {
     expect(VodstreamParameters.parse({ content_id: "c", source_folder: "src/" })).toMatchObject({ source_folder: "src", drm: ["clear"], create_thumbnail: true, thumbnail_time: 0, all_audio_tracks: true });
   });
 
+  it("keep content_id to the characters a package's file names and shaka-packager's descriptors can carry", () => {
+    for (const bad of ["a,b", "a=b", "a$b", "a b"]) expect(VodstreamParameters.safeParse({ content_id: bad, source_folder: "s" }).success, bad).toBe(false);
+    expect(VodstreamParameters.safeParse({ content_id: "Demo_1.v2-x", source_folder: "s" }).success).toBe(true);
+  });
+
   it("refuse what is not built yet rather than ignore it", () => {
     const parsed = VodstreamParameters.safeParse({ content_id: "c", source_folder: "s", drm: ["clear", "fairplay"], generate_mp4: true, preview_thumbnails: false });
     expect(parsed.success).toBe(false);

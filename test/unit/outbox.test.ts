@@ -258,6 +258,11 @@ describe("Outbox under any interleaving (property)", () => {
         /** Attempts handed to the transport and not yet answered. */
         const outstanding: Send[] = [];
         const firstStarted = new Map<string, number>();
+        /**
+         * Callbacks the client redelivered: their first attempt may come after a later callback's (a 410 fails
+         * the rest of the line unattempted, and the client may then redeliver them in any order it likes).
+         */
+        const redelivered = new Set<string>();
 
         const check = (change: { sends: Send[] }): void => {
           for (const send of change.sends) {
@@ -271,7 +276,7 @@ describe("Outbox under any interleaving (property)", () => {
             if (!firstStarted.has(send.id)) {
               // The first attempt of each callback of one endpoint starts in sequence order.
               for (const [id, seq] of firstStarted) {
-                if (outbox.get(id)!.endpoint === send.endpoint) expect(seq).toBeLessThan(started.sequence);
+                if (outbox.get(id)!.endpoint === send.endpoint && !redelivered.has(send.id) && !redelivered.has(id)) expect(seq).toBeLessThan(started.sequence);
               }
               firstStarted.set(send.id, started.sequence);
             }
@@ -305,8 +310,12 @@ describe("Outbox under any interleaving (property)", () => {
               break;
             case "redeliver": {
               if (ids.length === 0) break;
-              const change = outbox.redeliver(ids[step.pick % ids.length]!, now);
-              if (change) check(change);
+              const id = ids[step.pick % ids.length]!;
+              const change = outbox.redeliver(id, now);
+              if (change) {
+                redelivered.add(id);
+                check(change);
+              }
               break;
             }
           }
@@ -325,7 +334,7 @@ describe("Outbox under any interleaving (property)", () => {
         expect(outbox.all().map((e) => e.id).sort()).toEqual([...ids].sort());
         for (const stored of outbox.all()) expect(["delivered", "failed"]).toContain(stored.state);
       }),
-      { numRuns: 300 },
+      { numRuns: Number(process.env.OUTBOX_RUNS ?? 300) },
     );
   });
 });
