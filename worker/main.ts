@@ -14,6 +14,8 @@ import { EngineClient } from "./engine.ts";
 import { log } from "./log.ts";
 import { runLease } from "./run-lease.ts";
 import { missingBinaries } from "./tools.ts";
+import { packagerBinary } from "./executors/package.ts";
+import { existsSync } from "node:fs";
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +35,11 @@ if (!values.engine || !token || !Number.isInteger(concurrency) || concurrency < 
   process.exit(2);
 }
 const missing = missingBinaries();
+try {
+  if (!existsSync(packagerBinary())) missing.push("shaka-packager (run npm install)");
+} catch (error) {
+  missing.push(`shaka-packager (${error instanceof Error ? error.message : String(error)})`);
+}
 if (missing.length > 0) {
   process.stderr.write(`task-engine worker: ${missing.join(" and ")} not found on PATH. Install ffmpeg (Debian/Ubuntu: apt-get install -y --no-install-recommends ffmpeg; macOS: brew install ffmpeg).\n`);
   process.exit(2);

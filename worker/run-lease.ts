@@ -60,7 +60,7 @@ export async function runLease(engine: EngineClient, lease: Lease, scratchRoot: 
       log("file.uploaded", { ...fields, path: file.name, size });
     }
     controller.signal.throwIfAborted();
-    await reportCompleted(engine, lease, { ...result.output, files }, controller.signal);
+    await reportCompleted(engine, lease, result.listFiles === false ? { ...result.output, file_count: files.length } : { ...result.output, files }, controller.signal);
     log("lease.completed", fields);
   } catch (error) {
     const reason = controller.signal.aborted ? controller.signal.reason : error;
@@ -68,7 +68,9 @@ export async function runLease(engine: EngineClient, lease: Lease, scratchRoot: 
     if (reason instanceof Stopped && !stop.aborted) {
       log("lease.stopped", { ...fields, reason: message });
     } else {
-      const retryable = !(reason instanceof PermanentError) && !(reason instanceof ToolError && !reason.retryable);
+      // The engine refusing a file call (400, 403, 404: a source gone, a name it will not take) will refuse again.
+      const refused = reason instanceof EngineError && reason.status >= 400 && reason.status < 500;
+      const retryable = !refused && !(reason instanceof PermanentError) && !(reason instanceof ToolError && !reason.retryable);
       log("lease.failed", { ...fields, error: message, retryable });
       await engine.fail(lease.lease_id, message, retryable).catch((report: unknown) => log("report.failed", { ...fields, error: String(report) }));
     }

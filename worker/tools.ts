@@ -84,6 +84,8 @@ export interface ProbedStream {
   nb_frames?: string;
   r_frame_rate?: string;
   bit_rate?: string;
+  channels?: number;
+  sample_rate?: string;
   disposition?: Record<string, number>;
   tags?: Record<string, string>;
 }

@@ -1,7 +1,7 @@
 import { endpointProblem } from "../domain/endpoints";
 import { poolOf } from "../coordinator/planning";
 import { poolServes } from "../db/worker-tokens";
-import { DEFAULT_ROOT_KEY, defaultStorage, locationOf, rootFolder, storageProblem, type StorageConfig } from "../domain/storage-config";
+import { DEFAULT_ROOT_KEY, INPUT_ROOT_KEY, defaultStorage, locationOf, rootFolder, storageProblem, type StorageConfig } from "../domain/storage-config";
 import type { Workflow } from "../workflows/definition";
 import { findWorkflow, workflowNames } from "../workflows/registry";
 import { ApiError, clip, validationError, zodDetails, type ErrorDetail } from "./errors";
@@ -64,15 +64,18 @@ export function usesStorage(workflow: Workflow): boolean {
 /**
  * Fills absent storage parameters with the client's default storage and checks that every storage named is
  * configured for the client and has the root the job works under (`output_root`, or the root key that
- * parameter names) configured; else 400 (workflows.md, Storage). A root the operator did not configure is
+ * parameter names; `input_root` for the storage a `source_folder` is read from) configured; else 400
+ * (workflows.md, Storage). A root the operator did not configure is
  * never read as "the top of the bucket".
  */
 export function resolveStorageParameters(submission: ValidSubmission, storage: StorageConfig): void {
   const keys = knownKeys(submission.workflow);
   const parameters = submission.parameters;
   const problems: ErrorDetail[] = [];
-  const rootKey = typeof parameters.output_root === "string" ? parameters.output_root : DEFAULT_ROOT_KEY;
+  const outputRoot = typeof parameters.output_root === "string" ? parameters.output_root : DEFAULT_ROOT_KEY;
   for (const name of STORAGE_PARAMETERS) {
+    // A `source_folder` is below the client's input root (media.md, Sources); everything else below the output root.
+    const rootKey = name === "source_storage" && keys.has("source_folder") ? INPUT_ROOT_KEY : outputRoot;
     if (!keys.has(name)) continue;
     // destination_storage defaults to the source storage where the workflow has one.
     parameters[name] ??= name === "destination_storage" && typeof parameters.source_storage === "string" ? parameters.source_storage : defaultStorage(storage);
@@ -81,7 +84,7 @@ export function resolveStorageParameters(submission: ValidSubmission, storage: S
     else if (rootFolder(location, rootKey) === null) {
       const configured = Object.keys(location.roots).sort();
       problems.push({
-        path: typeof parameters.output_root === "string" ? "parameters.output_root" : `parameters.${name}`,
+        path: typeof parameters.output_root === "string" && rootKey === outputRoot ? "parameters.output_root" : `parameters.${name}`,
         message: `root '${rootKey}' is not configured for storage '${parameters[name]}' (configured roots: ${configured.length > 0 ? configured.join(", ") : "none"})`,
       });
     }

@@ -14,6 +14,8 @@ export type StorageName = z.infer<typeof StorageName>;
 
 /** The root key every workflow of this catalogue uses unless `parameters.output_root` picks another. */
 export const DEFAULT_ROOT_KEY = "output_root";
+/** The root a workflow's `source_folder` is read from (media.md, Sources). */
+export const INPUT_ROOT_KEY = "input_root";
 
 export const RootKey = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "must be a root key such as output_root");
 /**

@@ -32,6 +32,17 @@ export function workFolder(bucket: R2Bucket, jobId: string): WorkFolder {
       const object = await bucket.get(workKey(jobId, path));
       return object ? { size: object.size, bytes: () => object.arrayBuffer() } : null;
     },
+    async list(folder) {
+      const prefix = `${workKey(jobId, folder)}/`;
+      const files: { path: string; size: number }[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await bucket.list({ prefix, cursor, limit: 1000 });
+        for (const object of page.objects) files.push({ path: object.key.slice(prefix.length), size: object.size });
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor);
+      return files;
+    },
     async clear() {
       for (;;) {
         const page = await bucket.list({ prefix: workPrefix(jobId), limit: 1000 });

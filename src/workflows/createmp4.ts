@@ -1,12 +1,12 @@
 import { z } from "zod";
-import { DEFAULT_ROOT_KEY } from "../domain/storage-config";
+import { INPUT_ROOT_KEY } from "../domain/storage-config";
 import type { GetSourcesInput, GetSourcesOutput } from "../executors/get-sources";
-import { commonParameters, ContentId, StorageFolder, StorageParameter } from "./common";
+import { commonParameters, FileNameContentId, StorageFolder, StorageParameter } from "./common";
 import { defineWorkflow } from "./definition";
 import { MEDIA_POOL, outputFileName, publishedPaths, publishTask } from "./media";
 
 export const CreateMp4Parameters = z.looseObject({
-  content_id: ContentId,
+  content_id: FileNameContentId,
   source_folder: StorageFolder,
   /** Reference default `"{source_folder}"`. */
   output_folder: StorageFolder.optional(),
@@ -44,7 +44,8 @@ export const createMp4 = defineWorkflow({
       executor: "storage.get_sources",
       timeoutMs: 60_000,
       retry: { limit: 2 },
-      input: (p): GetSourcesInput => ({ storage: p.source_storage!, root_key: p.output_root ?? DEFAULT_ROOT_KEY, folder: p.source_folder }),
+      // Its own MP4 of an earlier run in the same folder is not a source.
+      input: (p): GetSourcesInput => ({ storage: p.source_storage!, root_key: INPUT_ROOT_KEY, folder: p.source_folder, exclude: [filenameOf(p)] }),
     },
     {
       name: "create_mp4",
@@ -53,7 +54,7 @@ export const createMp4 = defineWorkflow({
       needs: ["get_sources"],
       timeoutMs: 30 * 60_000,
       retry: { limit: 2 },
-      fileRoots: (p) => ({ source: { storage: p.source_storage!, root_key: p.output_root ?? DEFAULT_ROOT_KEY, folder: p.source_folder } }),
+      fileRoots: (p) => ({ source: { storage: p.source_storage!, root_key: INPUT_ROOT_KEY, folder: p.source_folder } }),
       input: (p, outputs): CreateMp4Input => ({
         sources: (outputs.get_sources as GetSourcesOutput | undefined)?.sources ?? [],
         mp4_filename: filenameOf(p),

@@ -58,9 +58,12 @@ export const mediaParameters = {
   ...commonParameters,
 };
 
-/** What a media task returns: the files it left, relative to its attempt's folder in the job's work folder. */
+/**
+ * What a media task returns: the files it left, relative to its attempt's folder in the job's work folder
+ * (absent: publish takes every file of that folder).
+ */
 export interface MediaOutput {
-  files: WorkFile[];
+  files?: WorkFile[];
   /** The attempt's folder in the work folder, added by the coordinator when the worker reports (storage/work-folder.ts). */
   work_folder: string;
 }
@@ -76,14 +79,10 @@ export function publishTask<P extends { destination_storage?: string; output_roo
       storage: p.destination_storage!,
       root_key: p.output_root ?? DEFAULT_ROOT_KEY,
       folder: folder(p),
-      files: workFiles(outputs[after] as MediaOutput | undefined),
+      work_folder: (outputs[after] as MediaOutput | undefined)?.work_folder ?? "",
+      ...((outputs[after] as MediaOutput | undefined)?.files ? { files: (outputs[after] as MediaOutput).files } : {}),
     }),
   };
-}
-
-/** A media task's files, with their paths in the job's work folder. */
-function workFiles(output: MediaOutput | undefined): WorkFile[] {
-  return (output?.files ?? []).map((file) => ({ ...file, path: `${output!.work_folder}/${file.path}` }));
 }
 
 /** The published paths (below the root) of a media task's files. */

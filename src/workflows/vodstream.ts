@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DEFAULT_ROOT_KEY } from "../domain/storage-config";
+import { INPUT_ROOT_KEY } from "../domain/storage-config";
 import type { GetSourcesInput, GetSourcesOutput } from "../executors/get-sources";
 import type { PublishOutput } from "../executors/publish";
 import { DrmSystem, FileNameContentId, commonParameters, StorageFolder, StorageParameter } from "./common";
@@ -81,7 +81,7 @@ export const vodstream = defineWorkflow({
       executor: "storage.get_sources",
       timeoutMs: 60_000,
       retry: { limit: 2 },
-      input: (p): GetSourcesInput => ({ storage: p.source_storage!, root_key: p.output_root ?? DEFAULT_ROOT_KEY, folder: p.source_folder }),
+      input: (p): GetSourcesInput => ({ storage: p.source_storage!, root_key: INPUT_ROOT_KEY, folder: p.source_folder }),
     },
     {
       name: "package",
@@ -90,7 +90,7 @@ export const vodstream = defineWorkflow({
       needs: ["get_sources"],
       timeoutMs: 60 * 60_000,
       retry: { limit: 2 },
-      fileRoots: (p) => ({ source: { storage: p.source_storage!, root_key: p.output_root ?? DEFAULT_ROOT_KEY, folder: p.source_folder } }),
+      fileRoots: (p) => ({ source: { storage: p.source_storage!, root_key: INPUT_ROOT_KEY, folder: p.source_folder } }),
       input: (p, outputs): PackageInput => ({
         content_id: p.content_id,
         sources: (outputs.get_sources as GetSourcesOutput | undefined)?.sources ?? [],

@@ -2,13 +2,14 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { listAll } from "../../src/storage/driver";
 import { S3Driver } from "../../src/storage/s3";
 import { serveFolder } from "../support/static-server";
 import { S3_CREDENTIALS, startS3Server, type LocalServer } from "../support/storage-servers";
 import { bodiesOf, isJobCallback, isTaskCallback, jobCallbackArrived, ofJob, type Callback } from "./callbacks";
 import { Engine, type Client, type JobObject } from "./harness";
 import { moovFirst } from "../../worker/executors/create-mp4.ts";
-import { extractFrame, frameMd5s, makeHlsSource, makeRampSource, makeSourceFile, makeTwoLanguageFile, probe, rampTimes } from "./media";
+import { extractFrame, frameMd5s, makeHlsSource, makeMkvRung, makeRampSource, makeSourceFile, makeTwoLanguageFile, probe, rampTimes } from "./media";
 import { MediaWorker } from "./media-worker";
 import { Receiver } from "./receiver";
 
@@ -20,6 +21,8 @@ import { Receiver } from "./receiver";
  */
 
 const ROOT = "content/vod";
+/** The client's input root: where `source_folder`s are (media.md, Sources). */
+const INPUT = "content/input";
 let folder: string;
 let source: { url: string; stop(): Promise<void> };
 let s3Server: LocalServer;
@@ -50,7 +53,7 @@ beforeAll(async () => {
   const configured = await engine.admin("PUT", `/admin/clients/${client.name}/storage`, {
     default: "S3",
     locations: {
-      S3: { driver: "s3", endpoint: s3Server.url, region: S3_CREDENTIALS.region, bucket: "e2e-media", path_style: true, access_key_id: S3_CREDENTIALS.accessKeyId, secret_access_key: S3_CREDENTIALS.secretAccessKey, roots: { output_root: ROOT } },
+      S3: { driver: "s3", endpoint: s3Server.url, region: S3_CREDENTIALS.region, bucket: "e2e-media", path_style: true, access_key_id: S3_CREDENTIALS.accessKeyId, secret_access_key: S3_CREDENTIALS.secretAccessKey, roots: { output_root: ROOT, input_root: INPUT } },
     },
   });
   expect(configured.status).toBe(200);
@@ -182,9 +185,9 @@ describe("createmp4", () => {
   test("makes one +faststart MP4 of a source folder's best video and audio; with mezzanine, every video track", async () => {
     await makeSourceFile(join(folder, "big.mp4"), "640x360");
     await makeSourceFile(join(folder, "small.ts"), "320x180");
-    await store.put(`${ROOT}/mp4src/big.mp4`, readFileSync(join(folder, "big.mp4")));
-    await store.put(`${ROOT}/mp4src/small.ts`, readFileSync(join(folder, "small.ts")));
-    await store.put(`${ROOT}/mp4src/notes.txt`, "not media");
+    await store.put(`${INPUT}/mp4src/big.mp4`, readFileSync(join(folder, "big.mp4")));
+    await store.put(`${INPUT}/mp4src/small.ts`, readFileSync(join(folder, "small.ts")));
+    await store.put(`${INPUT}/mp4src/notes.txt`, "not media");
     const { job, callbacks } = await run("createmp4", { content_id: "mp4", source_folder: "mp4src", output_folder: "mp4out" });
     expect(job).toMatchObject({ queue_state: "completed", failed: false });
     expect(callbacks.filter(isTaskCallback).map((body) => `${body.task_name}:${body.event}`)).toEqual([
@@ -204,7 +207,7 @@ describe("createmp4", () => {
   });
 
   test("fails early, naming the folder, when the source folder has no media", async () => {
-    await store.put(`${ROOT}/empty-src/readme.txt`, "nothing to see");
+    await store.put(`${INPUT}/empty-src/readme.txt`, "nothing to see");
     const { job, callbacks } = await run("createmp4", { content_id: "none", source_folder: "empty-src" });
     expect(job).toMatchObject({ queue_state: "completed", failed: true });
     expect(callbacks.at(-1)).toMatchObject({ status: "failed", message: expect.stringContaining("no sources found in folder 'empty-src'") });
@@ -212,12 +215,15 @@ describe("createmp4", () => {
 });
 
 describe("vodstream (clear)", () => {
-  test("packages two renditions and two audio languages as CMAF HLS + DASH with the active root manifests, read back whole", async () => {
+  test("packages a three-rung ladder (MP4, MP4, MKV with PCM audio) and two audio languages as CMAF HLS + DASH with the active root manifests, read back whole", async () => {
     await makeTwoLanguageFile(join(folder, "vod-hi.mp4"), "640x360");
-    // The lower rung of the ladder: video only (the audio tracks come with the upper one).
+    // The lower rung of the ladder: video only (the audio tracks come with the upper one). A middle rung in MKV
+    // with PCM audio, a copy of the English track: remuxed for the packager, and its audio counted once.
     await makeSourceFile(join(folder, "vod-lo.mp4"), "320x180", 4, false);
-    await store.put(`${ROOT}/vodsrc/hi.mp4`, readFileSync(join(folder, "vod-hi.mp4")));
-    await store.put(`${ROOT}/vodsrc/lo.mp4`, readFileSync(join(folder, "vod-lo.mp4")));
+    await makeMkvRung(join(folder, "vod-mid.mkv"), "480x270");
+    await store.put(`${INPUT}/vodsrc/mid.mkv`, readFileSync(join(folder, "vod-mid.mkv")));
+    await store.put(`${INPUT}/vodsrc/hi.mp4`, readFileSync(join(folder, "vod-hi.mp4")));
+    await store.put(`${INPUT}/vodsrc/lo.mp4`, readFileSync(join(folder, "vod-lo.mp4")));
     const { job, callbacks } = await run("vodstream", { content_id: "vod1", source_folder: "vodsrc", output_folder: "vod1", thumbnail_time: 1 });
     expect(job).toMatchObject({ queue_state: "completed", failed: false });
     const done = callbacks.at(-1) as Callback & { message: string; files: string[]; metadata: { duration: number } };
@@ -225,9 +231,11 @@ describe("vodstream (clear)", () => {
     expect(done.metadata.duration).toBeCloseTo(4, 1);
     const name = done.message.split("/").pop()!.replace(/\.m3u8$/, "");
     expect(done.files).toEqual(expect.arrayContaining([done.message, `${ROOT}/vod1/${name}.mpd`, `${ROOT}/vod1/${name}/master.m3u8`, `${ROOT}/vod1/${name}/manifest.mpd`, `${ROOT}/vod1/vod1_thumbnail.jpg`]));
+    // `files` lists the manifests, playlists and the thumbnail; the segments are published beside them, unlisted.
+    expect(done.files.every((key) => !key.endsWith(".m4s"))).toBe(true);
     // The published package, mirrored locally as a CDN would serve it, is read by ffmpeg through each manifest.
     const mirror = join(folder, "vod-mirror");
-    for (const key of done.files) {
+    for await (const { key } of listAll(store, `${ROOT}/vod1/`)) {
       const object = await store.get(key);
       const local = join(mirror, key.slice(`${ROOT}/vod1/`.length));
       mkdirSync(join(local, ".."), { recursive: true });
@@ -237,7 +245,7 @@ describe("vodstream (clear)", () => {
       const read = await probe(join(mirror, manifest));
       const videos = read.streams.filter((stream) => stream.codec_type === "video").map((stream) => stream.width).sort();
       const languages = read.streams.filter((stream) => stream.codec_type === "audio").map((stream) => stream.tags?.language).sort();
-      expect([manifest, videos, languages]).toEqual([manifest, [320, 640], ["en", "fr"].includes(languages[0] ?? "") ? ["en", "fr"] : ["eng", "fra"]]);
+      expect([manifest, videos, languages]).toEqual([manifest, [320, 480, 640], ["en", "fr"]]);
     }
     const hls = await probe(join(mirror, `${name}.m3u8`));
     // Durations match within one frame interval (25 fps).
@@ -246,7 +254,7 @@ describe("vodstream (clear)", () => {
   });
 
   test("fails with ffprobe's reason when a source cannot be read, and refuses what is not built yet", async () => {
-    await store.put(`${ROOT}/badsrc/broken.mp4`, "this is not an MP4 file");
+    await store.put(`${INPUT}/badsrc/broken.mp4`, "this is not an MP4 file");
     const { job, callbacks } = await run("vodstream", { content_id: "bad1", source_folder: "badsrc" });
     expect(job.failed).toBe(true);
     expect(callbacks.at(-1)).toMatchObject({ status: "failed", message: expect.stringContaining("ffprobe cannot read") });

@@ -53,6 +53,16 @@ export async function makeTwoLanguageFile(file: string, size: string, seconds = 
   ]);
 }
 
+/** A rung of a ladder as an MKV with the English 440 Hz track as 16-bit PCM (a container and codec shaka cannot read). */
+export async function makeMkvRung(file: string, size: string, seconds = 4): Promise<void> {
+  await run("ffmpeg", [
+    "-hide_banner", "-loglevel", "error", "-y",
+    "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=25`, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+    "-t", String(seconds), "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le",
+    "-metadata:s:a:0", "language=eng", "-shortest", file,
+  ]);
+}
+
 export interface ProbeStream {
   tags?: Record<string, string>;
   codec_type: string;

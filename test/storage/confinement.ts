@@ -181,7 +181,7 @@ async function runWorkflow(name: string, parameters: Record<string, unknown>, lo
       taskName: task.name,
       attempt: 1,
       // These workflows leave nothing in a work folder.
-      work: { get: async () => null, clear: async () => undefined },
+      work: { get: async () => null, list: async () => [], clear: async () => undefined },
       signal: new AbortController().signal,
       log: () => undefined,
       progress: () => undefined,

@@ -64,7 +64,7 @@ function context(driver: MemoryDriver): ExecutorContext {
     client: "client",
     taskName: "task",
     attempt: 1,
-    work: { get: async () => null, clear: async () => undefined },
+    work: { get: async () => null, list: async () => [], clear: async () => undefined },
     signal: new AbortController().signal,
     log: () => undefined,
     progress: () => undefined,

@@ -327,23 +327,29 @@ describe("retention of a media job", () => {
 describe("a lease's source root", () => {
   it("reads the declared folder of the client's storage, read-only, and nothing beside it", async () => {
     const headers = await createClient("pool-source");
-    const config = { pools: { media: "source-pool" }, storage: { default: "R2", locations: { R2: { driver: "r2", binding: "MEDIA", roots: { output_root: "src-vod" } } } } };
+    const config = { pools: { media: "source-pool" }, storage: { default: "R2", locations: { R2: { driver: "r2", binding: "MEDIA", roots: { output_root: "src-vod", input_root: "src-in" } } } } };
     await env.DB.prepare(`UPDATE clients SET config = ? WHERE name = ?`).bind(JSON.stringify(config), "pool-source").run();
-    await env.MEDIA.put("src-vod/asset/a.mp4", "video bytes");
-    await env.MEDIA.put("src-vod/asset/sub/b.ts", "more");
-    await env.MEDIA.put("src-vod/other/secret.mp4", "not yours");
+    await env.MEDIA.put("src-in/asset/a.mp4", "video bytes");
+    await env.MEDIA.put("src-in/asset/b.ts", "more");
+    // A subfolder (an earlier run's package) and an earlier output are not sources.
+    await env.MEDIA.put("src-in/asset/pkg/video_0/init.mp4", "segment");
+    await env.MEDIA.put("src-in/asset/s.mp4", "an earlier createmp4 output");
+    await env.MEDIA.put("src-in/other/secret.mp4", "not yours");
     const { token } = await newToken("source-pool");
     const response = await postJson("/job", { job: { workflow: "createmp4" }, parameters: { content_id: "s", source_folder: "asset" } }, headers);
     expect(response.status).toBe(202);
     const [leased] = await waitFor(() => lease(token, "source-pool", 1), (leases) => leases.length > 0, 15_000);
     expect(leased).toMatchObject({ task: "create_mp4", files: { output: { read: true, write: true }, source: { read: true, write: false } } });
-    expect(leased!.input).toMatchObject({ sources: [{ path: "a.mp4", size: 11 }, { path: "sub/b.ts", size: 4 }], mp4_filename: "s.mp4", mezzanine: false });
+    expect(leased!.input).toMatchObject({ sources: [{ path: "a.mp4", size: 11 }, { path: "b.ts", size: 4 }], mp4_filename: "s.mp4", mezzanine: false });
     const base = `/workers/leases/${leased!.lease_id}/files/source`;
     const auth = { authorization: `Bearer ${token}` };
     expect(await (await call(`${base}/a.mp4`, { headers: auth })).text()).toBe("video bytes");
-    expect(await (await call(`${base}/`, { headers: auth })).json()).toEqual({ files: [{ path: "a.mp4", size: 11 }, { path: "sub/b.ts", size: 4 }] });
+    expect((await (await call(`${base}/`, { headers: auth })).json()) as unknown).toEqual({
+      files: [{ path: "a.mp4", size: 11 }, { path: "b.ts", size: 4 }, { path: "pkg/video_0/init.mp4", size: 7 }, { path: "s.mp4", size: 27 }],
+    });
     expect((await call(`${base}/a.mp4`, { method: "PUT", headers: auth, body: "overwrite" })).status).toBe(403);
-    expect(await (await env.MEDIA.get("src-vod/asset/a.mp4"))!.text()).toBe("video bytes");
+    expect(await (await env.MEDIA.get("src-in/asset/a.mp4"))!.text()).toBe("video bytes");
+    expect((await call(`${base}/${"x".repeat(1020)}`, { headers: auth })).status).toBe(400);
     expect((await call(`${base}/%2E%2E%2Fother%2Fsecret.mp4`, { headers: auth })).status).toBe(400);
     expect((await call(`${base}/missing.mp4`, { headers: auth })).status).toBe(404);
   });

@@ -13,7 +13,7 @@ interface Input {
  * `media.create_mp4`: the source folder's files downloaded through the lease, then one MP4 with their
  * highest-bitrate video and audio (or, with `mezzanine`, every video track and the best audio), streams
  * copied, `+faststart`. The output is checked: the streams asked for are there, it plays as long as its
- * sources (within a frame), and its `moov` box comes before `mdat`.
+ * sources (within 0.1 s: audio and video may end a few frames apart), and its `moov` box comes before `mdat`.
  */
 export const createMp4: WorkerExecutor = async (input, ctx) => {
   const p = input as Input;
@@ -30,7 +30,17 @@ export const createMp4: WorkerExecutor = async (input, ctx) => {
   const out = join(ctx.scratch, "out.mp4");
   const duration = Math.max(...locals.map((source) => Number(source.probe.format.duration ?? 0)));
   await ffmpeg(
-    [...locals.flatMap((source) => ["-i", source.local]), ...picked.flatMap(({ file, stream }) => ["-map", `${file}:${stream.index}`]), "-c", "copy", "-movflags", "+faststart", out],
+    [
+    ...locals.flatMap((source) => ["-i", source.local]),
+    ...picked.flatMap(({ file, stream }) => ["-map", `${file}:${stream.index}`]),
+    "-c",
+    "copy",
+    // Audio an MP4 cannot carry (PCM from a MOV mezzanine, say) is encoded to AAC; the rest is copied.
+    ...picked.filter(({ stream }) => stream.codec_type === "audio").flatMap(({ stream }, i) => (MP4_AUDIO.has(stream.codec_name) ? [] : [`-c:a:${i}`, "aac", `-b:a:${i}`, "256k"])),
+    "-movflags",
+    "+faststart",
+    out,
+  ],
     { signal: ctx.signal, onTime: (seconds) => ctx.progress(50 + Math.min(45, (45 * seconds) / Math.max(duration, 0.001)), "muxing") },
   );
   const made = await ffprobe(out, { signal: ctx.signal });
@@ -45,6 +55,9 @@ export const createMp4: WorkerExecutor = async (input, ctx) => {
   return { output: { duration: length, video_streams: videos, audio_streams: audios }, files: [{ local: out, name: p.mp4_filename, contentType: "video/mp4" }] };
 };
 
+/** Audio codecs an MP4 carries as they are. */
+const MP4_AUDIO = new Set(["aac", "mp3", "ac3", "eac3", "opus", "flac", "alac"]);
+
 /** The streams to keep: the best video (all of them with `mezzanine`) and the best audio, across the files. */
 export function pick(probes: Probe[], mezzanine: boolean): { file: number; stream: ProbedStream }[] {
   const all = probes.flatMap((probe, file) => probe.streams.map((stream) => ({ file, stream })));
@@ -57,10 +70,13 @@ export function pick(probes: Probe[], mezzanine: boolean): { file: number; strea
   return audio ? [...kept, audio] : kept;
 }
 
-/** Higher is better: the bitrate when known, else the picture size. */
+/**
+ * Higher is better: the picture size first, then the bitrate where known (TS and MKV streams often have none,
+ * so bitrates alone would compare unknowns with numbers).
+ */
 function quality(stream: ProbedStream): number {
-  const bitrate = Number(stream.bit_rate ?? stream.tags?.variant_bitrate ?? NaN);
-  return Number.isFinite(bitrate) ? bitrate : (stream.width ?? 0) * (stream.height ?? 0);
+  const bitrate = Number(stream.bit_rate ?? stream.tags?.variant_bitrate ?? 0);
+  return (stream.width ?? 0) * (stream.height ?? 0) * 1e9 + (Number.isFinite(bitrate) ? bitrate : 0);
 }
 
 /** Whether the file's top-level `moov` box comes before its `mdat` (what +faststart arranges). */

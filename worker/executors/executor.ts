@@ -23,6 +23,11 @@ export interface MadeFile {
 export interface WorkResult {
   output: Record<string, unknown>;
   files: MadeFile[];
+  /**
+   * Whether the report lists the files (default true). A package of thousands of segments is not listed: the
+   * engine's publish step takes every file of the attempt's folder.
+   */
+  listFiles?: boolean;
 }
 
 export type WorkerExecutor = (input: unknown, ctx: WorkContext) => Promise<WorkResult>;

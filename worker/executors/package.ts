@@ -13,7 +13,7 @@ interface Input {
 }
 
 /** shaka-packager's binary for this platform, from the pinned npm package (media-toolchain.md). */
-function packagerBinary(): string {
+export function packagerBinary(): string {
   const names: Record<string, string> = { "linux-x64": "packager-linux-x64", "linux-arm64": "packager-linux-arm64", "darwin-x64": "packager-osx-x64", "darwin-arm64": "packager-osx-arm64", "win32-x64": "packager-win-x64.exe" };
   const name = names[`${process.platform}-${process.arch}`];
   if (!name) throw new ToolError(`shaka-packager has no binary for ${process.platform}/${process.arch}`, false);
@@ -36,13 +36,19 @@ export const packageVod: WorkerExecutor = async (input, ctx) => {
   ctx.progress(0, "downloading");
   const sources: { local: string; probe: Probe }[] = [];
   for (const [i, source] of p.sources.entries()) {
-    const local = join(ctx.scratch, `source-${i}${source.path.slice(source.path.lastIndexOf("."))}`);
+    const local = join(ctx.scratch, `source-${i}${source.path.slice(source.path.lastIndexOf(".")).toLowerCase()}`);
     await ctx.download(source.path, local);
-    sources.push({ local, probe: await ffprobe(local, { signal: ctx.signal }) });
+    const probe = await ffprobe(local, { signal: ctx.signal });
+    const readable = await readableByPackager(local, probe, ctx.signal);
+    sources.push({ local: readable, probe: readable === local ? probe : await ffprobe(readable, { signal: ctx.signal }) });
   }
-  const videos = sources.flatMap(({ local, probe }) => probe.streams.filter(isVideo).map((stream) => ({ local, stream })));
+  // The ladder, top rung first (video_0; the thumbnail is taken from it).
+  const videos = sources
+    .flatMap(({ local, probe }) => probe.streams.filter(isVideo).map((stream) => ({ local, stream })))
+    .sort((a, b) => (b.stream.width ?? 0) * (b.stream.height ?? 0) - (a.stream.width ?? 0) * (a.stream.height ?? 0));
   if (videos.length === 0) throw new ToolError("no source has a video stream", false);
   const audios = chooseAudio(sources.flatMap(({ local, probe }) => probe.streams.filter((stream) => stream.codec_type === "audio").map((stream) => ({ local, stream }))), p.all_audio_tracks);
+  const names = audioNames(audios.map(({ stream }) => languageOf(stream)));
 
   const name = `${p.content_id}_nodrm_${randomUUID().replaceAll("-", "")}`;
   const out = join(ctx.scratch, "out");
@@ -50,21 +56,27 @@ export const packageVod: WorkerExecutor = async (input, ctx) => {
   const descriptors = [
     ...videos.map(({ local, stream }, i) => `in=${local},stream=${stream.index},init_segment=${name}/video_${i}/init.mp4,segment_template=${name}/video_${i}/$Number$.m4s,playlist_name=video_${i}.m3u8`),
     ...audios.map(({ local, stream }, i) => {
-      const language = stream.tags?.language && stream.tags.language !== "und" ? stream.tags.language : null;
-      return `in=${local},stream=${stream.index},init_segment=${name}/audio_${i}/init.mp4,segment_template=${name}/audio_${i}/$Number$.m4s,playlist_name=audio_${i}.m3u8,hls_group_id=audio,hls_name=${language ?? `audio_${i}`}${language ? `,language=${language}` : ""}`;
+      // Only a checked language tag goes into the descriptor: the tag comes from the client's file, and shaka
+      // reads `,` and `=` in it as more descriptor fields (output paths anywhere on this machine).
+      const language = languageOf(stream);
+      return `in=${local},stream=${stream.index},init_segment=${name}/audio_${i}/init.mp4,segment_template=${name}/audio_${i}/$Number$.m4s,playlist_name=audio_${i}.m3u8,hls_group_id=audio,hls_name=${names[i]}${language ? `,language=${language}` : ""}`;
     }),
   ];
+  const defaultLanguage = audios.map(({ stream }) => languageOf(stream)).find((language) => language !== null);
   ctx.progress(50, "packaging");
-  await run(packagerBinary(), [...descriptors, "--segment_duration", String(SEGMENT_SECONDS), "--generate_static_live_mpd", "--hls_playlist_type", "VOD", "--hls_master_playlist_output", `${name}/master.m3u8`, "--mpd_output", `${name}/manifest.mpd`], { cwd: out, signal: ctx.signal });
+  await run(packagerBinary(), [...descriptors, "--segment_duration", String(SEGMENT_SECONDS), "--generate_static_live_mpd", "--hls_playlist_type", "VOD", ...(defaultLanguage ? ["--default_language", defaultLanguage] : []), "--hls_master_playlist_output", `${name}/master.m3u8`, "--mpd_output", `${name}/manifest.mpd`], { cwd: out, signal: ctx.signal });
   await writeRootManifests(out, name);
 
   // The source's length: the longest of the files the ladder's rungs come from.
   const duration = Math.max(...sources.filter(({ local }) => videos.some((video) => video.local === local)).map(({ probe }) => Number(probe.format.duration ?? 0)));
   const frame = 1 / frameRate(videos[0]!.stream);
+  await noReferenceOutside(out);
   for (const manifest of [`${name}/master.m3u8`, `${name}/manifest.mpd`, `${name}.m3u8`, `${name}.mpd`]) {
     const probe = await ffprobe(join(out, manifest), { signal: ctx.signal });
-    const found = probe.streams.filter(isVideo).length;
-    if (found < videos.length) throw new ToolError(`${manifest} shows ${found} video streams, the package has ${videos.length}`, false);
+    const found = { video: probe.streams.filter(isVideo).length, audio: probe.streams.filter((stream) => stream.codec_type === "audio").length };
+    if (found.video !== videos.length || found.audio !== audios.length) {
+      throw new ToolError(`${manifest} shows ${found.video} video and ${found.audio} audio streams, the package has ${videos.length} and ${audios.length}`, false);
+    }
     // ffprobe gives no duration for DASH: the MPD's own mediaPresentationDuration is what a player uses.
     const length = manifest.endsWith(".mpd") ? isoDuration(await readFile(join(out, manifest), "utf8")) : Number(probe.format.duration ?? NaN);
     if (!(Math.abs(length - duration) <= frame + 1e-6)) throw new ToolError(`${manifest} lasts ${length} s, the source ${duration} s (more than one frame apart)`, false);
@@ -82,21 +94,78 @@ export const packageVod: WorkerExecutor = async (input, ctx) => {
     files.push({ local, name: path, contentType: contentType(path) });
   }
   ctx.progress(100, "packaged");
-  return { output: { package: name, duration, renditions: videos.length, audio_tracks: audios.length }, files };
+  return { output: { package: name, duration, renditions: videos.length, audio_tracks: audios.length }, files, listFiles: false };
 };
+
+/** A language tag as BCP 47 / ISO 639 writes it, or null (absent, `und`, or anything else a file may say). */
+export function languageOf(stream: ProbedStream): string | null {
+  const tag = stream.tags?.language;
+  return tag !== undefined && tag !== "und" && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(tag) ? tag : null;
+}
+
+/** The HLS NAME of each audio rendition: its language, made unique within the group (RFC 8216 §4.3.4.1.1). */
+function audioNames(languages: (string | null)[]): string[] {
+  const seen = new Map<string, number>();
+  return languages.map((language, i) => {
+    const base = language ?? `audio_${i}`;
+    const count = (seen.get(base) ?? 0) + 1;
+    seen.set(base, count);
+    return count === 1 ? base : `${base}_${count}`;
+  });
+}
+
+/** Codecs shaka-packager reads from MP4 / TS; other containers or codecs are remuxed (or re-encoded) first. */
+const PACKAGER_CONTAINER = /\.(mp4|m4v|ts)$/;
+const CMAF_VIDEO = new Set(["h264", "hevc", "vp9", "av1"]);
+const CMAF_AUDIO = new Set(["aac", "ac3", "eac3", "opus", "flac"]);
+
+/**
+ * The source as shaka-packager can read it: MP4 and TS with CMAF codecs as they are; anything else (MOV, MKV,
+ * AVI, MPEG-2, PCM audio…) remuxed into an MP4 first, its video re-encoded to H.264 and its audio to AAC where
+ * CMAF cannot carry them. Every stream is kept.
+ */
+async function readableByPackager(local: string, probe: Probe, signal: AbortSignal): Promise<string> {
+  const videoOk = probe.streams.filter(isVideo).every((stream) => CMAF_VIDEO.has(stream.codec_name));
+  const audioOk = probe.streams.filter((stream) => stream.codec_type === "audio").every((stream) => CMAF_AUDIO.has(stream.codec_name));
+  if (PACKAGER_CONTAINER.test(local) && videoOk && audioOk) return local;
+  const remuxed = `${local}.remux.mp4`;
+  await ffmpeg(
+    ["-i", local, "-map", "0:v?", "-map", "0:a?", "-map", "-0:v:m:attached_pic?", ...(videoOk ? ["-c:v", "copy"] : ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]), ...(audioOk ? ["-c:a", "copy"] : ["-c:a", "aac", "-b:a", "192k"]), "-movflags", "+faststart", remuxed],
+    { signal },
+  );
+  return remuxed;
+}
+
+/** Every URI the package's manifests name stays inside the package output (nothing a source tag could steer). */
+async function noReferenceOutside(out: string): Promise<void> {
+  for (const file of await listFiles(out)) {
+    if (!/\.(m3u8|mpd)$/.test(file)) continue;
+    const text = await readFile(file, "utf8");
+    const uris = file.endsWith(".m3u8")
+      ? text.split("\n").flatMap((line) => (line.startsWith("#") ? [...line.matchAll(/URI="([^"]+)"/g)].map((match) => match[1]!) : line.trim() === "" ? [] : [line.trim()]))
+      : [...text.matchAll(/(?:media|initialization)="([^"]+)"|<BaseURL>([^<]+)<\/BaseURL>/g)].map((match) => (match[1] ?? match[2])!);
+    for (const uri of uris) {
+      const target = join(dirname(file), uri.replaceAll("$Number$", "1"));
+      if (/^[a-z]+:/i.test(uri) || uri.startsWith("/") || !target.startsWith(out + sep)) throw new ToolError(`${relative(out, file)} refers to '${uri.slice(0, 100)}', outside the package`, false);
+    }
+  }
+}
 
 function isVideo(stream: ProbedStream): boolean {
   return stream.codec_type === "video" && stream.disposition?.attached_pic !== 1;
 }
 
-/** Every audio track, or the highest-bitrate one of each language. */
+/**
+ * The audio renditions: every distinct track (all), or the highest-bitrate one of each language. Copies of one
+ * track (the same audio in each rung's file, as encoders write ladders) count once: the best of them.
+ */
 function chooseAudio<T extends { stream: ProbedStream }>(tracks: T[], all: boolean): T[] {
-  if (all) return tracks;
   const best = new Map<string, T>();
   for (const track of tracks) {
-    const language = track.stream.tags?.language ?? "und";
-    const kept = best.get(language);
-    if (!kept || Number(track.stream.bit_rate ?? 0) > Number(kept.stream.bit_rate ?? 0)) best.set(language, track);
+    const { stream } = track;
+    const key = all ? [languageOf(stream) ?? "und", stream.codec_name, stream.channels, stream.sample_rate].join("|") : (languageOf(stream) ?? "und");
+    const kept = best.get(key);
+    if (!kept || Number(stream.bit_rate ?? 0) > Number(kept.stream.bit_rate ?? 0)) best.set(key, track);
   }
   return [...best.values()];
 }

@@ -26,6 +26,7 @@ const fileErrors = {
   411: errorBody("PUT without Content-Length"),
   413: errorBody("Larger than 5 GiB"),
   416: errorBody("The range starts past the end of the file"),
+  502: errorBody("The client's storage could not be read"),
   429: errorBody("Too many failed authentications from this address (Retry-After)"),
 } as const;
 const FileParams = z.object({
@@ -95,7 +96,12 @@ export const workerFileRoutes = newRouter()
     const lease = await checkedLease(c, true);
     if (lease.kind === "storage") {
       // A client storage root is read whole (its drivers stream whole objects; a Range header may be ignored).
-      const object = await lease.root.get(`${lease.folder}/${lease.path}`);
+      const joined = `${lease.folder}/${lease.path}`;
+      const problem = pathProblem(joined);
+      if (problem) throw new ApiError(400, "validation_failed", `path ${problem} (with the root's folder)`);
+      const object = await lease.root.get(joined).catch((error: unknown) => {
+        throw new ApiError(502, "internal", `The client's storage could not be read: ${errorMessage(error)}`);
+      });
       if (!object) throw new ApiError(404, "not_found", "No such file.");
       return new Response(object.body, { status: 200, headers: { "content-type": "application/octet-stream", "content-length": String(object.info.size) } });
     }
