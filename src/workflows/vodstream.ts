@@ -2,6 +2,7 @@ import { z } from "zod";
 import { INPUT_ROOT_KEY } from "../domain/storage-config";
 import type { GetSourcesInput, GetSourcesOutput } from "../executors/get-sources";
 import type { PublishOutput } from "../executors/publish";
+import type { DeleteFilesInput } from "../executors/storage-files";
 import { DrmSystem, FileNameContentId, commonParameters, StorageFolder, StorageParameter } from "./common";
 import { defineWorkflow } from "./definition";
 import { MEDIA_POOL, Offset, publishTask } from "./media";
@@ -10,7 +11,7 @@ import { MEDIA_POOL, Offset, publishTask } from "./media";
  * Options of the reference that this engine does not build yet: asking for one is refused with a message
  * rather than ignored (a client would otherwise wait for outputs that never come).
  */
-const NOT_YET = ["generate_mp4", "preview_thumbnails", "trickplay", "delete_source", "encode_source", "encrypt_ismv"] as const;
+const NOT_YET = ["generate_mp4", "preview_thumbnails", "trickplay", "encode_source", "encrypt_ismv"] as const;
 
 /**
  * The content id names the package's folders and manifests and goes into shaka-packager's stream descriptors,
@@ -29,6 +30,8 @@ export const VodstreamParameters = z
     create_thumbnail: z.boolean().default(true),
     thumbnail_time: Offset.default(0),
     all_audio_tracks: z.boolean().default(true),
+    /** Delete the source files once the package is published. */
+    delete_source: z.boolean().default(false),
     source_storage: StorageParameter,
     destination_storage: StorageParameter,
     ...commonParameters,
@@ -66,7 +69,8 @@ const folderOf = (p: VodstreamParameters) => p.output_folder ?? p.source_folder;
  * Reference §3.1 (media.md, Packages): the media files of `source_folder` packaged ahead of time as CMAF
  * (fMP4) HLS + DASH by shaka-packager, every video rendition kept as a ladder, named so that drmswitch can
  * switch: `<content_id>_nodrm_<guid>/` with `master.m3u8` and `manifest.mpd`, and the active root manifests
- * `<content_id>_nodrm_<guid>.m3u8` / `.mpd` beside it. This build makes the clear package only.
+ * `<content_id>_nodrm_<guid>.m3u8` / `.mpd` beside it; then, with `delete_source`, the source files go. This
+ * build makes the clear package only.
  */
 export const vodstream = defineWorkflow({
   name: "vodstream",
@@ -99,6 +103,19 @@ export const vodstream = defineWorkflow({
       }),
     },
     publishTask<VodstreamParameters>("package", folderOf),
+    {
+      name: "delete_source",
+      executor: "storage.delete_files",
+      needs: ["publish"],
+      when: (p) => p.delete_source,
+      timeoutMs: 5 * 60_000,
+      // The files get_sources found (the folder's own media files), nothing else of the folder.
+      input: (p, outputs): DeleteFilesInput => ({
+        storage: p.source_storage!,
+        root_key: INPUT_ROOT_KEY,
+        files: ((outputs.get_sources as GetSourcesOutput | undefined)?.sources ?? []).map((source) => `${p.source_folder}/${source.path}`),
+      }),
+    },
   ],
   result: (_params, outputs) => {
     const packaged = outputs.package as PackageOutput | undefined;

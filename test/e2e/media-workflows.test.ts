@@ -253,6 +253,17 @@ describe("vodstream (clear)", () => {
     expect((await probe(join(mirror, "vod1_thumbnail.jpg"))).streams[0]).toMatchObject({ codec_name: "mjpeg", width: 640 });
   });
 
+  test("with delete_source, deletes the source files it packaged once the package is published, and nothing else", async () => {
+    await store.put(`${INPUT}/deleted-src/only.mp4`, readFileSync(join(folder, "vod-lo.mp4")));
+    await store.put(`${INPUT}/deleted-src/notes.txt`, "kept");
+    const { job, callbacks } = await run("vodstream", { content_id: "del1", source_folder: "deleted-src", output_folder: "del1", create_thumbnail: false, delete_source: true });
+    expect(job).toMatchObject({ queue_state: "completed", failed: false });
+    expect(callbacks.filter(isTaskCallback).filter((body) => body.event === "complete").map((body) => body.task_name)).toEqual(["get_sources", "package", "publish", "delete_source"]);
+    expect(await store.head(`${INPUT}/deleted-src/only.mp4`)).toBeNull();
+    expect(await store.head(`${INPUT}/deleted-src/notes.txt`)).not.toBeNull();
+    expect((callbacks.at(-1) as Callback & { message: string }).message).toMatch(/^content\/vod\/del1\/del1_nodrm_[0-9a-f]{32}\.m3u8$/);
+  });
+
   test("fails with ffprobe's reason when a source cannot be read, and refuses what is not built yet", async () => {
     await store.put(`${INPUT}/badsrc/broken.mp4`, "this is not an MP4 file");
     const { job, callbacks } = await run("vodstream", { content_id: "bad1", source_folder: "badsrc" });

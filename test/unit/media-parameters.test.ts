@@ -20,7 +20,7 @@ describe("media time offsets", () => {
 
 describe("vodstream parameters", () => {
   it("default to a clear package with a thumbnail at 0 s and every audio track", () => {
-    expect(VodstreamParameters.parse({ content_id: "c", source_folder: "src/" })).toMatchObject({ source_folder: "src", drm: ["clear"], create_thumbnail: true, thumbnail_time: 0, all_audio_tracks: true });
+    expect(VodstreamParameters.parse({ content_id: "c", source_folder: "src/" })).toMatchObject({ source_folder: "src", drm: ["clear"], create_thumbnail: true, thumbnail_time: 0, all_audio_tracks: true, delete_source: false });
   });
 
   it("keep content_id to the characters a package's file names and shaka-packager's descriptors can carry", () => {
