@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
+import { basename } from "node:path";
 
 /** The binaries media executors run; the worker refuses to start without them, saying which is missing. */
 export const REQUIRED_BINARIES = ["ffmpeg", "ffprobe"] as const;
@@ -16,61 +17,83 @@ export class ToolError extends Error {
   }
 }
 
+/** How a tool ended when it did not succeed: its exit code or signal, and the last lines it wrote. */
+interface ToolExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Its last lines (stderr, and stdout with `stdoutInTail`), joined by " | ". */
+  tail: string;
+}
+
 /**
- * Runs ffmpeg with `-progress pipe:1` and reports how far it got (seconds of output written), so the worker
- * can send progress with its heartbeats. Killed when `signal` aborts. Rejects with the tail of stderr.
+ * Runs one tool: not at all once `signal` has aborted (a cancel between two steps), killed when it aborts.
+ * Resolves with its stdout (when `keepStdout`); rejects with the abort reason, a ToolError when it cannot start,
+ * or a ToolExit when it fails. `onLine` sees each stdout line as it comes.
  */
-export function ffmpeg(args: string[], options: { signal: AbortSignal; onTime?: (seconds: number) => void }): Promise<void> {
+function spawnTool(
+  binary: string,
+  args: string[],
+  options: { signal: AbortSignal; cwd?: string; keepStdout?: boolean; stdoutInTail?: boolean; onLine?: (line: string) => void },
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    // A cancel that came between two steps: the next one does not start.
     if (options.signal.aborted) return reject(options.signal.reason);
-    const child = spawn("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "error", "-progress", "pipe:1", "-y", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
+    const child = spawn(binary, args, { cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let tail = "";
     let pending = "";
     child.stdout.on("data", (chunk: Buffer) => {
-      pending += chunk.toString();
+      const text = chunk.toString();
+      if (options.keepStdout) stdout += text;
+      if (options.stdoutInTail) tail = (tail + text).slice(-4000);
+      if (!options.onLine) return;
+      pending += text;
       const lines = pending.split("\n");
       pending = lines.pop() ?? "";
-      for (const line of lines) {
-        const match = /^out_time_us=(\d+)/.exec(line);
-        if (match) options.onTime?.(Number(match[1]) / 1e6);
-      }
+      for (const line of lines) options.onLine(line);
     });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-4000);
-    });
+    child.stderr.on("data", (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-4000)));
     const abort = () => child.kill("SIGKILL");
     options.signal.addEventListener("abort", abort, { once: true });
-    child.on("error", (error) => reject(new ToolError(`ffmpeg could not start: ${error.message}`, false)));
+    child.on("error", (error) => reject(new ToolError(`${basename(binary)} could not start: ${error.message}`, false)));
     child.on("close", (code, signal) => {
       options.signal.removeEventListener("abort", abort);
       if (options.signal.aborted) return reject(options.signal.reason);
-      if (code === 0) return resolve();
-      const reason = stderr.trim().split("\n").slice(-3).join(" | ") || `signal ${signal}`;
-      reject(new ToolError(`ffmpeg exited with ${code ?? signal}: ${reason}`, mayPass(reason) || signal !== null));
+      if (code === 0) return resolve(stdout);
+      const exit: ToolExit = { code, signal, tail: tail.trim().split("\n").slice(-3).join(" | ") };
+      reject(exit);
     });
   });
 }
 
+/** A failed tool run as a ToolError; other rejections (an abort, a start failure) as they are. */
+function failure(error: unknown, describe: (exit: ToolExit) => string, retryable: (exit: ToolExit) => boolean): unknown {
+  if (error === null || typeof error !== "object" || !("tail" in error)) return error;
+  const exit = error as ToolExit;
+  return new ToolError(describe(exit), retryable(exit));
+}
+
+/**
+ * Runs ffmpeg with `-progress pipe:1` and reports how far it got (seconds of output written), so the worker
+ * can send progress with its heartbeats. Killed when `signal` aborts. Rejects with the tail of stderr.
+ */
+export async function ffmpeg(args: string[], options: { signal: AbortSignal; onTime?: (seconds: number) => void }): Promise<void> {
+  const onLine = (line: string) => {
+    const match = /^out_time_us=(\d+)/.exec(line);
+    if (match) options.onTime?.(Number(match[1]) / 1e6);
+  };
+  await spawnTool("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "error", "-progress", "pipe:1", "-y", ...args], { signal: options.signal, onLine }).catch((error: unknown) => {
+    throw failure(
+      error,
+      (exit) => `ffmpeg exited with ${exit.code ?? exit.signal}: ${exit.tail || `signal ${exit.signal}`}`,
+      (exit) => mayPass(exit.tail) || exit.signal !== null,
+    );
+  });
+}
+
 /** Runs a tool (shaka-packager) in `cwd`; rejects with the tail of its output. Killed when `signal` aborts. */
-export function run(binary: string, args: string[], options: { cwd: string; signal: AbortSignal }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (options.signal.aborted) return reject(options.signal.reason);
-    const child = spawn(binary, args, { cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
-    child.stdout.on("data", keep);
-    child.stderr.on("data", keep);
-    const abort = () => child.kill("SIGKILL");
-    options.signal.addEventListener("abort", abort, { once: true });
-    child.on("error", (error) => reject(new ToolError(`${binary.split("/").pop()} could not start: ${error.message}`, false)));
-    child.on("close", (code, signal) => {
-      options.signal.removeEventListener("abort", abort);
-      if (options.signal.aborted) return reject(options.signal.reason);
-      if (code === 0) return resolve();
-      const reason = output.trim().split("\n").slice(-3).join(" | ") || `signal ${signal}`;
-      reject(new ToolError(`${binary.split("/").pop()} exited with ${code ?? signal}: ${reason}`, signal !== null));
-    });
+export async function run(binary: string, args: string[], options: { cwd: string; signal: AbortSignal }): Promise<void> {
+  await spawnTool(binary, args, { ...options, stdoutInTail: true }).catch((error: unknown) => {
+    throw failure(error, (exit) => `${basename(binary)} exited with ${exit.code ?? exit.signal}: ${exit.tail || `signal ${exit.signal}`}`, (exit) => exit.signal !== null);
   });
 }
 
@@ -96,32 +119,20 @@ export interface Probe {
 }
 
 /** ffprobe's JSON view of a file or URL; `countFrames` decodes every frame to count them. */
-export function ffprobe(target: string, options: { signal: AbortSignal; countFrames?: boolean }): Promise<Probe> {
-  return new Promise((resolve, reject) => {
-    if (options.signal.aborted) return reject(options.signal.reason);
-    const args = ["-v", "error", "-print_format", "json", "-show_streams", "-show_format", ...(options.countFrames ? ["-count_frames"] : []), target];
-    const child = spawn("ffprobe", args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-    const abort = () => child.kill("SIGKILL");
-    options.signal.addEventListener("abort", abort, { once: true });
-    child.on("error", (error) => reject(new ToolError(`ffprobe could not start: ${error.message}`, false)));
-    child.on("close", (code, signal) => {
-      options.signal.removeEventListener("abort", abort);
-      if (options.signal.aborted) return reject(options.signal.reason);
-      if (code !== 0) {
-        const reason = stderr.trim().split("\n").slice(-2).join(" | ") || `exit ${code ?? signal}`;
-        return reject(new ToolError(`ffprobe cannot read ${target.split("/").pop()}: ${reason}`, mayPass(reason) || signal !== null));
-      }
-      try {
-        resolve(JSON.parse(stdout) as Probe);
-      } catch {
-        reject(new ToolError("ffprobe printed no JSON", false));
-      }
-    });
+export async function ffprobe(target: string, options: { signal: AbortSignal; countFrames?: boolean }): Promise<Probe> {
+  const args = ["-v", "error", "-print_format", "json", "-show_streams", "-show_format", ...(options.countFrames ? ["-count_frames"] : []), target];
+  const stdout = await spawnTool("ffprobe", args, { signal: options.signal, keepStdout: true }).catch((error: unknown) => {
+    throw failure(
+      error,
+      (exit) => `ffprobe cannot read ${target.split("/").pop()}: ${exit.tail.split(" | ").slice(-2).join(" | ") || `exit ${exit.code ?? exit.signal}`}`,
+      (exit) => mayPass(exit.tail) || exit.signal !== null,
+    );
   });
+  try {
+    return JSON.parse(stdout) as Probe;
+  } catch {
+    throw new ToolError("ffprobe printed no JSON", false);
+  }
 }
 
 /**

@@ -19,8 +19,8 @@ import { headDocument, indexPending, newJobModel, storedJobModel, type JobModel 
 import type { ClaimResult, JobSpec, RemoteAssignment, TaskAssignment } from "./job-spec";
 import type { FileRoot } from "../workflows/definition";
 import { matchesAnyDigest } from "../domain/digest";
-import { leaseStanding, repeatsEndingReport } from "../domain/worker-lease";
-import type { TaskState } from "../domain/job-state";
+import { endedMessage, leaseStanding, repeatsEndingReport } from "../domain/worker-lease";
+import type { WorkerAnswer, WorkerCall, WorkerCaller } from "../protocol/worker-calls";
 import type { PoolOffer } from "../protocol/pool";
 import { workerPoolFor } from "../pool/stub";
 import { attemptFolder, workFolder } from "../storage/work-folder";
@@ -41,30 +41,8 @@ export interface DeliveryReport {
   record: AttemptRecord | null;
 }
 
-/** The pool token a worker call came with: its pool, and the client it is scoped to (null: any). */
-export interface WorkerCaller {
-  pool: string;
-  client: string | null;
-}
-
-/** What a worker does on its lease (WorkerCall) and what the coordinator answers (WorkerAnswer). */
-export type WorkerCall =
-  | { type: "heartbeat"; progress?: number; phase?: string }
-  | { type: "complete"; output: unknown }
-  | { type: "fail"; error: string; retryable: boolean }
-  /** The file API checks the lease before a transfer. */
-  | { type: "look" };
-export type WorkerAnswer =
-  | { status: "ok"; cancel: boolean; deadline: number | null; client?: string; roots?: Record<string, FileRoot> }
-  | { status: "conflict"; message: string }
-  | { status: "unknown" };
-
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
-}
-
-function endedMessage(task: TaskState, attempt: number): string {
-  return `This lease's attempt has ended: task '${task.name}' is ${task.status} at attempt ${task.attempt} (the lease was for attempt ${attempt}).`;
 }
 
 export type ChangeResult = { ok: true; performed: string[] } | { ok: false; conflict: string } | { ok: false; notFound: true };

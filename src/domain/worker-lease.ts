@@ -27,3 +27,8 @@ export function repeatsEndingReport(task: TaskState, report: { type: "complete" 
   if (report.type === "complete") return task.status === "completed";
   return (task.status === "retrying" || task.status === "failed") && task.message === report.error;
 }
+
+/** Why a call on a lease whose attempt has ended is refused (409). */
+export function endedMessage(task: TaskState, attempt: number): string {
+  return `This lease's attempt has ended: task '${task.name}' is ${task.status} at attempt ${task.attempt} (the lease was for attempt ${attempt}).`;
+}

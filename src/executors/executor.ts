@@ -22,8 +22,8 @@ export interface ExecutorContext {
 }
 
 export interface WorkFolder {
-  /** A file (its size, and its bytes on demand), or null when there is none. */
-  get(path: string): Promise<{ size: number; bytes(): Promise<ArrayBuffer> } | null>;
+  /** A file (its size, the content type it was uploaded with, its bytes on demand), or null when there is none. */
+  get(path: string): Promise<{ size: number; contentType: string | null; bytes(): Promise<ArrayBuffer> } | null>;
   /** The files below a folder of the work folder, paths relative to it. */
   list(folder: string): Promise<{ path: string; size: number }[]>;
   /** Deletes every file of the job's work folder. */

@@ -48,7 +48,8 @@ export const MAX_PUBLISH_BYTES = 64 * 1024 * 1024;
  */
 export const publish: Executor = async (input, ctx): Promise<PublishOutput> => {
   const { storage, root_key, folder, work_folder } = input as PublishInput;
-  const files = (input as PublishInput).files ?? (await ctx.work.list(work_folder)).map((file) => ({ path: file.path, name: file.path, content_type: contentType(file.path), size: file.size }));
+  // Unlisted files keep the content type the worker uploaded them with.
+  const files = (input as PublishInput).files ?? (await ctx.work.list(work_folder)).map((file) => ({ path: file.path, name: file.path, content_type: null, size: file.size }));
   if (files.length === 0) throw new NonRetryableError("nothing to publish: the media task left no files");
   const root = (await ctx.storage(storage)).root(root_key);
   const published: string[] = [];
@@ -60,7 +61,7 @@ export const publish: Executor = async (input, ctx): Promise<PublishOutput> => {
     if (stored.size !== file.size) throw new NonRetryableError(`work file '${from}' has ${stored.size} bytes, the worker reported ${file.size}`);
     if (stored.size > MAX_PUBLISH_BYTES) throw new NonRetryableError(`work file '${from}' has ${stored.size} bytes; publishing copies at most ${MAX_PUBLISH_BYTES / 1024 / 1024} MiB per file`);
     const path = `${folder}/${file.name}`;
-    await root.put(path, await stored.bytes(), { contentType: file.content_type });
+    await root.put(path, await stored.bytes(), { contentType: file.content_type ?? stored.contentType ?? "application/octet-stream" });
     // Manifests, playlists and images are listed; a package's segments (two levels down) are counted.
     if (file.name.split("/").length <= 2) {
       published.push(path);
@@ -76,13 +77,4 @@ function publishOrder(a: { name: string }, b: { name: string }): number {
   const depth = (name: string) => name.split("/").length;
   const manifest = (name: string) => (depth(name) === 1 && /\.(m3u8|mpd)$/.test(name) ? 1 : 0);
   return depth(b.name) - depth(a.name) || manifest(a.name) - manifest(b.name) || a.name.localeCompare(b.name);
-}
-
-function contentType(path: string): string {
-  if (path.endsWith(".m3u8")) return "application/vnd.apple.mpegurl";
-  if (path.endsWith(".mpd")) return "application/dash+xml";
-  if (path.endsWith(".m4s") || path.endsWith(".mp4")) return "video/mp4";
-  if (path.endsWith(".jpg")) return "image/jpeg";
-  if (path.endsWith(".vtt")) return "text/vtt";
-  return "application/octet-stream";
 }

@@ -30,7 +30,7 @@ export function workFolder(bucket: R2Bucket, jobId: string): WorkFolder {
   return {
     async get(path) {
       const object = await bucket.get(workKey(jobId, path));
-      return object ? { size: object.size, bytes: () => object.arrayBuffer() } : null;
+      return object ? { size: object.size, contentType: object.httpMetadata?.contentType ?? null, bytes: () => object.arrayBuffer() } : null;
     },
     async list(folder) {
       const prefix = `${workKey(jobId, folder)}/`;

@@ -1,15 +1,11 @@
 import { readdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ffmpeg, ffprobe, ToolError, videoStream } from "../tools.ts";
+import type { BuildSpriteInput } from "../../src/workflows/build-thumbnails.ts";
 import type { MadeFile, WorkerExecutor } from "./executor.ts";
 
-interface Input {
-  source: string;
-  interval: number;
-  prefix: string;
-  max_tiles: number;
-  tile_width: number;
-}
+/** What the engine puts in the lease (src/workflows/build-thumbnails.ts). */
+type Input = BuildSpriteInput;
 
 /**
  * `media.build_sprite`: one tile every `interval` seconds (the first frame at or after each k × interval),

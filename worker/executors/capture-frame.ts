@@ -1,12 +1,10 @@
 import { extname, join } from "node:path";
 import { ffmpeg, ffprobe, ToolError, videoStream } from "../tools.ts";
+import type { CaptureFrameInput } from "../../src/workflows/capture-frame.ts";
 import type { WorkerExecutor } from "./executor.ts";
 
-interface Input {
-  source: string;
-  frame_time: number;
-  image_filename: string;
-}
+/** What the engine puts in the lease (src/workflows/capture-frame.ts). */
+type Input = CaptureFrameInput;
 
 const FORMATS: Record<string, { codec: string; args: string[]; contentType: string }> = {
   ".jpg": { codec: "mjpeg", args: ["-c:v", "mjpeg", "-q:v", "2"], contentType: "image/jpeg" },

@@ -1,13 +1,12 @@
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { ffmpeg, ffprobe, ToolError, type Probe, type ProbedStream } from "../tools.ts";
+import type { CreateMp4Input } from "../../src/workflows/createmp4.ts";
 import type { WorkerExecutor } from "./executor.ts";
+import { downloadSources } from "./sources.ts";
 
-interface Input {
-  sources: { path: string; size: number }[];
-  mp4_filename: string;
-  mezzanine: boolean;
-}
+/** What the engine puts in the lease (src/workflows/createmp4.ts). */
+type Input = CreateMp4Input;
 
 /**
  * `media.create_mp4`: the source folder's files downloaded through the lease, then one MP4 with their
@@ -17,15 +16,7 @@ interface Input {
  */
 export const createMp4: WorkerExecutor = async (input, ctx) => {
   const p = input as Input;
-  if (p.sources.length === 0) throw new ToolError("no source files", false);
-  ctx.progress(0, "downloading");
-  const locals: { local: string; probe: Probe }[] = [];
-  for (const [i, source] of p.sources.entries()) {
-    const local = join(ctx.scratch, `source-${i}${source.path.slice(source.path.lastIndexOf("."))}`);
-    await ctx.download(source.path, local);
-    locals.push({ local, probe: await ffprobe(local, { signal: ctx.signal }) });
-    ctx.progress((50 * (i + 1)) / p.sources.length, "downloading");
-  }
+  const locals = await downloadSources(p.sources, ctx, 50);
   const picked = pick(locals.map((source) => source.probe), p.mezzanine);
   const out = join(ctx.scratch, "out.mp4");
   const duration = Math.max(...locals.map((source) => Number(source.probe.format.duration ?? 0)));

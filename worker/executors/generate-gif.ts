@@ -1,20 +1,10 @@
 import { join } from "node:path";
 import { ffmpeg, ffprobe, ToolError, videoStream, type Probe } from "../tools.ts";
+import type { GenerateGifInput } from "../../src/workflows/generate-gif.ts";
 import type { WorkerExecutor } from "./executor.ts";
 
-interface Input {
-  source: string;
-  start_at: number;
-  duration: number;
-  fps: number;
-  width: number;
-  height: number;
-  playback_loop: number;
-  reverse: boolean;
-  playback_speed: number;
-  bitrate: number | null;
-  gif_filename: string;
-}
+/** What the engine puts in the lease (src/workflows/generate-gif.ts). */
+type Input = GenerateGifInput;
 
 /**
  * `media.generate_gif`: `duration` s of the source from `start_at`, sampled at `fps` (duration × fps frames),

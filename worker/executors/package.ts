@@ -3,14 +3,12 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, relative, sep } from "node:path";
 import { ffmpeg, ffprobe, run, ToolError, type Probe, type ProbedStream } from "../tools.ts";
+import type { PackageInput } from "../../src/workflows/vodstream.ts";
 import type { MadeFile, WorkerExecutor } from "./executor.ts";
+import { downloadSources, type LocalSource } from "./sources.ts";
 
-interface Input {
-  content_id: string;
-  sources: { path: string; size: number }[];
-  all_audio_tracks: boolean;
-  thumbnail_time: number | null;
-}
+/** What the engine puts in the lease (src/workflows/vodstream.ts). */
+type Input = PackageInput;
 
 /** shaka-packager's binary for this platform, from the pinned npm package (media-toolchain.md). */
 export function packagerBinary(): string {
@@ -32,13 +30,8 @@ const SEGMENT_SECONDS = 2;
  */
 export const packageVod: WorkerExecutor = async (input, ctx) => {
   const p = input as Input;
-  if (p.sources.length === 0) throw new ToolError("no source files", false);
-  ctx.progress(0, "downloading");
-  const sources: { local: string; probe: Probe }[] = [];
-  for (const [i, source] of p.sources.entries()) {
-    const local = join(ctx.scratch, `source-${i}${source.path.slice(source.path.lastIndexOf(".")).toLowerCase()}`);
-    await ctx.download(source.path, local);
-    const probe = await ffprobe(local, { signal: ctx.signal });
+  const sources: LocalSource[] = [];
+  for (const { local, probe } of await downloadSources(p.sources, ctx, 40)) {
     const readable = await readableByPackager(local, probe, ctx.signal);
     sources.push({ local: readable, probe: readable === local ? probe : await ffprobe(readable, { signal: ctx.signal }) });
   }

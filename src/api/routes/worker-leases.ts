@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { coordinatorFor } from "../../coordinator/stub";
-import type { WorkerAnswer, WorkerCall } from "../../coordinator/job-coordinator";
+import type { WorkerAnswer, WorkerCall } from "../../protocol/worker-calls";
 import type { RemoteAssignment } from "../../coordinator/job-spec";
 import { sha256Hex } from "../../domain/digest";
 import { PoolName as PoolNameText } from "../../domain/client-config";
