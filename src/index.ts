@@ -10,6 +10,8 @@ import type { CallbackMessage, TaskMessage } from "./queues/messages";
 import { consumeTasks } from "./queues/task-consumer";
 import { runSchedules } from "./schedules";
 import { storageResolver } from "./storage/resolve";
+import { drmAccess } from "./executors/drm-access";
+import { once } from "./domain/once";
 import { workFolder } from "./storage/work-folder";
 
 export { ClientRateLimiter } from "./api/rate-limiter";
@@ -26,13 +28,13 @@ export default {
     const coordinator = (jobId: string) => coordinatorFor(env.JOB_COORDINATOR, jobId);
     if (batch.queue.endsWith("-dlq")) return consumeDeadLetters(batch, env.DB, boundShards(env).map((shard) => indexDatabase(env, shard)));
     if (batch.queue.endsWith("-tasks")) {
-      const storage = storageResolver((client) => clientConfigText(env.DB, client), {
-        r2: { MEDIA: env.MEDIA },
-        fetch: (input, init) => fetch(input, init),
-      });
-      const budgetMs = engineConfig(env).taskBatchBudgetMs;
-      const handoff = budgetMs === null ? undefined : { budgetMs, waitUntil: (promise: Promise<unknown>) => ctx.waitUntil(promise) };
-      return consumeTasks(batch as MessageBatch<TaskMessage>, { coordinator, storage, handoff, work: (jobId) => workFolder(env.MEDIA, jobId) });
+      // Each client's configuration is read once per batch, for its storage and its key provider.
+      const configText = once((client: string) => clientConfigText(env.DB, client));
+      const storage = storageResolver(configText, { r2: { MEDIA: env.MEDIA }, fetch: (input, init) => fetch(input, init) });
+      const config = engineConfig(env);
+      const handoff = config.taskBatchBudgetMs === null ? undefined : { budgetMs: config.taskBatchBudgetMs, waitUntil: (promise: Promise<unknown>) => ctx.waitUntil(promise) };
+      const drm = drmAccess(configText, env.DRM_KEY_SECRET, config.allowPrivateCallbacks);
+      return consumeTasks(batch as MessageBatch<TaskMessage>, { coordinator, storage, handoff, drm, work: (jobId) => workFolder(env.MEDIA, jobId) });
     }
     if (batch.queue.endsWith("-callbacks")) {
       const config = engineConfig(env);

@@ -49,6 +49,24 @@ export const CallbackRule = z.object({
 });
 export type CallbackRule = z.infer<typeof CallbackRule>;
 
+/**
+ * Where a client's DRM keys come from (media.md, DRM; operator configuration, never job parameters): a
+ * DASH-IF CPIX 2.3 key server reached over HTTPS with the client's headers, or keys derived from a secret
+ * seed (`static`, for development and tests). The seed and the header values are secrets.
+ */
+export const KeyProvider = z.discriminatedUnion("provider", [
+  z.object({
+    provider: z.literal("static"),
+    seed: z.string().min(32, "must be at least 32 characters (16 bytes of hex, or more)").max(512),
+  }),
+  z.object({
+    provider: z.literal("cpix"),
+    url: z.string().max(2048),
+    headers: z.record(HeaderName, HeaderValue).optional(),
+  }),
+]);
+export type KeyProvider = z.infer<typeof KeyProvider>;
+
 export const SigningSecretEntry = z.object({
   secret: z.string(),
   /** After this time the secret no longer signs (the end of a rotation's overlap). */
@@ -63,6 +81,8 @@ export const ClientConfig = z.object({
   storage: StorageConfig.default({ locations: {} }),
   /** Worker pools a workflow names → this client's own pools (workers.md), e.g. `{"media": "acme-onprem"}`. */
   pools: z.record(PoolName, PoolName).optional(),
+  /** The client's DRM key provider; absent: protected packages are refused. */
+  drm: KeyProvider.optional(),
 });
 export type ClientConfig = z.infer<typeof ClientConfig>;
 
@@ -90,6 +110,7 @@ export function parseClientConfig(text: string | null): ClientConfig {
     signing_secrets: ClientConfig.shape.signing_secrets.safeParse(parts.signing_secrets).data ?? [],
     storage: ClientConfig.shape.storage.safeParse(parts.storage).data ?? { locations: {} },
     pools: ClientConfig.shape.pools.safeParse(parts.pools).data,
+    drm: ClientConfig.shape.drm.safeParse(parts.drm).data,
   });
 }
 
@@ -132,5 +153,13 @@ export function redactedConfig(config: ClientConfig): unknown {
     })),
     signing_secrets: config.signing_secrets.map((entry) => ({ secret: "********", expires_at: entry.expires_at })),
     storage: redactedStorage(config.storage),
+    pools: config.pools,
+    drm: config.drm ? redactedKeyProvider(config.drm) : undefined,
   };
+}
+
+/** A key provider as the API shows it: the seed and header values masked. */
+export function redactedKeyProvider(provider: KeyProvider): Record<string, unknown> {
+  if (provider.provider === "static") return { provider: "static", seed: "********" };
+  return { ...provider, headers: provider.headers ? Object.fromEntries(Object.keys(provider.headers).map((name) => [name, "********"])) : undefined };
 }

@@ -1,4 +1,4 @@
-import { manifestHasDrm, parseManifestName, planSwitch, type Manifest, type Rename, type SwitchPlan } from "../domain/drm-manifests";
+import { manifestKindOf, parseManifestName, planSwitch, type Manifest, type ManifestFormat, type Rename, type SwitchPlan } from "../domain/drm-manifests";
 import { fileNameProblem } from "../storage/paths";
 import type { StorageRoot } from "../storage/root";
 import { errorMessage, NonRetryableError } from "../domain/errors";
@@ -19,7 +19,7 @@ export interface GetFilenamesOutput {
   manifests: Manifest[];
 }
 
-/** The folder's manifests (`.ism` and parked `.drm`), each with its kind; parked ones are read to tell. */
+/** The folder's manifests (`.ism`, root `.m3u8` / `.mpd` pairs, parked `.drm`), each with its kind; parked ones are read to tell. */
 export const getFilenames: Executor = async (input, ctx): Promise<GetFilenamesOutput> => {
   const { storage, root_key, folder, content_id } = input as GetFilenamesInput;
   const root = (await ctx.storage(storage)).root(root_key);
@@ -30,7 +30,7 @@ export const getFilenames: Executor = async (input, ctx): Promise<GetFilenamesOu
     if (name.includes("/")) continue;
     const parsed = parseManifestName(name);
     if (!parsed) continue;
-    const kind = parsed.kind ?? (await kindOf(root, folder, object.key));
+    const kind = parsed.kind ?? (await kindOf(root, folder, object.key, parsed.format));
     manifests.push({
       name,
       key: object.key,
@@ -39,16 +39,17 @@ export const getFilenames: Executor = async (input, ctx): Promise<GetFilenamesOu
       guid: parsed.guid ?? crypto.randomUUID(),
       contentId: parsed.contentId ?? content_id,
       epoch: parsed.epoch,
+      format: parsed.format,
     });
   }
-  if (manifests.length === 0) throw new NonRetryableError(`no server manifest (.ism or parked .drm) in '${prefix.slice(0, -1)}'`);
+  if (manifests.length === 0) throw new NonRetryableError(`no manifest (.ism, root .m3u8 / .mpd, or parked .drm) in '${prefix.slice(0, -1)}'`);
   return { folder: prefix.slice(0, -1), manifests };
 };
 
-async function kindOf(root: StorageRoot, folder: string, key: string): Promise<"drm" | "clear"> {
+async function kindOf(root: StorageRoot, folder: string, key: string, format: ManifestFormat): Promise<"drm" | "clear"> {
   const object = await root.getListed(folder, key);
   if (!object) throw new Error(`manifest '${key}' disappeared while it was read`);
-  return manifestHasDrm(await object.text()) ? "drm" : "clear";
+  return manifestKindOf(format, await object.text());
 }
 
 export interface PrepareSwitchInput {
@@ -75,7 +76,7 @@ export interface RenameManifestsInput {
 export interface RenameManifestsOutput {
   /** The active manifest's full path. */
   active: string;
-  /** Full paths touched: the new active manifest, then the parked one. */
+  /** Full paths touched: the new active manifests, then the parked ones. */
   files: string[];
 }
 
@@ -87,7 +88,7 @@ export interface RenameManifestsOutput {
 export const renameManifests: Executor = async (input, ctx): Promise<RenameManifestsOutput> => {
   const { storage, root_key, folder, plan } = input as RenameManifestsInput;
   const root = (await ctx.storage(storage)).root(root_key);
-  const steps = [plan.activate, plan.park].filter((step): step is Rename => step !== null);
+  const steps = [...stepsOf(plan.activate), ...stepsOf(plan.park)];
   // Every key is built, and so checked, before the first move.
   const active = root.fileIn(folder, plan.active);
   const files = steps.map((step) => {
@@ -106,6 +107,11 @@ export const renameManifests: Executor = async (input, ctx): Promise<RenameManif
   }
   return { active, files };
 };
+
+/** A plan's steps; a plan stored before manifest pairs has one rename (or null) where a list is now. */
+function stepsOf(steps: Rename[] | Rename | null): Rename[] {
+  return steps === null ? [] : Array.isArray(steps) ? steps : [steps];
+}
 
 /** A move that a retry may repeat: a source already gone with its target in place counts as done. */
 async function moveOnce(root: StorageRoot, folder: string, step: Rename): Promise<void> {

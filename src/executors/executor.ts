@@ -1,3 +1,4 @@
+import type { KeyProvider } from "../domain/client-config";
 import type { StorageLocation } from "../storage/location";
 
 /** What an executor gets besides its input. */
@@ -19,6 +20,18 @@ export interface ExecutorContext {
   storage: (name: string) => Promise<StorageLocation>;
   /** The job's work folder in the engine's own bucket, where remote workers leave their files (storage/work-folder.ts). */
   work: WorkFolder;
+  /** What fetching DRM keys needs: the client's key provider and the sealing of keys for this job's leases. */
+  drm: DrmAccess;
+}
+
+export interface DrmAccess {
+  /** The client's key provider from its configuration, or null when it has none. */
+  provider(): Promise<KeyProvider | null>;
+  /** Seals a value for this job's worker leases (domain/key-seal.ts); throws when the deployment cannot. */
+  seal(value: unknown): Promise<string>;
+  /** Whether a key server may be on localhost or a private network (development only). */
+  allowPrivateUrls: boolean;
+  fetch: typeof fetch;
 }
 
 export interface WorkFolder {

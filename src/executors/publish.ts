@@ -62,8 +62,8 @@ export const publish: Executor = async (input, ctx): Promise<PublishOutput> => {
     if (stored.size > MAX_PUBLISH_BYTES) throw new NonRetryableError(`work file '${from}' has ${stored.size} bytes; publishing copies at most ${MAX_PUBLISH_BYTES / 1024 / 1024} MiB per file`);
     const path = `${folder}/${file.name}`;
     await root.put(path, await stored.bytes(), { contentType: file.content_type ?? stored.contentType ?? "application/octet-stream" });
-    // Manifests, playlists and images are listed; a package's segments (two levels down) are counted.
-    if (file.name.split("/").length <= 2) {
+    // Manifests, playlists and images are listed; a package's segments (in its tracks' folders) are counted.
+    if (file.name.split("/").length <= 2 || /\.(m3u8|mpd)$/.test(file.name)) {
       published.push(path);
       keys.push(root.key(path));
     }

@@ -1,5 +1,6 @@
 import { getFilenames, prepareSwitch, renameManifests } from "./drm-switch";
 import type { Executor } from "./executor";
+import { getDrmKeys } from "./get-drm-keys";
 import { getSources } from "./get-sources";
 import { publish } from "./publish";
 import { selftestWait } from "./selftest-wait";
@@ -16,6 +17,7 @@ const executors: ReadonlyMap<string, Executor> = new Map([
   ["storage.rename_manifests", renameManifests],
   ["media.publish", publish],
   ["storage.get_sources", getSources],
+  ["drm.get_keys", getDrmKeys],
 ]);
 
 export function findExecutor(name: string): Executor | undefined {

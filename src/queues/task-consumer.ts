@@ -3,7 +3,7 @@ import type { TaskAssignment } from "../coordinator/job-spec";
 import { errorMessage, isRetryable, NonRetryableError } from "../domain/errors";
 import { findExecutor } from "../executors/registry";
 import type { StorageResolver } from "../storage/resolve";
-import type { WorkFolder } from "../executors/executor";
+import type { DrmAccess, WorkFolder } from "../executors/executor";
 import type { TaskMessage } from "./messages";
 import { settleMessages, type Handoff } from "./settle";
 
@@ -31,6 +31,8 @@ export interface TaskConsumerDeps {
   storage: StorageResolver;
   /** A job's work folder in the engine's own bucket (media outputs on their way to publishing). */
   work: (jobId: string) => WorkFolder;
+  /** DRM key fetching for a job of a client (executors/get-drm-keys.ts). */
+  drm: (client: string, jobId: string) => DrmAccess;
   /** Stop waiting for the batch's attempts after a budget (development only: see `EngineConfig.taskBatchBudgetMs`). */
   handoff?: Handoff;
 }
@@ -81,7 +83,7 @@ const ATTEMPT_FINISHED = new NonRetryableError("attempt finished");
 type AttemptOutcome = { ok: true; output: unknown } | { ok: false; error: string; retryable: boolean };
 
 /** Runs one attempt's executor under its timeout; never throws. */
-export async function runAttempt(assignment: TaskAssignment, coordinator: TaskCoordinator, deps: Pick<TaskConsumerDeps, "storage" | "work">): Promise<AttemptOutcome> {
+export async function runAttempt(assignment: TaskAssignment, coordinator: TaskCoordinator, deps: Pick<TaskConsumerDeps, "storage" | "work" | "drm">): Promise<AttemptOutcome> {
   const executor = findExecutor(assignment.executor);
   if (!executor) return { ok: false, error: `unknown executor '${assignment.executor}'`, retryable: false };
   const controller = new AbortController();
@@ -106,6 +108,7 @@ export async function runAttempt(assignment: TaskAssignment, coordinator: TaskCo
         progress: (percent) => void coordinator.progress(assignment.task, assignment.attempt, percent).catch(() => undefined),
         storage: (name) => deps.storage(assignment.client, name),
         work: deps.work(assignment.jobId),
+        drm: deps.drm(assignment.client, assignment.jobId),
       }),
       timeout,
     ]);

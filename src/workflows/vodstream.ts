@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { INPUT_ROOT_KEY } from "../domain/storage-config";
+import type { ContentKey } from "../domain/drm";
+import type { GetDrmKeysInput, GetDrmKeysOutput } from "../executors/get-drm-keys";
 import type { GetSourcesInput, GetSourcesOutput } from "../executors/get-sources";
 import type { PublishOutput } from "../executors/publish";
 import type { DeleteFilesInput } from "../executors/storage-files";
@@ -37,9 +39,10 @@ export const VodstreamParameters = z
     ...commonParameters,
   })
   .superRefine((p, ctx) => {
-    if (p.drm.some((system) => system !== "clear")) {
-      ctx.addIssue({ code: "custom", path: ["drm"], message: "protected packages (widevine, playready, fairplay, cenc, aes) are not built yet: only ['clear']" });
+    if (p.drm.includes("aes")) {
+      ctx.addIssue({ code: "custom", path: ["drm"], message: "aes (HLS AES-128) packages are not built yet: widevine, playready, fairplay, cenc and clear are" });
     }
+    if (p.drm.length === 0) ctx.addIssue({ code: "custom", path: ["drm"], message: "must list at least one of clear, widevine, playready, fairplay, cenc" });
     for (const option of NOT_YET) {
       if ((p as Record<string, unknown>)[option] === true) ctx.addIssue({ code: "custom", path: [option], message: `${option} is not built yet` });
     }
@@ -54,31 +57,48 @@ export interface PackageInput {
   all_audio_tracks: boolean;
   /** Seconds into the source for `<content_id>_thumbnail.jpg`; null: no thumbnail. */
   thumbnail_time: number | null;
+  /** Publish a clear package (`clear` listed, or no protected system). */
+  clear: boolean;
+  /** The protected packages' keys and systems (get_drm_keys), or null. */
+  drm: PackageDrm | null;
+  /** The protected package is the active one (when there is one); the other kind's root manifests are parked. */
+  enable_drm: boolean;
 }
+
+/**
+ * What `media.package` gets of the keys: as stored, the keys sealed (`sealed_keys`); in the worker's lease,
+ * opened (`keys`) by the worker API (domain/lease-keys.ts).
+ */
+export type PackageDrm = Omit<GetDrmKeysOutput, "sealed_keys"> & { sealed_keys?: string; keys?: ContentKey[] };
 
 /** What `media.package` reports (besides its files). */
 export interface PackageOutput {
-  /** The package folder, `<content_id>_nodrm_<guid>`; its root manifests are this name + `.m3u8` / `.mpd`. */
+  /** The active package, `<content_id>_nodrm_<guid>` or `<content_id>_drm_<guid>`; its root manifests are this name + `.m3u8` / `.mpd`. */
   package: string;
+  /** Every package made, active first. */
+  packages: string[];
   duration: number;
 }
 
 const folderOf = (p: VodstreamParameters) => p.output_folder ?? p.source_folder;
+const isProtected = (p: VodstreamParameters) => p.drm.some((system) => system !== "clear");
 
 /**
- * Reference §3.1 (media.md, Packages): the media files of `source_folder` packaged ahead of time as CMAF
- * (fMP4) HLS + DASH by shaka-packager, every video rendition kept as a ladder, named so that drmswitch can
- * switch: `<content_id>_nodrm_<guid>/` with `master.m3u8` and `manifest.mpd`, and the active root manifests
- * `<content_id>_nodrm_<guid>.m3u8` / `.mpd` beside it; then, with `delete_source`, the source files go. This
- * build makes the clear package only.
+ * Reference §3.1 (media.md, Packages and DRM): the media files of `source_folder` packaged ahead of time as
+ * CMAF (fMP4) HLS + DASH by shaka-packager, every video rendition kept as a ladder. A clear package
+ * `<content_id>_nodrm_<guid>/` and, when `drm` lists protected systems, `<content_id>_drm_<guid>/` with one
+ * package per scheme they need (`cenc/`, `cbcs/`), its keys from the client's key provider (get_drm_keys).
+ * Root manifests `<name>.m3u8` / `.mpd` beside them name the active package (`enable_drm` picks it); the
+ * other kind's are parked as drmswitch parks them, so drmswitch can switch. Then, with `delete_source`, the
+ * source files go.
  */
 export const vodstream = defineWorkflow({
   name: "vodstream",
   description:
-    "Packages the media files of source_folder as CMAF HLS + DASH (every video rendition as a ladder, audio per all_audio_tracks) with shaka-packager, plus a thumbnail at thumbnail_time, published to output_folder with the active root manifests. Clear packages only for now.",
+    "Packages the media files of source_folder as CMAF HLS + DASH (every video rendition as a ladder, audio per all_audio_tracks) with shaka-packager: a clear package and/or protected ones (cenc for widevine/playready/cenc, cbcs for fairplay) with keys from the client's key provider, plus a thumbnail at thumbnail_time, published to output_folder with the active root manifests (enable_drm picks which).",
   usesWorkFolder: true,
   parameters: VodstreamParameters,
-  example: { content_id: "demo1", source_folder: "demo1/source", output_folder: "demo1", drm: ["clear"], create_thumbnail: true, thumbnail_time: "1:34.000" },
+  example: { content_id: "demo1", source_folder: "demo1/source", output_folder: "demo1", drm: ["clear", "widevine", "playready", "fairplay"], create_thumbnail: true, thumbnail_time: "1:34.000" },
   tasks: () => [
     {
       name: "get_sources",
@@ -88,10 +108,20 @@ export const vodstream = defineWorkflow({
       input: (p): GetSourcesInput => ({ storage: p.source_storage!, root_key: INPUT_ROOT_KEY, folder: p.source_folder }),
     },
     {
+      name: "get_drm_keys",
+      executor: "drm.get_keys",
+      needs: ["get_sources"],
+      when: isProtected,
+      timeoutMs: 60_000,
+      retry: { limit: 2 },
+      input: (p): GetDrmKeysInput => ({ content_id: p.content_id, drm: p.drm }),
+    },
+    {
       name: "package",
       executor: "media.package",
       runsOn: MEDIA_POOL,
-      needs: ["get_sources"],
+      // Skipped for clear packages, get_drm_keys stands in for get_sources.
+      needs: ["get_drm_keys"],
       timeoutMs: 60 * 60_000,
       retry: { limit: 2 },
       fileRoots: (p) => ({ source: { storage: p.source_storage!, root_key: INPUT_ROOT_KEY, folder: p.source_folder } }),
@@ -100,6 +130,9 @@ export const vodstream = defineWorkflow({
         sources: (outputs.get_sources as GetSourcesOutput | undefined)?.sources ?? [],
         all_audio_tracks: p.all_audio_tracks,
         thumbnail_time: p.create_thumbnail ? p.thumbnail_time : null,
+        clear: p.drm.includes("clear") || !isProtected(p),
+        drm: (outputs.get_drm_keys as GetDrmKeysOutput | undefined) ?? null,
+        enable_drm: p.enable_drm,
       }),
     },
     publishTask<VodstreamParameters>("package", folderOf),

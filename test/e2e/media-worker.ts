@@ -39,6 +39,11 @@ export class MediaWorker {
     this.exited = new Promise((resolve) => this.child.on("exit", (code) => resolve(code)));
   }
 
+  /** Everything it wrote: its log lines and its stderr (to check what it logs, or does not). */
+  get output(): string {
+    return `${JSON.stringify(this.lines)}\n${this.stderr}`;
+  }
+
   get pid(): number {
     return this.child.pid!;
   }

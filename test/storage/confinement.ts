@@ -9,6 +9,7 @@ import { findExecutor } from "../../src/executors/registry";
 import type { ListOptions, PutBody, StorageDriver } from "../../src/storage/driver";
 import { StorageLocation } from "../../src/storage/location";
 import { findWorkflow } from "../../src/workflows/registry";
+import { NO_DRM } from "../support/no-drm";
 
 /**
  * Storage confinement by construction (P5), as a property: for generated requests of every workflow that
@@ -185,6 +186,7 @@ async function runWorkflow(name: string, parameters: Record<string, unknown>, lo
       signal: new AbortController().signal,
       log: () => undefined,
       progress: () => undefined,
+      drm: NO_DRM,
       storage: async (storage) => {
         if (storage !== location.name) throw new Error(`the job asked for storage ${storage}, not its own ${location.name}`);
         return location;

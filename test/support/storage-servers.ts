@@ -16,7 +16,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 export const S3_CREDENTIALS = { accessKeyId: "test-access-key", secretAccessKey: "test-secret-key", region: "eu-west-1" };
 /** Buckets the local S3 server has from the start. */
-export const S3_BUCKETS = ["media", "e2e-media"];
+export const S3_BUCKETS = ["media", "e2e-media", "e2e-drm"];
 
 /** Azurite's well-known development account (public, documented by Microsoft). */
 export const AZURITE_ACCOUNT = "devstoreaccount1";

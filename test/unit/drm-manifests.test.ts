@@ -1,22 +1,34 @@
 import { describe, expect, it } from "vitest";
-import { manifestHasDrm, parseManifestName, planSwitch, type Manifest } from "../../src/domain/drm-manifests";
+import { manifestHasDrm, manifestKindOf, parseManifestName, planSwitch, type Manifest } from "../../src/domain/drm-manifests";
 import { fileNameProblem } from "../../src/storage/paths";
 
 const folder = "content/vod/demo1";
 const manifest = (name: string, kind: Manifest["kind"]): Manifest => {
   const parsed = parseManifestName(name)!;
-  return { name, key: `${folder}/${name}`, state: parsed.state, kind, guid: parsed.guid ?? "generated", contentId: parsed.contentId ?? "demo1", epoch: parsed.epoch };
+  return { name, key: `${folder}/${name}`, state: parsed.state, kind, guid: parsed.guid ?? "generated", contentId: parsed.contentId ?? "demo1", epoch: parsed.epoch, format: parsed.format };
 };
 
 describe("manifest names (reference §3.4)", () => {
   it("parses active and parked names", () => {
-    expect(parseManifestName("demo1_drm_57d8a1.ism")).toStrictEqual({ state: "active", kind: "drm", contentId: "demo1", guid: "57d8a1", epoch: null });
-    expect(parseManifestName("my_content_nodrm_ab-12.ism")).toStrictEqual({ state: "active", kind: "clear", contentId: "my_content", guid: "ab-12", epoch: null });
-    expect(parseManifestName("1700000000_ab12_my_content.drm")).toStrictEqual({ state: "parked", kind: null, contentId: "my_content", guid: "ab12", epoch: 1700000000 });
+    expect(parseManifestName("demo1_drm_57d8a1.ism")).toStrictEqual({ state: "active", kind: "drm", contentId: "demo1", guid: "57d8a1", epoch: null, format: "ism" });
+    expect(parseManifestName("my_content_nodrm_ab-12.ism")).toStrictEqual({ state: "active", kind: "clear", contentId: "my_content", guid: "ab-12", epoch: null, format: "ism" });
+    expect(parseManifestName("1700000000_ab12_my_content.drm")).toStrictEqual({ state: "parked", kind: null, contentId: "my_content", guid: "ab12", epoch: 1700000000, format: "ism" });
+    expect(parseManifestName("demo1_drm_57d8a1.m3u8")).toStrictEqual({ state: "active", kind: "drm", contentId: "demo1", guid: "57d8a1", epoch: null, format: "m3u8" });
+    expect(parseManifestName("1700000000_ab12_my.content.mpd.drm")).toStrictEqual({ state: "parked", kind: null, contentId: "my.content", guid: "ab12", epoch: 1700000000, format: "mpd" });
+    expect(parseManifestName("index.m3u8")).toBeNull();
     expect(parseManifestName("1700000000_ab12_demo1_aes.drm")).toMatchObject({ state: "parked", kind: "drm", contentId: "demo1" });
     expect(parseManifestName("demo1.ism")).toMatchObject({ state: "active", kind: null, guid: null });
     expect(parseManifestName("demo1.ismv")).toBeNull();
     expect(parseManifestName("notes.drm")).toBeNull();
+  });
+
+  it("tells a root manifest's kind by the package it points into, else by its key signalling", () => {
+    expect(manifestKindOf("m3u8", `#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\ndemo1_drm_ab12/cbcs/video_0.m3u8\n`)).toBe("drm");
+    expect(manifestKindOf("m3u8", `#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,URI="demo1_nodrm_ab12/audio_0.m3u8"\n`)).toBe("clear");
+    expect(manifestKindOf("mpd", `<MPD>\n  <BaseURL>my_drm_x_nodrm_ab12/</BaseURL>`)).toBe("clear");
+    expect(manifestKindOf("mpd", `<MPD><Period><AdaptationSet><ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011"/>`)).toBe("drm");
+    expect(manifestKindOf("m3u8", `#EXTM3U\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd://x"\nseg.m4s`)).toBe("drm");
+    expect(manifestKindOf("m3u8", `#EXTM3U\n#EXT-X-KEY:METHOD=NONE\nseg.m4s`)).toBe("clear");
   });
 
   it("tells DRM manifests by their parameters", () => {
@@ -36,8 +48,8 @@ describe("planSwitch", () => {
     expect(result).toStrictEqual({
       ok: true,
       plan: {
-        activate: { from: "1700000000_g2_demo1.drm", to: "demo1_nodrm_g2.ism" },
-        park: { from: "demo1_drm_g1.ism", to: "1800000000_g1_demo1.drm" },
+        activate: [{ from: "1700000000_g2_demo1.drm", to: "demo1_nodrm_g2.ism" }],
+        park: [{ from: "demo1_drm_g1.ism", to: "1800000000_g1_demo1.drm" }],
         active: "demo1_nodrm_g2.ism",
       },
     });
@@ -50,17 +62,17 @@ describe("planSwitch", () => {
     const on = planSwitch(afterOff, true, folder, "demo1", 1800000001);
     if (!on.ok) throw new Error(on.error);
     expect(on.plan.active).toBe(drmActive.name);
-    expect(on.plan.park?.to).toBe("1800000001_g2_demo1.drm");
+    expect(on.plan.park[0]?.to).toBe("1800000001_g2_demo1.drm");
   });
 
   it("does nothing when the wanted manifest is already active", () => {
-    expect(planSwitch([drmActive, clearParked], true, folder, "demo1", 1)).toStrictEqual({ ok: true, plan: { activate: null, park: null, active: drmActive.name } });
+    expect(planSwitch([drmActive, clearParked], true, folder, "demo1", 1)).toStrictEqual({ ok: true, plan: { activate: [], park: [], active: drmActive.name } });
   });
 
   it("picks the newest parked manifest of the wanted kind", () => {
     const older = manifest("1600000000_g3_demo1.drm", "clear");
     const result = planSwitch([drmActive, older, clearParked], false, folder, "demo1", 1);
-    expect(result.ok && result.plan.activate?.from).toBe(clearParked.name);
+    expect(result.ok && result.plan.activate[0]?.from).toBe(clearParked.name);
   });
 
   it("fails naming the missing manifest, and refuses several active ones", () => {
@@ -75,9 +87,28 @@ describe("planSwitch", () => {
     expect(several.ok || several.error).toBe("several active manifests in 'content/vod/demo1': demo1_drm_g1.ism, demo1_nodrm_g2.ism");
   });
 
+  it("switches a vodstream folder's root manifests as one pair, each kept under its guid", () => {
+    const pair = [manifest("demo1_drm_g1.m3u8", "drm"), manifest("demo1_drm_g1.mpd", "drm"), manifest("1700000000_g2_demo1.m3u8.drm", "clear"), manifest("1700000000_g2_demo1.mpd.drm", "clear")];
+    const off = planSwitch(pair, false, folder, "demo1", 1800000000);
+    expect(off).toStrictEqual({
+      ok: true,
+      plan: {
+        activate: [
+          { from: "1700000000_g2_demo1.m3u8.drm", to: "demo1_nodrm_g2.m3u8" },
+          { from: "1700000000_g2_demo1.mpd.drm", to: "demo1_nodrm_g2.mpd" },
+        ],
+        park: [
+          { from: "demo1_drm_g1.m3u8", to: "1800000000_g1_demo1.m3u8.drm" },
+          { from: "demo1_drm_g1.mpd", to: "1800000000_g1_demo1.mpd.drm" },
+        ],
+        active: "demo1_nodrm_g2.m3u8",
+      },
+    });
+  });
+
   it("activates a parked manifest when none is active", () => {
     const result = planSwitch([clearParked], false, folder, "demo1", 1);
-    expect(result.ok && result.plan).toStrictEqual({ activate: { from: clearParked.name, to: "demo1_nodrm_g2.ism" }, park: null, active: "demo1_nodrm_g2.ism" });
+    expect(result.ok && result.plan).toStrictEqual({ activate: [{ from: clearParked.name, to: "demo1_nodrm_g2.ism" }], park: [], active: "demo1_nodrm_g2.ism" });
   });
 
   it("refuses, before anything moves, a plan whose new names are not one safe file name each", () => {

@@ -8,6 +8,7 @@ import { deleteByListing, type ListPage, type ObjectInfo, type StorageDriver, ty
 import type { SwitchPlan } from "../../src/domain/drm-manifests";
 import { StorageLocation } from "../../src/storage/location";
 import { assertSafeKey } from "../../src/storage/paths";
+import { NO_DRM } from "../support/no-drm";
 
 /** A map-backed driver that records every change, to check what a reader could see between them. */
 class MemoryDriver implements StorageDriver {
@@ -68,6 +69,7 @@ function context(driver: MemoryDriver): ExecutorContext {
     signal: new AbortController().signal,
     log: () => undefined,
     progress: () => undefined,
+    drm: NO_DRM,
     storage: async (name) => new StorageLocation(name, driver, config.locations.R2!),
   };
 }
@@ -141,7 +143,7 @@ describe("drmswitch executors", () => {
     driver.objects.set("vod/demo1/demo1_drm_g1.ism", DRM);
     driver.objects.set("vod/demo1/1700000000_g2_demo1.drm", CLEAR);
     const before = new Map(driver.objects);
-    const plan: SwitchPlan = { activate: { from: "1700000000_g2_demo1.drm", to: "demo1_nodrm_g2.ism" }, park: { from: "demo1_drm_g1.ism", to: "1_g1_../x.drm" }, active: "demo1_nodrm_g2.ism" };
+    const plan: SwitchPlan = { activate: [{ from: "1700000000_g2_demo1.drm", to: "demo1_nodrm_g2.ism" }], park: [{ from: "demo1_drm_g1.ism", to: "1_g1_../x.drm" }], active: "demo1_nodrm_g2.ism" };
     await expect(renameManifests({ storage: "R2", root_key: "output_root", folder: "demo1", plan }, context(driver))).rejects.toBeInstanceOf(NonRetryableError);
     expect(driver.objects).toStrictEqual(before);
     expect(driver.snapshots).toStrictEqual([]);

@@ -29,8 +29,14 @@ describe("vodstream parameters", () => {
   });
 
   it("refuse what is not built yet rather than ignore it", () => {
-    const parsed = VodstreamParameters.safeParse({ content_id: "c", source_folder: "s", drm: ["clear", "fairplay"], generate_mp4: true, preview_thumbnails: false });
+    const parsed = VodstreamParameters.safeParse({ content_id: "c", source_folder: "s", drm: ["clear", "aes"], generate_mp4: true, preview_thumbnails: false });
     expect(parsed.success).toBe(false);
     expect(parsed.error!.issues.map((issue) => issue.path.join("."))).toEqual(["drm", "generate_mp4"]);
+    expect(VodstreamParameters.safeParse({ content_id: "c", source_folder: "s", drm: [] }).success).toBe(false);
+  });
+
+  it("take the protected systems: cenc for widevine, playready and cenc; cbcs for fairplay", () => {
+    expect(VodstreamParameters.parse({ content_id: "c", source_folder: "s", drm: ["widevine", "playready", "fairplay", "cenc"] }).drm).toHaveLength(4);
+    expect(VodstreamParameters.parse({ content_id: "c", source_folder: "s" }).drm).toEqual(["clear"]);
   });
 });

@@ -1,35 +1,33 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
-import { ffmpeg, ffprobe, run, ToolError, type Probe, type ProbedStream } from "../tools.ts";
+import { activeManifestName, parkedManifestName, type ManifestFormat } from "../../src/domain/drm-manifests.ts";
+import type { Scheme } from "../../src/domain/drm.ts";
 import type { PackageInput } from "../../src/workflows/vodstream.ts";
+import { ffmpeg, ffprobe, ToolError, type Probe, type ProbedStream } from "../tools.ts";
+import { checkDecryptsToClear } from "./decrypt-check.ts";
 import type { MadeFile, WorkerExecutor } from "./executor.ts";
+import { packageTracks, useGivenKeyUris, type Encryption, type Track } from "./shaka.ts";
 import { downloadSources, type LocalSource } from "./sources.ts";
 
-/** What the engine puts in the lease (src/workflows/vodstream.ts). */
+export { packagerBinary } from "./shaka.ts";
+
+/** What the engine puts in the lease (src/workflows/vodstream.ts), with the keys opened by the worker API. */
 type Input = PackageInput;
 
-/** shaka-packager's binary for this platform, from the pinned npm package (media-toolchain.md). */
-export function packagerBinary(): string {
-  const names: Record<string, string> = { "linux-x64": "packager-linux-x64", "linux-arm64": "packager-linux-arm64", "darwin-x64": "packager-osx-x64", "darwin-arm64": "packager-osx-arm64", "win32-x64": "packager-win-x64.exe" };
-  const name = names[`${process.platform}-${process.arch}`];
-  if (!name) throw new ToolError(`shaka-packager has no binary for ${process.platform}/${process.arch}`, false);
-  return join(dirname(createRequire(import.meta.url).resolve("shaka-packager/package.json")), "bin", name);
-}
-
-const SEGMENT_SECONDS = 2;
-
 /**
- * `media.package` (media.md, Packages): the source folder's files downloaded through the lease, every video
- * stream kept as a rung of the ladder and the audio tracks (all, or the best per language), packaged by
- * shaka-packager as CMAF: `<content_id>_nodrm_<guid>/` with `master.m3u8`, `manifest.mpd`, one folder of
- * segments per stream; then the active root manifests `<content_id>_nodrm_<guid>.m3u8` / `.mpd` beside it,
- * pointing into the package. Every manifest is read back with ffprobe (its streams, and its duration within one
- * frame of the source's) before anything is uploaded.
+ * `media.package` (media.md, Packages and DRM): the source folder's files downloaded through the lease, every
+ * video stream kept as a rung of the ladder and the audio tracks (all, or the best per language), packaged by
+ * shaka-packager as CMAF: a clear package `<content_id>_nodrm_<guid>/` and, with keys, `<content_id>_drm_<guid>/`
+ * holding one package per scheme (`cenc/`, `cbcs/`), each with `master.m3u8`, `manifest.mpd` and a folder of
+ * segments per stream. Root manifests `<name>.m3u8` / `.mpd` beside them point into a package: the active kind's
+ * by name, the other's parked (`<epoch>_<guid>_<content_id>.m3u8.drm`) as drmswitch parks them. Everything is
+ * read back before it is reported: every manifest with ffprobe (its streams, its duration within one frame of
+ * the source's), and every protected package decrypted with its keys to the clear package's frames.
  */
 export const packageVod: WorkerExecutor = async (input, ctx) => {
   const p = input as Input;
+  const encryptions = encryptionsOf(p);
   const sources: LocalSource[] = [];
   for (const { local, probe } of await downloadSources(p.sources, ctx, 40)) {
     const readable = await readableByPackager(local, probe, ctx.signal);
@@ -42,53 +40,103 @@ export const packageVod: WorkerExecutor = async (input, ctx) => {
   if (videos.length === 0) throw new ToolError("no source has a video stream", false);
   const audios = chooseAudio(sources.flatMap(({ local, probe }) => probe.streams.filter((stream) => stream.codec_type === "audio").map((stream) => ({ local, stream }))), p.all_audio_tracks);
   const names = audioNames(audios.map(({ stream }) => languageOf(stream)));
+  const tracks: Track[] = [
+    ...videos.map(({ local, stream }, i): Track => ({ local, stream, id: `video_${i}`, type: "VIDEO" })),
+    ...audios.map(({ local, stream }, i): Track => ({ local, stream, id: `audio_${i}`, type: "AUDIO", hlsName: names[i], language: languageOf(stream) })),
+  ];
+  const defaultLanguage = audios.map(({ stream }) => languageOf(stream)).find((language) => language !== null) ?? undefined;
 
-  const name = `${p.content_id}_nodrm_${randomUUID().replaceAll("-", "")}`;
+  const guid = () => randomUUID().replaceAll("-", "");
+  const clearName = `${p.content_id}_nodrm_${guid()}`;
+  const drmName = encryptions.length > 0 ? `${p.content_id}_drm_${guid()}` : null;
   const out = join(ctx.scratch, "out");
   await mkdir(out);
-  const descriptors = [
-    ...videos.map(({ local, stream }, i) => `in=${local},stream=${stream.index},init_segment=${name}/video_${i}/init.mp4,segment_template=${name}/video_${i}/$Number$.m4s,playlist_name=video_${i}.m3u8`),
-    ...audios.map(({ local, stream }, i) => {
-      // Only a checked language tag goes into the descriptor: the tag comes from the client's file, and shaka
-      // reads `,` and `=` in it as more descriptor fields (output paths anywhere on this machine).
-      const language = languageOf(stream);
-      return `in=${local},stream=${stream.index},init_segment=${name}/audio_${i}/init.mp4,segment_template=${name}/audio_${i}/$Number$.m4s,playlist_name=audio_${i}.m3u8,hls_group_id=audio,hls_name=${names[i]}${language ? `,language=${language}` : ""}`;
-    }),
-  ];
-  const defaultLanguage = audios.map(({ stream }) => languageOf(stream)).find((language) => language !== null);
-  ctx.progress(50, "packaging");
-  await run(packagerBinary(), [...descriptors, "--segment_duration", String(SEGMENT_SECONDS), "--generate_static_live_mpd", "--hls_playlist_type", "VOD", ...(defaultLanguage ? ["--default_language", defaultLanguage] : []), "--hls_master_playlist_output", `${name}/master.m3u8`, "--mpd_output", `${name}/manifest.mpd`], { cwd: out, signal: ctx.signal });
-  await writeRootManifests(out, name);
+  ctx.progress(45, "packaging");
+  // The clear package is made even when it is not published: each protected package must decrypt to it.
+  await packageTracks(out, clearName, tracks, { defaultLanguage, scratch: ctx.scratch, signal: ctx.signal });
+  for (const [i, encryption] of encryptions.entries()) {
+    ctx.progress(50 + (i * 30) / encryptions.length, `encrypting (${encryption.scheme})`);
+    await packageTracks(out, `${drmName}/${encryption.scheme}`, tracks, { defaultLanguage, encryption, scratch: ctx.scratch, signal: ctx.signal });
+    await useGivenKeyUris(out, `${drmName}/${encryption.scheme}`, tracks, encryption);
+    await checkDecryptsToClear(out, clearName, `${drmName}/${encryption.scheme}`, tracks, encryption, ctx.scratch, ctx.signal);
+  }
+  ctx.progress(85, "checking");
 
   // The source's length: the longest of the files the ladder's rungs come from.
   const duration = Math.max(...sources.filter(({ local }) => videos.some((video) => video.local === local)).map(({ probe }) => Number(probe.format.duration ?? 0)));
   const frame = 1 / frameRate(videos[0]!.stream);
-  await noReferenceOutside(out);
-  for (const manifest of [`${name}/master.m3u8`, `${name}/manifest.mpd`, `${name}.m3u8`, `${name}.mpd`]) {
-    const probe = await ffprobe(join(out, manifest), { signal: ctx.signal });
-    const found = { video: probe.streams.filter(isVideo).length, audio: probe.streams.filter((stream) => stream.codec_type === "audio").length };
-    if (found.video !== videos.length || found.audio !== audios.length) {
-      throw new ToolError(`${manifest} shows ${found.video} video and ${found.audio} audio streams, the package has ${videos.length} and ${audios.length}`, false);
-    }
-    // ffprobe gives no duration for DASH: the MPD's own mediaPresentationDuration is what a player uses.
-    const length = manifest.endsWith(".mpd") ? isoDuration(await readFile(join(out, manifest), "utf8")) : Number(probe.format.duration ?? NaN);
-    if (!(Math.abs(length - duration) <= frame + 1e-6)) throw new ToolError(`${manifest} lasts ${length} s, the source ${duration} s (more than one frame apart)`, false);
+  const manifests: string[] = [];
+  if (p.clear) {
+    await writeRootManifests(out, clearName, clearName, clearName);
+    manifests.push(`${clearName}/master.m3u8`, `${clearName}/manifest.mpd`, `${clearName}.m3u8`, `${clearName}.mpd`);
+  } else {
+    await rm(join(out, clearName), { recursive: true });
   }
+  if (drmName) {
+    const schemes = encryptions.map((encryption) => encryption.scheme);
+    // HLS players that need cbcs (FairPlay) get it; DASH players get cenc when the list asks for a cenc system.
+    const hls = schemes.includes("cbcs") ? "cbcs" : "cenc";
+    const dash = schemes.includes("cenc") ? "cenc" : "cbcs";
+    await writeRootManifests(out, drmName, `${drmName}/${hls}`, `${drmName}/${dash}`);
+    manifests.push(...schemes.flatMap((scheme) => [`${drmName}/${scheme}/master.m3u8`, `${drmName}/${scheme}/manifest.mpd`]), `${drmName}.m3u8`, `${drmName}.mpd`);
+  }
+  await noReferenceOutside(out);
+  for (const manifest of manifests) await checkManifest(join(out, manifest), manifest, { videos: videos.length, audios: audios.length, duration, frame }, ctx.signal);
 
-  const files: MadeFile[] = [];
+  // One active pair: the protected package when asked for (or when it is the only one), else the clear one.
+  const active = drmName && (p.enable_drm || !p.clear) ? drmName : clearName;
+  const parked = drmName && p.clear ? (active === drmName ? clearName : drmName) : null;
+  if (parked) await parkRootManifests(out, parked, p.content_id);
+
   if (p.thumbnail_time !== null) {
     const local = join(out, `${p.content_id}_thumbnail.jpg`);
     await ffmpeg(["-i", videos[0]!.local, "-ss", String(p.thumbnail_time), "-frames:v", "1", "-update", "1", "-q:v", "2", local], { signal: ctx.signal });
     const thumbnail = (await ffprobe(local, { signal: ctx.signal }).catch(() => null))?.streams.find(isVideo);
     if (!thumbnail) throw new ToolError(`no thumbnail at ${p.thumbnail_time} s: the source is shorter`, false);
   }
+  const files: MadeFile[] = [];
   for (const local of await listFiles(out)) {
     const path = relative(out, local).split(sep).join("/");
     files.push({ local, name: path, contentType: contentType(path) });
   }
   ctx.progress(100, "packaged");
-  return { output: { package: name, duration, renditions: videos.length, audio_tracks: audios.length }, files, listFiles: false };
+  const packages = [active, ...(parked ? [parked] : [])];
+  return { output: { package: active, packages, duration, renditions: videos.length, audio_tracks: audios.length, schemes: encryptions.map((encryption) => encryption.scheme) }, files, listFiles: false };
 };
+
+const HEX16 = /^[0-9a-f]{32}$/;
+
+/**
+ * The protected packages the lease asks for, one per scheme, each with its two keys. Keys that are not 16
+ * bytes of hex are refused before any of them reaches the packager's flags.
+ */
+function encryptionsOf(p: Input): Encryption[] {
+  if (!p.drm) return [];
+  const keys = p.drm.keys;
+  if (!keys) throw new ToolError("the lease carries no DRM keys (the engine opens them into the lease)", false);
+  return (Object.entries(p.drm.schemes) as [Scheme, string[]][]).map(([scheme, systems]) => {
+    const own = keys.filter((key) => key.scheme === scheme);
+    if (own.length !== 2 || !own.every((key) => HEX16.test(key.key_id) && HEX16.test(key.key))) {
+      throw new ToolError(`the lease's ${scheme} keys are not one 16-byte key id and key per track type`, false);
+    }
+    return { scheme, keys: own, systems, signalling: p.drm!.signalling };
+  });
+}
+
+/**
+ * One manifest read back: ffprobe finds every stream of the package, and it lasts as long as the source
+ * within one frame (ffprobe gives no duration for DASH: the MPD's own mediaPresentationDuration is what a
+ * player uses).
+ */
+async function checkManifest(file: string, name: string, want: { videos: number; audios: number; duration: number; frame: number }, signal: AbortSignal): Promise<void> {
+  const probe = await ffprobe(file, { signal });
+  const found = { video: probe.streams.filter(isVideo).length, audio: probe.streams.filter((stream) => stream.codec_type === "audio").length };
+  if (found.video !== want.videos || found.audio !== want.audios) {
+    throw new ToolError(`${name} shows ${found.video} video and ${found.audio} audio streams, the package has ${want.videos} and ${want.audios}`, false);
+  }
+  const length = name.endsWith(".mpd") ? isoDuration(await readFile(file, "utf8")) : Number(probe.format.duration ?? NaN);
+  if (!(Math.abs(length - want.duration) <= want.frame + 1e-6)) throw new ToolError(`${name} lasts ${length} s, the source ${want.duration} s (more than one frame apart)`, false);
+}
 
 /** A language tag as BCP 47 / ISO 639 writes it, or null (absent, `und`, or anything else a file may say). */
 export function languageOf(stream: ProbedStream): string | null {
@@ -135,13 +183,18 @@ async function noReferenceOutside(out: string): Promise<void> {
     if (!/\.(m3u8|mpd)$/.test(file)) continue;
     const text = await readFile(file, "utf8");
     const uris = file.endsWith(".m3u8")
-      ? text.split("\n").flatMap((line) => (line.startsWith("#") ? [...line.matchAll(/URI="([^"]+)"/g)].map((match) => match[1]!) : line.trim() === "" ? [] : [line.trim()]))
+      ? text.split("\n").flatMap((line) => (isKeyTag(line) ? [] : line.startsWith("#") ? [...line.matchAll(/URI="([^"]+)"/g)].map((match) => match[1]!) : line.trim() === "" ? [] : [line.trim()]))
       : [...text.matchAll(/(?:media|initialization)="([^"]+)"|<BaseURL>([^<]+)<\/BaseURL>/g)].map((match) => (match[1] ?? match[2])!);
     for (const uri of uris) {
       const target = join(dirname(file), uri.replaceAll("$Number$", "1"));
       if (/^[a-z]+:/i.test(uri) || uri.startsWith("/") || !target.startsWith(out + sep)) throw new ToolError(`${relative(out, file)} refers to '${uri.slice(0, 100)}', outside the package`, false);
     }
   }
+}
+
+/** A key tag's URI names a key (`data:` PSSH, `skd://`), not a file of the package. */
+function isKeyTag(line: string): boolean {
+  return line.startsWith("#EXT-X-KEY:") || line.startsWith("#EXT-X-SESSION-KEY:");
 }
 
 function isVideo(stream: ProbedStream): boolean {
@@ -175,21 +228,30 @@ function frameRate(stream: ProbedStream): number {
 }
 
 /**
- * The active root manifests: the package's master playlist with every URI made relative to the folder above
- * it, and its MPD with a BaseURL into the package (media.md: the active package is named by a manifest at the
- * folder's root).
+ * A package's root manifests `<name>.m3u8` / `.mpd` (media.md: the active package is named by a manifest at the
+ * folder's root): the master playlist of `hlsFrom` with every URI made relative to the folder above it, and the
+ * MPD of `dashFrom` with a BaseURL into it.
  */
-async function writeRootManifests(out: string, name: string): Promise<void> {
-  const master = await readFile(join(out, name, "master.m3u8"), "utf8");
+async function writeRootManifests(out: string, name: string, hlsFrom: string, dashFrom: string): Promise<void> {
+  const master = await readFile(join(out, hlsFrom, "master.m3u8"), "utf8");
   const hls = master
     .split("\n")
-    .map((line) => (line === "" || line.startsWith("#") ? line.replace(/URI="([^"]+)"/g, (_all, uri: string) => `URI="${name}/${uri}"`) : `${name}/${line}`))
+    .map((line) => (line === "" || line.startsWith("#") ? line.replace(/URI="([^"]+)"/g, (_all, uri: string) => `URI="${hlsFrom}/${uri}"`) : `${hlsFrom}/${line}`))
     .join("\n");
-  await writeFile(join(out, `${name}.m3u8`), hls);
-  const mpd = await readFile(join(out, name, "manifest.mpd"), "utf8");
-  const withBase = mpd.replace(/(<MPD\b[^>]*>)/, `$1\n  <BaseURL>${name}/</BaseURL>`);
-  if (withBase === mpd) throw new ToolError("the package's MPD has no MPD element", false);
-  await writeFile(join(out, `${name}.mpd`), withBase);
+  await writeFile(join(out, activeManifestName(name, "m3u8")), hls);
+  const mpd = await readFile(join(out, dashFrom, "manifest.mpd"), "utf8");
+  const withBase = mpd.replace(/(<MPD\b[^>]*>)/, `$1\n  <BaseURL>${dashFrom}/</BaseURL>`);
+  if (withBase === mpd) throw new ToolError(`the MPD of ${dashFrom} has no MPD element`, false);
+  await writeFile(join(out, activeManifestName(name, "mpd")), withBase);
+}
+
+/** The inactive kind's root manifests parked under drmswitch's names (their guid kept, so a switch restores them). */
+async function parkRootManifests(out: string, name: string, contentId: string): Promise<void> {
+  const guid = name.slice(name.lastIndexOf("_") + 1);
+  const epoch = Math.floor(Date.now() / 1000);
+  for (const format of ["m3u8", "mpd"] as ManifestFormat[]) {
+    await rename(join(out, activeManifestName(name, format)), join(out, parkedManifestName(epoch, guid, contentId, format)));
+  }
 }
 
 async function listFiles(folder: string): Promise<string[]> {

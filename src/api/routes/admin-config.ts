@@ -1,6 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { clientConfigText, clientKeys, putClientConfigText } from "../../db/clients";
-import { CallbackRule, ClientConfig, parseClientConfig, redactedConfig, withSections } from "../../domain/client-config";
+import { CallbackRule, ClientConfig, KeyProvider, parseClientConfig, redactedConfig, redactedKeyProvider, withSections } from "../../domain/client-config";
+import { endpointProblem } from "../../domain/endpoints";
+import { engineConfig } from "../../config";
 import { newSigningSecret } from "../../domain/signing";
 import { ApiError } from "../errors";
 import { newRouter } from "../router";
@@ -44,6 +46,26 @@ const putPoolsRoute = createRoute({
   request: {
     params: z.object({ name: ClientName }),
     body: { required: true, content: { "application/json": { schema: z.object({ pools: ClientConfig.shape.pools.unwrap().openapi({ example: { media: "acme-onprem" } }) }) } } },
+  },
+  responses: {
+    200: { description: "Stored (secrets masked)", content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } },
+    ...adminErrors,
+    ...bodyErrorResponses,
+  },
+});
+
+const putDrmRoute = createRoute({
+  method: "put",
+  path: "/admin/clients/{name}/drm",
+  summary: "Set a client's DRM key provider: a CPIX 2.3 key server (URL and headers) or static keys from a secret seed",
+  description:
+    "Protected packages (vodstream `drm`) get their content keys from here. `cpix`: the engine POSTs a CPIX 2.3 request (the key ids it chose, " +
+    "per track type and scheme, and the DRM systems' ids) to `url` with `headers`, and uses the keys (PlainValue) and PSSH / HLS key URIs of the answer. " +
+    "`static`: keys derived from `seed` and the content id with HKDF (development and tests). The seed and header values are never returned.",
+  security,
+  request: {
+    params: z.object({ name: ClientName }),
+    body: { required: true, content: { "application/json": { schema: KeyProvider.openapi({ example: { provider: "cpix", url: "https://keys.example.com/cpix", headers: { "x-api-key": "…" } } }) } } },
   },
   responses: {
     200: { description: "Stored (secrets masked)", content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } },
@@ -101,6 +123,18 @@ export const adminConfigRoutes = newRouter()
     await putClientConfigText(c.env.DB, name, withSections(text, { pools }));
     forgetClient(name);
     return c.json(redactedConfig({ ...config, pools }) as Record<string, unknown>, 200);
+  })
+  .openapi(putDrmRoute, async (c) => {
+    const { name } = c.req.valid("param");
+    const drm = c.req.valid("json");
+    if (drm.provider === "cpix") {
+      const problem = endpointProblem(drm.url, engineConfig(c.env).allowPrivateCallbacks);
+      if (problem) throw new ApiError(400, "validation_failed", `url: ${problem}`, [{ path: "url", message: problem }]);
+    }
+    const { text } = await loadConfig(c.env.DB, name);
+    await putClientConfigText(c.env.DB, name, withSections(text, { drm }));
+    forgetClient(name);
+    return c.json(redactedKeyProvider(drm), 200);
   })
   .openapi(rotateSecretRoute, async (c) => {
     const { name } = c.req.valid("param");

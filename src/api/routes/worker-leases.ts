@@ -11,6 +11,7 @@ import type { PoolOffer } from "../../protocol/pool";
 import type { AppEnv } from "../app-env";
 import { ApiError } from "../errors";
 import { leaseAddress, newLeaseId } from "../lease-id";
+import { openDrmKeys } from "../../domain/lease-keys";
 import { newRouter } from "../router";
 import { bodyErrorResponses, ErrorBody } from "../schemas";
 
@@ -145,7 +146,10 @@ export const workerLeaseRoutes = newRouter()
         const leaseId = newLeaseId(offer);
         try {
           const claim = await coordinatorFor(c.env.JOB_COORDINATOR, offer.jobId).claimRemote(offer.task, offer.attempt, await sha256Hex(leaseId));
-          if (claim.ok) leases.push(leaseView(leaseId, claim.assignment, c.get("config").workerLeaseMs));
+          if (claim.ok) {
+            const input = await leaseInput(c, leaseId, claim.assignment);
+            if (input !== undefined) leases.push(leaseView(leaseId, { ...claim.assignment, input }, c.get("config").workerLeaseMs));
+          }
           handled.push(offer);
         } catch (error) {
           console.error(JSON.stringify({ level: "error", message: "claim for a worker failed", job_id: offer.jobId, task: offer.task, error: errorMessage(error) }));
@@ -170,6 +174,20 @@ export const workerLeaseRoutes = newRouter()
     ok(await callLease(c, c.req.valid("param").lease_id, { type: "fail", error, retryable }));
     return c.json({ result: "failed" as const }, 200);
   });
+
+/**
+ * The input the worker gets: as stored, with sealed DRM keys opened (media.md, DRM: keys reach only the
+ * worker's lease input). Keys that cannot be opened (the deployment's DRM_KEY_SECRET changed since they were
+ * fetched) fail the attempt at once, so that its retry fetches them again; the lease is then not handed out.
+ */
+async function leaseInput(c: Context<AppEnv>, leaseId: string, assignment: RemoteAssignment): Promise<unknown> {
+  try {
+    return await openDrmKeys(assignment.jobId, assignment.input, c.env.DRM_KEY_SECRET);
+  } catch (error) {
+    await callLease(c, leaseId, { type: "fail", error: `the task's DRM keys could not be opened (${errorMessage(error)}): they are fetched again`, retryable: true });
+    return undefined;
+  }
+}
 
 /** Hands a call on a lease to its job's coordinator, with the caller's pool and client scope. */
 export async function callLease(c: Context<AppEnv>, leaseId: string, call: WorkerCall): Promise<WorkerAnswer> {

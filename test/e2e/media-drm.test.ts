@@ -1,0 +1,306 @@
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { staticKeys, uuidOf } from "../../src/domain/drm";
+import { listAll } from "../../src/storage/driver";
+import { S3Driver } from "../../src/storage/s3";
+import { psshBox, startCpixServer } from "../support/cpix-server";
+import { S3_CREDENTIALS, startS3Server, type LocalServer } from "../support/storage-servers";
+import { bodiesOf, isTaskCallback, jobCallbackArrived, ofJob, type Callback } from "./callbacks";
+import { Engine, type Client, type JobObject } from "./harness";
+import { makeSourceFile, makeTwoLanguageFile, probe } from "./media";
+import { MediaWorker } from "./media-worker";
+import { Receiver } from "./receiver";
+
+/**
+ * vodstream's protected packages end to end (media.md, DRM): the engine under wrangler, the reference media
+ * worker as a real process running shaka-packager, keys from the static provider and from a local CPIX 2.3
+ * key server, the packages published to a local S3 server and checked from there: read by ffprobe, decrypted
+ * with the keys to the clear package's frames (`framemd5`), for cenc and for cbcs. Then drmswitch on the
+ * output, and a search of everything the engine keeps or sends for the key bytes.
+ */
+
+const exec = promisify(execFile);
+const ROOT = "content/vod";
+const INPUT = "content/input";
+const SEED = "e2e-static-seed-0123456789abcdef0123456789";
+const KEY_HEADER = { name: "x-api-key", value: "cpix-e2e-secret" };
+let folder: string;
+let s3Server: LocalServer;
+let store: S3Driver;
+let engine: Engine;
+let receiver: Receiver;
+let keyServer: Awaited<ReturnType<typeof startCpixServer>>;
+let staticClient: Client;
+let cpixClient: Client;
+let worker: MediaWorker;
+/** Every key a test saw used (hex), to search for afterwards. */
+const usedKeys = new Set<string>();
+
+beforeAll(async () => {
+  folder = mkdtempSync(join(tmpdir(), "media-drm-"));
+  // Two renditions, two audio languages: the upper one carries both tracks, the lower one is video only.
+  await Promise.all([makeTwoLanguageFile(join(folder, "hi.mp4"), "640x360"), makeSourceFile(join(folder, "lo.mp4"), "320x180", 4, false)]);
+  [s3Server, receiver, keyServer, engine] = await Promise.all([
+    startS3Server(),
+    Receiver.start(),
+    startCpixServer(KEY_HEADER),
+    Engine.start({ name: "media-drm", vars: { DRM_KEY_SECRET: "e2e-drm-key-sealing-secret" } }),
+  ]);
+  store = new S3Driver({ endpoint: s3Server.url, bucket: "e2e-drm", region: S3_CREDENTIALS.region, accessKeyId: S3_CREDENTIALS.accessKeyId, secretAccessKey: S3_CREDENTIALS.secretAccessKey, pathStyle: true, fetch });
+  for (const name of ["hi.mp4", "lo.mp4"]) await store.put(`${INPUT}/drmsrc/${name}`, readFileSync(join(folder, name)));
+  const storage = {
+    default: "S3",
+    locations: { S3: { driver: "s3", endpoint: s3Server.url, region: S3_CREDENTIALS.region, bucket: "e2e-drm", path_style: true, access_key_id: S3_CREDENTIALS.accessKeyId, secret_access_key: S3_CREDENTIALS.secretAccessKey, roots: { output_root: ROOT, input_root: INPUT } } },
+  };
+  staticClient = await engine.createClient("e2e-drm-static");
+  cpixClient = await engine.createClient("e2e-drm-cpix");
+  // Both clients share the bucket and its roots (the test's own two tenants): storage marked shared.
+  for (const client of [staticClient, cpixClient]) {
+    const shared = { ...storage, locations: { S3: { ...storage.locations.S3, shared: true } } };
+    expect((await engine.admin("PUT", `/admin/clients/${client.name}/storage`, shared)).status).toBe(200);
+    await engine.setSetting(client, "retry_delay", "0.2");
+  }
+  const seeded = await engine.admin<Record<string, unknown>>("PUT", `/admin/clients/${staticClient.name}/drm`, { provider: "static", seed: SEED });
+  expect(seeded).toMatchObject({ status: 200, body: { provider: "static", seed: "********" } });
+  await useKeyServer("/cpix");
+  const token = await engine.admin<{ token: string }>("POST", "/admin/pools/media/tokens", { label: "e2e-drm" });
+  worker = new MediaWorker(engine.url, token.body.token, { concurrency: 1 });
+}, 120_000);
+
+afterAll(async () => {
+  await worker?.stop();
+  await engine?.destroy();
+  await Promise.all([receiver?.stop(), s3Server?.stop(), keyServer?.stop()]);
+  if (folder) rmSync(folder, { recursive: true, force: true });
+});
+
+async function useKeyServer(path: string): Promise<void> {
+  const set = await engine.admin<Record<string, unknown>>("PUT", `/admin/clients/${cpixClient.name}/drm`, { provider: "cpix", url: `${keyServer.url}${path}`, headers: { [KEY_HEADER.name]: KEY_HEADER.value } });
+  expect(set).toMatchObject({ status: 200, body: { provider: "cpix", headers: { [KEY_HEADER.name]: "********" } } });
+}
+
+async function run(client: Client, workflow: string, parameters: Record<string, unknown>): Promise<{ job: JobObject; callbacks: Callback[] }> {
+  const path = `/${workflow}-${Math.random().toString(36).slice(2, 8)}`;
+  const accepted = await engine.submit(client, workflow, { ...parameters, rest_endpoints: [receiver.url(path)] });
+  await receiver.waitFor(jobCallbackArrived(accepted.id, path), 90_000, `the job callback of ${workflow}`);
+  const job = await engine.waitForJob(client, accepted.id);
+  return { job, callbacks: bodiesOf(ofJob(receiver.at(path), accepted.id)).sort((a, b) => a.sequence - b.sequence) };
+}
+
+/** The client's output folder mirrored locally, as a CDN would serve it. */
+async function mirror(outputFolder: string): Promise<string> {
+  const local = join(folder, `mirror-${outputFolder}-${Math.random().toString(36).slice(2, 6)}`);
+  for await (const { key } of listAll(store, `${ROOT}/${outputFolder}/`)) {
+    const object = await store.get(key);
+    const file = join(local, key.slice(`${ROOT}/${outputFolder}/`.length));
+    mkdirSync(join(file, ".."), { recursive: true });
+    writeFileSync(file, Buffer.from(await new Response(object!.body).arrayBuffer()));
+  }
+  return local;
+}
+
+/** A track's init segment and media segments joined into one fragmented MP4. */
+function joined(trackFolder: string): string {
+  const segments = readdirSync(trackFolder).filter((name) => /^\d+\.m4s$/.test(name)).sort((a, b) => parseInt(a) - parseInt(b));
+  const file = `${trackFolder}.joined.mp4`;
+  writeFileSync(file, Buffer.concat(["init.mp4", ...segments].map((name) => readFileSync(join(trackFolder, name)))));
+  return file;
+}
+
+/** The MD5 of each decoded frame (of the streams `map` picks), decrypted with `key` first when given. */
+async function decodedFrames(file: string, key?: string, map = "0"): Promise<string[]> {
+  const { stdout } = await exec("ffmpeg", ["-hide_banner", "-loglevel", "error", ...(key ? ["-decryption_key", key] : []), "-i", file, "-map", map, "-f", "framemd5", "-"], { maxBuffer: 64 << 20 });
+  return stdout.split("\n").filter((line) => line && !line.startsWith("#")).map((line) => line.split(",").pop()!.trim());
+}
+
+const TRACKS = ["video_0", "video_1", "audio_0", "audio_1"];
+
+describe("vodstream with DRM from the static provider", () => {
+  let done: Callback & { message: string; files: string[] };
+  let local: string;
+  let drmName: string;
+  let clearName: string;
+
+  test("makes a clear package and protected cenc and cbcs packages that decrypt with the derived keys to the clear frames; the DRM manifests are active, the clear ones parked", async () => {
+    const { job, callbacks } = await run(staticClient, "vodstream", { content_id: "drm1", source_folder: "drmsrc", output_folder: "drm1", drm: ["clear", "widevine", "playready", "fairplay"], create_thumbnail: false });
+    expect(job).toMatchObject({ queue_state: "completed", failed: false });
+    expect(callbacks.filter(isTaskCallback).filter((body) => body.event === "complete").map((body) => body.task_name)).toEqual(["get_sources", "get_drm_keys", "package", "publish"]);
+    done = callbacks.at(-1) as typeof done;
+    expect(done.message).toMatch(new RegExp(`^${ROOT}/drm1/drm1_drm_[0-9a-f]{32}\\.m3u8$`));
+    drmName = done.message.split("/").pop()!.replace(/\.m3u8$/, "");
+    const parked = done.files.filter((key) => key.endsWith(".drm")).map((key) => key.split("/").pop()!);
+    expect(parked).toHaveLength(2);
+    const [, guid] = /^\d+_([0-9a-f]{32})_drm1\.m3u8\.drm$/.exec(parked.find((name) => name.endsWith(".m3u8.drm"))!)!;
+    clearName = `drm1_nodrm_${guid}`;
+    expect(done.files).toEqual(expect.arrayContaining([done.message, `${ROOT}/drm1/${drmName}.mpd`, `${ROOT}/drm1/${drmName}/cenc/manifest.mpd`, `${ROOT}/drm1/${drmName}/cbcs/master.m3u8`, `${ROOT}/drm1/${clearName}/master.m3u8`]));
+
+    local = await mirror("drm1");
+    // The active root manifests point into the protected packages: HLS into cbcs (FairPlay), DASH into cenc.
+    expect(readFileSync(join(local, `${drmName}.m3u8`), "utf8")).toContain(`${drmName}/cbcs/video_0.m3u8`);
+    expect(readFileSync(join(local, `${drmName}.mpd`), "utf8")).toContain(`<BaseURL>${drmName}/cenc/</BaseURL>`);
+    // ffprobe reads every package: the clear one through HLS and DASH, the protected ones' streams through their manifests.
+    for (const manifest of [`${clearName}/master.m3u8`, `${clearName}/manifest.mpd`, `${drmName}/cenc/manifest.mpd`, `${drmName}/cbcs/manifest.mpd`, `${drmName}.mpd`]) {
+      const read = await probe(join(local, manifest));
+      const widths = read.streams.filter((stream) => stream.codec_type === "video").map((stream) => stream.width).sort();
+      const languages = read.streams.filter((stream) => stream.codec_type === "audio").map((stream) => stream.tags?.language).sort();
+      expect([manifest, widths, languages]).toEqual([manifest, [320, 640], ["en", "fr"]]);
+    }
+    expect(Math.abs(Number((await probe(join(local, `${clearName}/master.m3u8`))).format.duration) - 4)).toBeLessThanOrEqual(0.04 + 1e-6);
+
+    // The keys, derived here as the static provider derives them, decrypt each track to the clear package's frames.
+    const keys = await staticKeys(SEED, "drm1", ["cenc", "cbcs"]);
+    for (const key of keys) usedKeys.add(key.key);
+    for (const scheme of ["cenc", "cbcs"] as const) {
+      const mpd = readFileSync(join(local, drmName, scheme, "manifest.mpd"), "utf8");
+      for (const track of TRACKS) {
+        const key = keys.find((candidate) => candidate.scheme === scheme && candidate.track === (track.startsWith("video") ? "VIDEO" : "AUDIO"))!;
+        expect(mpd).toContain(`cenc:default_KID="${uuidOf(key.key_id)}"`);
+        const clear = await decodedFrames(joined(join(local, clearName, track)));
+        expect(clear.length).toBeGreaterThan(track.startsWith("video") ? 99 : 150);
+        const decrypted = await decodedFrames(joined(join(local, drmName, scheme, track)), key.key);
+        expect([scheme, track, decrypted]).toEqual([scheme, track, clear]);
+        // Without the key, the protected track does not give the clear frames.
+        const encrypted = await decodedFrames(join(local, drmName, scheme, `${track}.joined.mp4`)).catch(() => []);
+        expect(encrypted).not.toEqual(clear);
+      }
+    }
+    // Signalling: Widevine and PlayReady in the cenc MPD, FairPlay's skd:// key URI in the cbcs playlists.
+    const cencMpd = readFileSync(join(local, drmName, "cenc", "manifest.mpd"), "utf8");
+    expect(cencMpd).toContain("urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed");
+    expect(cencMpd).toContain("urn:uuid:9a04f079-9840-4286-ab92-e65be0885f95");
+    expect(readFileSync(join(local, drmName, "cbcs", "video_0.m3u8"), "utf8")).toMatch(/#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd:\/\/[^"]+",KEYFORMATVERSIONS="1",KEYFORMAT="com.apple.streamingkeydelivery"/);
+  }, 180_000);
+
+  test("drmswitch turns DRM off and on again on that folder: the pair of root manifests switches as one, and on → off → on gives back the same active name", async () => {
+    const off = await run(staticClient, "drmswitch", { content_id: "drm1", folder: "drm1", enable_drm: false });
+    expect(off.job).toMatchObject({ queue_state: "completed", failed: false });
+    expect((off.callbacks.at(-1) as Callback & { message: string }).message).toBe(`${ROOT}/drm1/${clearName}.m3u8`);
+    const afterOff = await mirror("drm1");
+    const roots = readdirSync(afterOff).filter((name) => statSync(join(afterOff, name)).isFile()).sort();
+    expect(roots.filter((name) => !name.endsWith(".drm"))).toEqual([`${clearName}.m3u8`, `${clearName}.mpd`]);
+    expect(roots.filter((name) => new RegExp(`^\\d+_${drmName.split("_").pop()}_drm1\\.(m3u8|mpd)\\.drm$`).test(name))).toHaveLength(2);
+    // The clear manifest now active plays the clear package.
+    expect((await probe(join(afterOff, `${clearName}.m3u8`))).streams.filter((stream) => stream.codec_type === "video")).toHaveLength(2);
+
+    const on = await run(staticClient, "drmswitch", { content_id: "drm1", folder: "drm1", enable_drm: true });
+    expect((on.callbacks.at(-1) as Callback & { message: string }).message).toBe(done.message);
+    const afterOn = await mirror("drm1");
+    expect(readFileSync(join(afterOn, `${drmName}.mpd`), "utf8")).toContain(`<BaseURL>${drmName}/cenc/</BaseURL>`);
+  }, 120_000);
+});
+
+describe("vodstream with DRM from a CPIX key server", () => {
+  test("asks the key server for a key per track type and scheme with the systems' ids and the client's header, and packages with the keys and PSSH it answered", async () => {
+    const before = keyServer.requests.length;
+    const { job, callbacks } = await run(cpixClient, "vodstream", { content_id: "cpix1", source_folder: "drmsrc", output_folder: "cpix1", drm: ["widevine", "fairplay"], create_thumbnail: false });
+    expect(job).toMatchObject({ queue_state: "completed", failed: false });
+    const asked = keyServer.requests.slice(before);
+    expect(asked).toHaveLength(1);
+    const request = asked[0]!;
+    expect(request.contentId).toBe("cpix1");
+    expect(request.headers[KEY_HEADER.name]).toBe(KEY_HEADER.value);
+    expect(request.keys.map(({ scheme, track }) => `${scheme}/${track}`).sort()).toEqual(["cbcs/AUDIO", "cbcs/VIDEO", "cenc/AUDIO", "cenc/VIDEO"]);
+    const kidOf = (scheme: string, track: string) => request.keys.find((key) => key.scheme === scheme && key.track === track)!.kid;
+    // Widevine for each cenc key, FairPlay for each cbcs key: nothing else.
+    expect(request.systems.map(({ kid, systemId }) => `${request.keys.find((key) => key.kid === kid)!.scheme}:${systemId}`).sort()).toEqual([
+      "cbcs:94ce86fb-07ff-4f43-adb8-93d2fa968ca2",
+      "cbcs:94ce86fb-07ff-4f43-adb8-93d2fa968ca2",
+      "cenc:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed",
+      "cenc:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed",
+    ]);
+
+    // No clear package was asked for: only the protected one is published, and it is the active one.
+    const done = callbacks.at(-1) as Callback & { message: string; files: string[] };
+    expect(done.message).toMatch(new RegExp(`^${ROOT}/cpix1/cpix1_drm_[0-9a-f]{32}\\.m3u8$`));
+    expect(done.files.some((key) => key.includes("_nodrm_") || key.endsWith(".drm"))).toBe(false);
+    const drmName = done.message.split("/").pop()!.replace(/\.m3u8$/, "");
+    const local = await mirror("cpix1");
+    // The key server's PSSH is in the MPD as it gave it; its FairPlay key URI in the playlists.
+    const mpd = readFileSync(join(local, drmName, "cenc", "manifest.mpd"), "utf8");
+    const boxes = Buffer.concat([...mpd.matchAll(/<cenc:pssh>([^<]+)<\/cenc:pssh>/g)].map((match) => Buffer.from(match[1]!, "base64")));
+    for (const track of ["VIDEO", "AUDIO"]) expect(boxes.includes(psshBox("edef8ba9-79d6-4ace-a3c8-27dcd51d21ed", kidOf("cenc", track)))).toBe(true);
+    expect(readFileSync(join(local, drmName, "cbcs", "video_0.m3u8"), "utf8")).toContain(`URI="skd://keys.test/${kidOf("cbcs", "VIDEO")}",KEYFORMATVERSIONS="1",KEYFORMAT="com.apple.streamingkeydelivery"`);
+    expect(readFileSync(join(local, drmName, "cbcs", "audio_1.m3u8"), "utf8")).toContain(`URI="skd://keys.test/${kidOf("cbcs", "AUDIO")}"`);
+    // Each track decrypted with the key the server gave decodes to the frames of the source itself (video is
+    // packaged, not re-encoded); audio decrypted with the cenc and the cbcs key gives the same frames.
+    for (const scheme of ["cenc", "cbcs"]) {
+      for (const track of ["VIDEO", "AUDIO"]) {
+        const kid = kidOf(scheme, track);
+        expect(mpd.includes(`cenc:default_KID="${kid}"`) || scheme === "cbcs").toBe(true);
+        usedKeys.add(keyServer.keys.get(kid)!.toString("hex"));
+      }
+    }
+    const hiFrames = await decodedFrames(join(folder, "hi.mp4"), undefined, "0:v");
+    const audio: string[][] = [];
+    for (const scheme of ["cenc", "cbcs"]) {
+      const video = await decodedFrames(joined(join(local, drmName, scheme, "video_0")), keyServer.keys.get(kidOf(scheme, "VIDEO"))!.toString("hex"));
+      expect([scheme, video]).toEqual([scheme, hiFrames]);
+      audio.push(await decodedFrames(joined(join(local, drmName, scheme, "audio_0")), keyServer.keys.get(kidOf(scheme, "AUDIO"))!.toString("hex")));
+    }
+    expect(audio[0]!.length).toBeGreaterThan(150);
+    expect(audio[1]).toEqual(audio[0]);
+  }, 180_000);
+
+  test("a key server that answers 500, or something that is not CPIX, fails get_drm_keys with the reason after the task's retries", async () => {
+    for (const [path, reason] of [
+      ["/500", /the key server at 127\.0\.0\.1:\d+ answered 500 Internal Server Error/],
+      ["/garbage", /the key server at 127\.0\.0\.1:\d+: the key server's answer is not a CPIX document/],
+    ] as const) {
+      await useKeyServer(path);
+      const { job, callbacks } = await run(cpixClient, "vodstream", { content_id: "cpix2", source_folder: "drmsrc", output_folder: "cpix2", drm: ["widevine"] });
+      expect(job.failed).toBe(true);
+      const failures = callbacks.filter(isTaskCallback).filter((body) => body.task_name === "get_drm_keys" && body.event === "fail");
+      // The retry policy of get_drm_keys: three attempts, each failing with the key server's reason.
+      expect(failures.length, path).toBe(3);
+      for (const failure of failures) expect(JSON.stringify(failure)).toMatch(reason);
+      expect((callbacks.at(-1) as Callback & { message: string }).message).toMatch(reason);
+      expect(callbacks.filter(isTaskCallback).some((body) => body.task_name === "package")).toBe(false);
+    }
+    await useKeyServer("/cpix");
+  }, 120_000);
+});
+
+describe("DRM keys stay secret", () => {
+  test("no key (hex, base64 or raw bytes) is in a callback, an API response, a job log, the engine's or the worker's output, a published file, or anything the engine stored", async () => {
+    expect(usedKeys.size).toBeGreaterThanOrEqual(8);
+    const forms = [...usedKeys].flatMap((hex) => [hex, hex.toUpperCase(), Buffer.from(hex, "hex").toString("base64"), Buffer.from(hex, "hex").toString("base64url")]);
+    const raw = [...usedKeys].map((hex) => Buffer.from(hex, "hex"));
+    const texts: [string, string][] = [
+      ["callbacks", JSON.stringify(receiver.received.map((request) => ({ headers: request.headers, raw: request.raw })))],
+      ["engine output", JSON.stringify(engine.workerLogs)],
+      ["worker output", worker.output],
+    ];
+    for (const client of [staticClient, cpixClient]) {
+      const jobs = await engine.request<{ id: string }[]>("GET", "/jobs?limit=100", { headers: client.headers });
+      expect(jobs.body.length).toBeGreaterThan(0);
+      texts.push([`GET /jobs of ${client.name}`, JSON.stringify(jobs.body)]);
+      for (const { id } of jobs.body) {
+        texts.push([`job ${id}`, JSON.stringify(await engine.getJob(client, id))]);
+        texts.push([`logs of ${id}`, JSON.stringify(await engine.getLogs(client, id))]);
+        texts.push([`deliveries of ${id}`, JSON.stringify(await engine.getCallbacks(client, id))]);
+      }
+      texts.push([`operator view of ${client.name}`, JSON.stringify((await engine.admin("GET", `/admin/clients/${client.name}`)).body)]);
+    }
+    for (const [where, text] of texts) for (const form of forms) expect(text.includes(form), `${where} holds a key`).toBe(false);
+    // Published files and the engine's own persisted state (D1, Durable Objects, queues, R2), byte for byte.
+    const files: [string, Buffer][] = [];
+    for await (const { key } of listAll(store, "")) files.push([`s3:${key}`, Buffer.from(await new Response((await store.get(key))!.body).arrayBuffer())]);
+    for (const file of walk(engine.persistTo)) files.push([file, readFileSync(file)]);
+    expect(files.length).toBeGreaterThan(50);
+    for (const [where, bytes] of files) {
+      for (const form of [...forms.map((text) => Buffer.from(text)), ...raw]) expect(bytes.includes(form), `${where} holds a key`).toBe(false);
+    }
+  }, 60_000);
+});
+
+function* walk(path: string): Generator<string> {
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const full = join(path, entry.name);
+    if (entry.isDirectory()) yield* walk(full);
+    else if (entry.isFile()) yield full;
+  }
+}
