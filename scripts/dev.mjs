@@ -31,6 +31,8 @@ function devCredentials() {
     admin_token: `adm_dev_${randomBytes(24).toString("base64url")}`,
     signing_secret: `whsec_${randomBytes(32).toString("base64")}`,
     worker_token: `wkr_${randomUUID()}_${randomBytes(32).toString("base64url")}`,
+    drm_key_secret: randomBytes(32).toString("base64url"),
+    drm_seed: randomBytes(32).toString("hex"),
     ...stored,
   };
   mkdirSync(dirname(file), { recursive: true });
@@ -47,6 +49,8 @@ const workerTokenHash = createHash("sha256").update(credentials.worker_token).di
 const config = JSON.stringify({
   signing_secrets: [{ secret: credentials.signing_secret, expires_at: null }],
   storage: { default: "R2", locations: { R2: { driver: "r2", binding: "MEDIA", roots: { input_root: "input", output_root: "content/vod" } } } },
+  // Development keys for protected packages (vodstream `drm`): derived from this seed (media.md, DRM).
+  drm: { provider: "static", seed: credentials.drm_seed },
 });
 const now = new Date().toISOString();
 
@@ -83,7 +87,7 @@ console.log(`
 const dev = spawn(
   process.execPath,
   // Development settings are passed here, never kept in wrangler.toml: a plain `wrangler deploy` stays safe.
-  [wrangler, "dev", "--port", port, "--var", `ADMIN_TOKEN:${credentials.admin_token}`, "--var", "ALLOW_PRIVATE_CALLBACKS:true", "--var", "TASK_BATCH_BUDGET_MS:50", ...process.argv.slice(2)],
+  [wrangler, "dev", "--port", port, "--var", `ADMIN_TOKEN:${credentials.admin_token}`, "--var", "ALLOW_PRIVATE_CALLBACKS:true", "--var", "TASK_BATCH_BUDGET_MS:50", "--var", `DRM_KEY_SECRET:${credentials.drm_key_secret}`, ...process.argv.slice(2)],
   { cwd: root, env, stdio: "inherit" },
 );
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));

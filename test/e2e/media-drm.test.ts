@@ -8,6 +8,7 @@ import { staticKeys, uuidOf } from "../../src/domain/drm";
 import { listAll } from "../../src/storage/driver";
 import { S3Driver } from "../../src/storage/s3";
 import { psshBox, startCpixServer } from "../support/cpix-server";
+import { playHls } from "../support/playback";
 import { S3_CREDENTIALS, startS3Server, type LocalServer } from "../support/storage-servers";
 import { bodiesOf, isTaskCallback, jobCallbackArrived, ofJob, type Callback } from "./callbacks";
 import { Engine, type Client, type JobObject } from "./harness";
@@ -174,6 +175,16 @@ describe("vodstream with DRM from the static provider", () => {
     expect(cencMpd).toContain("urn:uuid:9a04f079-9840-4286-ab92-e65be0885f95");
     expect(readFileSync(join(local, drmName, "cbcs", "video_0.m3u8"), "utf8")).toMatch(/#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd:\/\/[^"]+",KEYFORMATVERSIONS="1",KEYFORMAT="com.apple.streamingkeydelivery"/);
   }, 180_000);
+
+  test("the clear package plays in headless Chromium (hls.js from npm): currentTime passes 2 s and the frame on screen is not blank", async () => {
+    const played = await playHls(local, `${clearName}/master.m3u8`, 2);
+    expect(played.currentTime).toBeGreaterThan(2);
+    // hls.js picks a rung of the ladder: either is a picture of testsrc2, full of colour bars and gradients.
+    expect([[640, 360], [320, 180]]).toContainEqual([played.width, played.height]);
+    expect(played.lumaSpread).toBeGreaterThan(20);
+    expect(played.screenshot.length).toBeGreaterThan(5_000);
+    writeFileSync(join(folder, "playback.png"), played.screenshot);
+  }, 60_000);
 
   test("drmswitch turns DRM off and on again on that folder: the pair of root manifests switches as one, and on → off → on gives back the same active name", async () => {
     const off = await run(staticClient, "drmswitch", { content_id: "drm1", folder: "drm1", enable_drm: false });

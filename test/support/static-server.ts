@@ -3,7 +3,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize, sep } from "node:path";
 
-const TYPES: Record<string, string> = { ".m3u8": "application/vnd.apple.mpegurl", ".mpd": "application/dash+xml", ".mp4": "video/mp4", ".m4s": "video/iso.segment" };
+const TYPES: Record<string, string> = { ".m3u8": "application/vnd.apple.mpegurl", ".mpd": "application/dash+xml", ".mp4": "video/mp4", ".m4s": "video/iso.segment", ".html": "text/html; charset=utf-8", ".js": "text/javascript" };
 
 /**
  * Serves a folder over HTTP on a free loopback port (media sources for the workers, as a CDN would);
