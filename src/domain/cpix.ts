@@ -21,7 +21,8 @@ const escapeXml = (text: string) => text.replace(/[<>&"']/g, (c) => `&#${c.charC
 export function cpixRequest(ask: CpixAsk): string {
   const keys = ask.keys.map((key) => `    <cpix:ContentKey kid="${uuidOf(key.key_id)}" commonEncryptionScheme="${key.scheme}"/>`);
   const systems = ask.systems.flatMap(({ scheme, system }) =>
-    ask.keys.filter((key) => key.scheme === scheme).map((key) => `    <cpix:DRMSystem kid="${uuidOf(key.key_id)}" systemId="${SYSTEM_IDS[system]}"/>`),
+    // Empty signalling elements ask the server to fill them in: a PSSH box, or FairPlay's key URI.
+    ask.keys.filter((key) => key.scheme === scheme).map((key) => `    <cpix:DRMSystem kid="${uuidOf(key.key_id)}" systemId="${SYSTEM_IDS[system]}">${system === "fairplay" ? "<cpix:URIExtXKey/>" : "<cpix:PSSH/>"}</cpix:DRMSystem>`),
   );
   const rules = ask.keys.map(
     (key) => `    <cpix:ContentKeyUsageRule kid="${uuidOf(key.key_id)}" intendedTrackType="${key.track}">${key.track === "VIDEO" ? "<cpix:VideoFilter/>" : "<cpix:AudioFilter/>"}</cpix:ContentKeyUsageRule>`,

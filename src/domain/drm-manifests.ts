@@ -37,7 +37,8 @@ export interface ParsedName {
 }
 
 const ACTIVE = /^(.+)_(drm|nodrm)_([^_]+)\.(ism|m3u8|mpd)$/;
-const PARKED = /^(\d+)_([^_]+)_(.+?)(_aes)?(?:\.(m3u8|mpd))?\.drm$/;
+// `_aes` marks a parked AES `.ism` only: a root pair's content id may end in `_aes` itself.
+const PARKED = /^(\d+)_([^_]+)_(.+?)(?:(_aes)\.drm|\.(m3u8|mpd)\.drm|\.drm)$/;
 
 /** What a file name says about a manifest; null when it is not a manifest. */
 export function parseManifestName(name: string): ParsedName | null {
@@ -130,13 +131,20 @@ export function planSwitch(
     .sort((a, b) => (b.epoch ?? 0) - (a.epoch ?? 0))[0];
   if (!newest) {
     const label = wanted === "drm" ? "DRM" : "clear (nodrm)";
-    const name = `${contentId}_${wanted === "drm" ? "drm" : "nodrm"}_<guid>.ism`;
+    const pair = active.some((manifest) => formatOf(manifest) !== "ism");
+    const name = `${contentId}_${wanted === "drm" ? "drm" : "nodrm"}_<guid>.${pair ? "m3u8" : "ism"}`;
+    const parked = `<epoch>_<guid>_${contentId}${pair ? ".m3u8" : ""}.drm`;
     return {
       ok: false,
-      error: `the ${label} manifest is missing in '${folder}': no ${name} and no parked ${label} manifest (<epoch>_<guid>_${contentId}.drm); generating it needs the packager`,
+      error: `the ${label} manifest is missing in '${folder}': no ${name} and no parked ${label} manifest (${parked}); generating it needs the packager${pair ? " (a vodstream with that drm list)" : ""}`,
     };
   }
   const candidates = manifests.filter((manifest) => manifest.state === "parked" && manifest.guid === newest.guid && manifest.epoch === newest.epoch);
+  // A set that would leave a format without an active manifest (half a pair) is refused, not half switched.
+  const lacking = [...new Set(active.map(formatOf))].filter((format) => !candidates.some((manifest) => formatOf(manifest) === format));
+  if (lacking.length > 0) {
+    return { ok: false, error: `the parked ${wanted === "drm" ? "DRM" : "clear (nodrm)"} manifests ${candidates.map((m) => m.name).join(", ")} in '${folder}' have no .${lacking.join(" or .")} to replace ${active.map((m) => m.name).join(", ")}` };
+  }
   const tag = wanted === "drm" ? "drm" : "nodrm";
   const activate = candidates.map((manifest) => ({ from: manifest.name, to: activeManifestName(`${manifest.contentId}_${tag}_${manifest.guid}`, formatOf(manifest)), format: formatOf(manifest) }));
   const park = active.map((manifest) => ({ from: manifest.name, to: parkedManifestName(epoch, manifest.guid, manifest.contentId, formatOf(manifest)) }));

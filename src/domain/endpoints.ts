@@ -19,6 +19,16 @@ export function httpUrlProblem(text: string): string | null {
   return null;
 }
 
+/**
+ * Why `text` cannot be a CPIX key server URL, or null: an endpoint over HTTPS (the answer carries the content
+ * keys in clear, the request the client's credentials); plain http only with the development setting.
+ */
+export function keyServerUrlProblem(text: string, allowPrivate: boolean): string | null {
+  const problem = endpointProblem(text, allowPrivate);
+  if (problem || allowPrivate) return problem;
+  return new URL(text).protocol === "https:" ? null : "must use https (the key server's answer carries the content keys)";
+}
+
 /** Why `text` cannot be a callback endpoint (or semaphore URL), or null when it can. */
 export function endpointProblem(text: string, allowPrivate: boolean): string | null {
   const problem = httpUrlProblem(text);

@@ -2,6 +2,7 @@ import { parseClientConfig } from "../domain/client-config";
 import { NonRetryableError } from "../domain/errors";
 import { sealFor } from "../domain/key-seal";
 import type { DrmAccess } from "./executor";
+import { NO_SECRET } from "./get-drm-keys";
 
 /**
  * The platform side of `DrmAccess`: the key provider from the client's configuration, and sealing under the
@@ -10,8 +11,9 @@ import type { DrmAccess } from "./executor";
 export function drmAccess(configText: (client: string) => Promise<string | null>, secret: string | undefined, allowPrivateUrls: boolean) {
   return (client: string, jobId: string): DrmAccess => ({
     provider: async () => parseClientConfig(await configText(client)).drm ?? null,
+    canSeal: Boolean(secret),
     seal: async (value) => {
-      if (!secret) throw new NonRetryableError("this deployment has no DRM_KEY_SECRET (wrangler secret put DRM_KEY_SECRET): DRM keys cannot be kept for the worker");
+      if (!secret) throw new NonRetryableError(NO_SECRET);
       return sealFor(jobId, value, secret);
     },
     allowPrivateUrls,

@@ -27,6 +27,8 @@ export interface ExecutorContext {
 export interface DrmAccess {
   /** The client's key provider from its configuration, or null when it has none. */
   provider(): Promise<KeyProvider | null>;
+  /** Whether the deployment can seal keys (it has a DRM_KEY_SECRET). */
+  canSeal: boolean;
   /** Seals a value for this job's worker leases (domain/key-seal.ts); throws when the deployment cannot. */
   seal(value: unknown): Promise<string>;
   /** Whether a key server may be on localhost or a private network (development only). */

@@ -1,6 +1,6 @@
 import { cpixRequest, CpixError, parseCpixResponse, type CpixAsk } from "../domain/cpix";
 import { randomKeyId, schemesFor, staticKeys, TRACK_TYPES, uuidOf, type KeySet, type Scheme, type SystemSignalling } from "../domain/drm";
-import { endpointProblem } from "../domain/endpoints";
+import { keyServerUrlProblem } from "../domain/endpoints";
 import { NonRetryableError } from "../domain/errors";
 import type { Executor, ExecutorContext } from "./executor";
 
@@ -29,18 +29,26 @@ export const getDrmKeys: Executor = async (input, ctx): Promise<GetDrmKeysOutput
   const schemes = schemesFor(drm);
   const names = Object.keys(schemes) as Scheme[];
   if (names.length === 0) throw new NonRetryableError(`drm ${JSON.stringify(drm)} names no system this engine encrypts for`);
+  // Checked before a key server is asked: keys that could not be kept for the worker are not minted at all.
+  if (!ctx.drm.canSeal) throw new NonRetryableError(NO_SECRET);
   const provider = await ctx.drm.provider();
   if (!provider) throw new NonRetryableError("this client has no DRM key provider: the operator sets one (PUT /admin/clients/{name}/drm) before protected packages can be made");
   let set: KeySet;
   if (provider.provider === "static") {
     set = { keys: await staticKeys(provider.seed, content_id, names), signalling: [] };
   } else {
-    const ask: CpixAsk = {
-      contentId: content_id,
-      keys: names.flatMap((scheme) => TRACK_TYPES.map((track) => ({ scheme, track, key_id: randomKeyId() }))),
-      systems: names.flatMap((scheme) => schemes[scheme]!.map((system) => ({ scheme, system }))),
-    };
-    set = await askKeyServer(provider.url, provider.headers ?? {}, ask, ctx);
+    // One document per scheme: key servers refuse mixed encryption schemes in one request (SPEKE v2's 422).
+    set = { keys: [], signalling: [] };
+    for (const scheme of names) {
+      const ask: CpixAsk = {
+        contentId: content_id,
+        keys: TRACK_TYPES.map((track) => ({ scheme, track, key_id: randomKeyId() })),
+        systems: schemes[scheme]!.map((system) => ({ scheme, system })),
+      };
+      const answer = await askKeyServer(provider.url, provider.headers ?? {}, ask, ctx);
+      set.keys.push(...answer.keys);
+      set.signalling.push(...answer.signalling);
+    }
   }
   ctx.log(`${set.keys.length} content keys from the ${provider.provider} key provider, key ids ${set.keys.map((key) => uuidOf(key.key_id)).join(", ")}`);
   return {
@@ -51,28 +59,70 @@ export const getDrmKeys: Executor = async (input, ctx): Promise<GetDrmKeysOutput
   };
 };
 
+export const NO_SECRET = "this deployment has no DRM_KEY_SECRET (wrangler secret put DRM_KEY_SECRET): DRM keys cannot be kept for the worker";
+
 /**
- * One CPIX exchange. A refusal, a server error or an answer that is not the CPIX document asked for fails the
- * attempt with the reason (retried per the task's policy: key servers have bad minutes); the message names
- * the server's host and status, never a header value or a key.
+ * One CPIX exchange. A server error or an answer that is not the CPIX document asked for fails the attempt
+ * with the reason (retried per the task's policy: key servers have bad minutes); a refusal (4xx: a wrong
+ * header, say) or a redirect fails it for good. Redirects are not followed: the client's headers and the
+ * request go only to the configured server. The message names the server's host and status, never a header
+ * value or a key.
  */
 async function askKeyServer(url: string, headers: Record<string, string>, ask: CpixAsk, ctx: ExecutorContext): Promise<KeySet> {
-  const problem = endpointProblem(url, ctx.drm.allowPrivateUrls);
+  const problem = keyServerUrlProblem(url, ctx.drm.allowPrivateUrls);
   if (problem) throw new NonRetryableError(`the key server URL ${problem}`);
   const host = new URL(url).host;
   let response: Response;
   try {
-    response = await ctx.drm.fetch(url, { method: "POST", headers: { ...headers, "content-type": "application/xml", accept: "application/xml" }, body: cpixRequest(ask), signal: ctx.signal });
+    response = await ctx.drm.fetch(url, { method: "POST", redirect: "manual", headers: { ...headers, "content-type": "application/xml", accept: "application/xml" }, body: cpixRequest(ask), signal: ctx.signal });
   } catch (error) {
     throw new Error(`the key server at ${host} could not be reached: ${(error as Error).message}`);
   }
-  const body = await response.text();
-  if (!response.ok) throw new Error(`the key server at ${host} answered ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`);
-  if (body.length > MAX_ANSWER_BYTES) throw new Error(`the key server at ${host} answered ${body.length} bytes, more than a CPIX document of ${ask.keys.length} keys`);
+  const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel();
+    throw new NonRetryableError(`the key server at ${host} answered ${status} (a redirect, not followed: configure the URL it points to)`);
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    const final = response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429;
+    throw final ? new NonRetryableError(`the key server at ${host} refused the request: ${status}`) : new Error(`the key server at ${host} answered ${status}`);
+  }
+  const body = await boundedText(response, MAX_ANSWER_BYTES);
+  if (body === null) throw new Error(`the key server at ${host} answered more than ${MAX_ANSWER_BYTES} bytes, more than a CPIX document of ${ask.keys.length} keys`);
   try {
     return parseCpixResponse(body, ask);
   } catch (error) {
     if (error instanceof CpixError) throw new Error(`the key server at ${host}: ${error.message}`);
     throw error;
   }
+}
+
+/** A response's text, or null once it passes `limit` bytes (read no further). */
+async function boundedText(response: Response, limit: number): Promise<string | null> {
+  if (Number(response.headers.get("content-length") ?? 0) > limit) {
+    await response.body?.cancel();
+    return null;
+  }
+  const reader = response.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
 }

@@ -79,8 +79,8 @@ afterAll(async () => {
   if (folder) rmSync(folder, { recursive: true, force: true });
 });
 
-async function useKeyServer(path: string): Promise<void> {
-  const set = await engine.admin<Record<string, unknown>>("PUT", `/admin/clients/${cpixClient.name}/drm`, { provider: "cpix", url: `${keyServer.url}${path}`, headers: { [KEY_HEADER.name]: KEY_HEADER.value } });
+async function useKeyServer(path: string, headerValue = KEY_HEADER.value): Promise<void> {
+  const set = await engine.admin<Record<string, unknown>>("PUT", `/admin/clients/${cpixClient.name}/drm`, { provider: "cpix", url: `${keyServer.url}${path}`, headers: { [KEY_HEADER.name]: headerValue } });
   expect(set).toMatchObject({ status: 200, body: { provider: "cpix", headers: { [KEY_HEADER.name]: "********" } } });
 }
 
@@ -209,11 +209,11 @@ describe("vodstream with DRM from a CPIX key server", () => {
     const before = keyServer.requests.length;
     const { job, callbacks } = await run(cpixClient, "vodstream", { content_id: "cpix1", source_folder: "drmsrc", output_folder: "cpix1", drm: ["widevine", "fairplay"], create_thumbnail: false });
     expect(job).toMatchObject({ queue_state: "completed", failed: false });
+    // One request per scheme (cenc for Widevine, cbcs for FairPlay), each with the client's header.
     const asked = keyServer.requests.slice(before);
-    expect(asked).toHaveLength(1);
-    const request = asked[0]!;
-    expect(request.contentId).toBe("cpix1");
-    expect(request.headers[KEY_HEADER.name]).toBe(KEY_HEADER.value);
+    expect(asked).toHaveLength(2);
+    for (const one of asked) expect([one.contentId, one.headers[KEY_HEADER.name]]).toEqual(["cpix1", KEY_HEADER.value]);
+    const request = { keys: asked.flatMap((one) => one.keys), systems: asked.flatMap((one) => one.systems) };
     expect(request.keys.map(({ scheme, track }) => `${scheme}/${track}`).sort()).toEqual(["cbcs/AUDIO", "cbcs/VIDEO", "cenc/AUDIO", "cenc/VIDEO"]);
     const kidOf = (scheme: string, track: string) => request.keys.find((key) => key.scheme === scheme && key.track === track)!.kid;
     // Widevine for each cenc key, FairPlay for each cbcs key: nothing else.
@@ -256,7 +256,7 @@ describe("vodstream with DRM from a CPIX key server", () => {
     expect(audio[1]).toEqual(audio[0]);
   }, 180_000);
 
-  test("a key server that answers 500, or something that is not CPIX, fails get_drm_keys with the reason after the task's retries", async () => {
+  test("a key server that answers 500, or something that is not CPIX, fails get_drm_keys with the reason after the task's retries; a refusal fails it at once", async () => {
     for (const [path, reason] of [
       ["/500", /the key server at 127\.0\.0\.1:\d+ answered 500 Internal Server Error/],
       ["/garbage", /the key server at 127\.0\.0\.1:\d+: the key server's answer is not a CPIX document/],
@@ -271,6 +271,13 @@ describe("vodstream with DRM from a CPIX key server", () => {
       expect((callbacks.at(-1) as Callback & { message: string }).message).toMatch(reason);
       expect(callbacks.filter(isTaskCallback).some((body) => body.task_name === "package")).toBe(false);
     }
+    // A refusal (a wrong API key: 401) will not pass on a retry: one attempt, and the status in the message.
+    await useKeyServer("/cpix", "wrong-key");
+    const refused = await run(cpixClient, "vodstream", { content_id: "cpix3", source_folder: "drmsrc", output_folder: "cpix3", drm: ["widevine"] });
+    const attempts = refused.callbacks.filter(isTaskCallback).filter((body) => body.task_name === "get_drm_keys" && body.event === "fail");
+    expect(attempts).toHaveLength(1);
+    expect((refused.callbacks.at(-1) as Callback & { message: string }).message).toMatch(/the key server at 127\.0\.0\.1:\d+ refused the request: 401/);
+    expect(JSON.stringify(refused.callbacks)).not.toContain("wrong-key");
     await useKeyServer("/cpix");
   }, 120_000);
 });

@@ -10,7 +10,7 @@ import { XMLParser } from "fast-xml-parser";
  * (`pskc:PlainValue`, base64), and per DRM system a `PSSH` (a whole `pssh` box, base64) or, for FairPlay, a
  * `URIExtXKey` (base64 of the `skd://` URI). Keys are kept per key id, so an id asked for again gets the same
  * key. `/500` answers 500 and `/garbage` something that is not XML; a request without the configured header
- * is refused (401).
+ * is refused (401); a document mixing encryption schemes gets 422, as SPEKE v2 key servers answer.
  */
 
 export interface CpixRequestSeen {
@@ -46,6 +46,12 @@ export async function startCpixServer(header: { name: string; value: string }) {
       if (request.url === "/500") return void response.writeHead(500, "Internal Server Error").end("key store unavailable");
       if (request.url === "/garbage") return void response.writeHead(200, { "content-type": "text/html" }).end("<html><body>maintenance</body></html>");
       const cpix = parser.parse(body).CPIX;
+      // As key servers do (SPEKE v2 answers 422): one encryption scheme per document, and the signalling to
+      // fill in asked for by empty elements.
+      const schemes = new Set(cpix.ContentKeyList.ContentKey.map((key: Record<string, string>) => key["@commonEncryptionScheme"]));
+      if (schemes.size !== 1) return void response.writeHead(422).end("Mixed encryption schemes");
+      const unasked = (cpix.DRMSystemList?.DRMSystem ?? []).find((system: Record<string, unknown>) => !("PSSH" in system) && !("URIExtXKey" in system));
+      if (unasked) return void response.writeHead(400).end("a DRMSystem asks for no signalling");
       const seen: CpixRequestSeen = {
         path: request.url ?? "/",
         headers: request.headers,

@@ -59,7 +59,7 @@ describe("CPIX 2.3", () => {
     const xml = cpixRequest(ask);
     expect(xml).toContain(`contentId="demo&#38;1"`);
     expect(xml).toContain(`<cpix:ContentKey kid="01234567-89ab-cdef-0123-456789abcdef" commonEncryptionScheme="cenc"/>`);
-    expect(xml).toContain(`<cpix:DRMSystem kid="fedcba98-7654-3210-fedc-ba9876543210" systemId="9a04f079-9840-4286-ab92-e65be0885f95"/>`);
+    expect(xml).toContain(`<cpix:DRMSystem kid="fedcba98-7654-3210-fedc-ba9876543210" systemId="9a04f079-9840-4286-ab92-e65be0885f95"><cpix:PSSH/></cpix:DRMSystem>`);
     expect(xml).toContain(`intendedTrackType="AUDIO"><cpix:AudioFilter/>`);
     expect(xml.match(/<cpix:DRMSystem /g)).toHaveLength(4);
   });

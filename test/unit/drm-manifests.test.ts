@@ -16,6 +16,9 @@ describe("manifest names (reference §3.4)", () => {
     expect(parseManifestName("demo1_drm_57d8a1.m3u8")).toStrictEqual({ state: "active", kind: "drm", contentId: "demo1", guid: "57d8a1", epoch: null, format: "m3u8" });
     expect(parseManifestName("1700000000_ab12_my.content.mpd.drm")).toStrictEqual({ state: "parked", kind: null, contentId: "my.content", guid: "ab12", epoch: 1700000000, format: "mpd" });
     expect(parseManifestName("index.m3u8")).toBeNull();
+    // A content id ending in `_aes` keeps it in a parked pair's name (only a parked `.ism` is marked so).
+    expect(parseManifestName("1700_g_promo_aes.m3u8.drm")).toMatchObject({ contentId: "promo_aes", kind: null, format: "m3u8" });
+    expect(parseManifestName("1700_g_promo_aes.drm")).toMatchObject({ contentId: "promo", kind: "drm", format: "ism" });
     expect(parseManifestName("1700000000_ab12_demo1_aes.drm")).toMatchObject({ state: "parked", kind: "drm", contentId: "demo1" });
     expect(parseManifestName("demo1.ism")).toMatchObject({ state: "active", kind: null, guid: null });
     expect(parseManifestName("demo1.ismv")).toBeNull();
@@ -104,6 +107,13 @@ describe("planSwitch", () => {
         active: "demo1_nodrm_g2.m3u8",
       },
     });
+  });
+
+  it("refuses to activate half a pair, and names the pair's manifests when the wanted kind is missing", () => {
+    const half = planSwitch([manifest("demo1_drm_g1.m3u8", "drm"), manifest("demo1_drm_g1.mpd", "drm"), manifest("1700000000_g2_demo1.m3u8.drm", "clear")], false, folder, "demo1", 1);
+    expect(half.ok || half.error).toBe("the parked clear (nodrm) manifests 1700000000_g2_demo1.m3u8.drm in 'content/vod/demo1' have no .mpd to replace demo1_drm_g1.m3u8, demo1_drm_g1.mpd");
+    const none = planSwitch([manifest("demo1_nodrm_g1.m3u8", "clear"), manifest("demo1_nodrm_g1.mpd", "clear")], true, folder, "demo1", 1);
+    expect(none.ok || none.error).toMatch(/no demo1_drm_<guid>\.m3u8 and no parked DRM manifest \(<epoch>_<guid>_demo1\.m3u8\.drm\)/);
   });
 
   it("activates a parked manifest when none is active", () => {

@@ -39,8 +39,8 @@ const SHAKA_SYSTEM: Record<string, string> = { widevine: "Widevine", playready: 
 /**
  * Packages the tracks as CMAF into `<out>/<folder>/`: one folder of segments per track, `master.m3u8` and
  * `manifest.mpd`. With an encryption, shaka-packager encrypts in raw-key mode from the first sample (no clear
- * lead); the keys go to it in a flag file readable only by this user and removed at once, never on its command
- * line (where `ps` would show them). PSSH boxes a key server gave are used as given; shaka makes the others.
+ * lead), its keys in a flag file (withFlagFile). PSSH boxes a key server gave are used as given; shaka makes
+ * the others.
  */
 export async function packageTracks(out: string, folder: string, tracks: Track[], options: { defaultLanguage?: string; encryption?: Encryption; scratch: string; signal: AbortSignal }): Promise<void> {
   const descriptors = tracks.map(({ local, stream, id, type, hlsName, language }) => {
@@ -53,16 +53,32 @@ export async function packageTracks(out: string, folder: string, tracks: Track[]
   const args = [...descriptors, "--segment_duration", String(SEGMENT_SECONDS), "--generate_static_live_mpd", "--hls_playlist_type", "VOD"];
   if (options.defaultLanguage) args.push("--default_language", options.defaultLanguage);
   args.push("--hls_master_playlist_output", `${folder}/master.m3u8`, "--mpd_output", `${folder}/manifest.mpd`);
-  const flagFile = options.encryption ? join(options.scratch, `keys-${options.encryption.scheme}.flags`) : null;
+  if (!options.encryption) return run(packagerBinary(), args, { cwd: out, signal: options.signal });
+  await withFlagFile(options.scratch, `keys-${options.encryption.scheme}`, encryptionFlags(options.encryption), (flags) => run(packagerBinary(), [...args, flags], { cwd: out, signal: options.signal }));
+}
+
+/**
+ * One track of a protected package (its init and media segments joined) decrypted by shaka-packager in
+ * raw-key mode into `target`. (ffmpeg 5.1's CENC decryption fails on subsamples of large frames, seen on
+ * 720p: "subsample size exceeds the packet size left".)
+ */
+export async function decryptTrack(joined: string, type: "VIDEO" | "AUDIO", key: ContentKey, target: string, scratch: string, signal: AbortSignal): Promise<void> {
+  const flags = ["--enable_raw_key_decryption", `--keys=label=:key_id=${key.key_id}:key=${key.key}`, ""].join("\n");
+  await withFlagFile(scratch, `decrypt-${key.key_id}`, flags, (file) => run(packagerBinary(), [`in=${joined},stream=${type === "VIDEO" ? "video" : "audio"},output=${target}`, file], { cwd: scratch, signal }));
+}
+
+/**
+ * Runs `use` with `--flagfile=<file>` holding `content`: keys go to shaka-packager in a file readable only by
+ * this user and removed at once, never on its command line (where `ps` would show them).
+ */
+async function withFlagFile(scratch: string, name: string, content: string, use: (flag: string) => Promise<void>): Promise<void> {
+  const file = join(scratch, `${name}.flags`);
   try {
-    if (flagFile) {
-      await writeFile(flagFile, encryptionFlags(options.encryption!), { mode: 0o600 });
-      await chmod(flagFile, 0o600);
-      args.push(`--flagfile=${flagFile}`);
-    }
-    await run(packagerBinary(), args, { cwd: out, signal: options.signal });
+    await writeFile(file, content, { mode: 0o600 });
+    await chmod(file, 0o600);
+    await use(`--flagfile=${file}`);
   } finally {
-    if (flagFile) await rm(flagFile, { force: true });
+    await rm(file, { force: true });
   }
 }
 
@@ -96,6 +112,12 @@ export async function useGivenKeyUris(out: string, folder: string, tracks: Track
     if (/["\r\n]/.test(uri)) throw new ToolError("the key server's FairPlay key URI has a quote or a line break", false);
     const playlist = join(out, folder, `${track.id}.m3u8`);
     const text = await readFile(playlist, "utf8");
-    await writeFile(playlist, text.replace(/^(#EXT-X-KEY:.*?URI=")[^"]*(".*KEYFORMAT="com\.apple\.streamingkeydelivery".*)$/gm, (_all, head: string, tail: string) => `${head}${uri}${tail}`));
+    let replaced = 0;
+    const rewritten = text.replace(/^(#EXT-X-KEY:.*?URI=")[^"]*(".*KEYFORMAT="com\.apple\.streamingkeydelivery".*)$/gm, (_all, head: string, tail: string) => {
+      replaced++;
+      return `${head}${uri}${tail}`;
+    });
+    if (replaced === 0) throw new ToolError(`${folder}/${track.id}.m3u8 has no FairPlay key tag to carry the key server's key URI`, false);
+    await writeFile(playlist, rewritten);
   }
 }

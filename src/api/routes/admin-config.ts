@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { clientConfigText, clientKeys, putClientConfigText } from "../../db/clients";
 import { CallbackRule, ClientConfig, KeyProvider, parseClientConfig, redactedConfig, redactedKeyProvider, withSections } from "../../domain/client-config";
-import { endpointProblem } from "../../domain/endpoints";
+import { keyServerUrlProblem } from "../../domain/endpoints";
 import { engineConfig } from "../../config";
 import { newSigningSecret } from "../../domain/signing";
 import { ApiError } from "../errors";
@@ -128,7 +128,7 @@ export const adminConfigRoutes = newRouter()
     const { name } = c.req.valid("param");
     const drm = c.req.valid("json");
     if (drm.provider === "cpix") {
-      const problem = endpointProblem(drm.url, engineConfig(c.env).allowPrivateCallbacks);
+      const problem = keyServerUrlProblem(drm.url, engineConfig(c.env).allowPrivateCallbacks);
       if (problem) throw new ApiError(400, "validation_failed", `url: ${problem}`, [{ path: "url", message: problem }]);
     }
     const { text } = await loadConfig(c.env.DB, name);

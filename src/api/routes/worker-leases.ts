@@ -177,14 +177,15 @@ export const workerLeaseRoutes = newRouter()
 
 /**
  * The input the worker gets: as stored, with sealed DRM keys opened (media.md, DRM: keys reach only the
- * worker's lease input). Keys that cannot be opened (the deployment's DRM_KEY_SECRET changed since they were
- * fetched) fail the attempt at once, so that its retry fetches them again; the lease is then not handed out.
+ * worker's lease input). Keys that cannot be opened (the deployment's DRM_KEY_SECRET changed or went since
+ * they were fetched) fail the attempt for good: every retry of the task would get the same sealed keys. A
+ * rerun of the job fetches new ones. The lease is then not handed out.
  */
 async function leaseInput(c: Context<AppEnv>, leaseId: string, assignment: RemoteAssignment): Promise<unknown> {
   try {
     return await openDrmKeys(assignment.jobId, assignment.input, c.env.DRM_KEY_SECRET);
   } catch (error) {
-    await callLease(c, leaseId, { type: "fail", error: `the task's DRM keys could not be opened (${errorMessage(error)}): they are fetched again`, retryable: true });
+    await callLease(c, leaseId, { type: "fail", error: `the task's DRM keys could not be opened (${errorMessage(error)}): was DRM_KEY_SECRET changed? A rerun of the job fetches new keys`, retryable: false });
     return undefined;
   }
 }
