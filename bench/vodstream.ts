@@ -53,7 +53,7 @@ run("vodstream", async (scope) => {
     const minutes = SECONDS / 60;
     console.log(`vodstream of a ${SECONDS} s 1280x720 source, ${RUNS} jobs per kind (medians); CPU: the worker and its tools`);
     for (const kind of KINDS) {
-      const engine: { wall: number; cpu: number }[] = [];
+      const engine: { wall: number; cpu: number; tasks: Record<string, number> }[] = [];
       const byHand: { wall: number; cpu: number }[] = [];
       for (let i = 0; i < RUNS; i++) {
         engine.push(await engineRun(url, auth, kind.drm, mediaWorker.pid, i));
@@ -65,6 +65,8 @@ run("vodstream", async (scope) => {
       const handCpu = median(byHand.map((r) => r.cpu));
       console.log(`  ${kind.label}`);
       console.log(`    engine + worker       ${(wall / 1000).toFixed(2).padStart(6)} s wall   ${(cpu / 1000 / minutes).toFixed(2).padStart(6)} CPU s per output minute   (runs ${engine.map((r) => (r.wall / 1000).toFixed(2)).join(" / ")} s)`);
+      const names = Object.keys(engine[0]!.tasks);
+      console.log(`    where the time goes (task medians): ${names.map((name) => `${name} ${(median(engine.map((r) => r.tasks[name] ?? 0)) / 1000).toFixed(2)} s`).join(", ")}`);
       console.log(`    shaka-packager by hand ${(handWall / 1000).toFixed(2).padStart(5)} s wall   ${(handCpu / 1000 / minutes).toFixed(2).padStart(6)} CPU s per output minute   ratio ${(wall / handWall).toFixed(1)}× wall, ${(cpu / handCpu).toFixed(1)}× CPU`);
     }
   } finally {
@@ -84,20 +86,20 @@ function tool(binary: string, args: string[]): void {
 }
 
 /** One vodstream job: submit → completed, and the worker process's CPU (with its reaped tools) meanwhile. */
-async function engineRun(url: string, auth: ClientHeaders, drm: string[], workerPid: number, i: number): Promise<{ wall: number; cpu: number }> {
+async function engineRun(url: string, auth: ClientHeaders, drm: string[], workerPid: number, i: number): Promise<{ wall: number; cpu: number; tasks: Record<string, number> }> {
   const cpuBefore = cpuMs(workerPid)!;
   const started = performance.now();
   const { id } = (await postJson(`${url}/job`, { job: { workflow: "vodstream" }, parameters: { content_id: `bench${i}`, source_folder: "src", output_folder: `bench-${drm.length}-${i}`, drm, create_thumbnail: true, thumbnail_time: 1 } }, auth)) as { id: string };
   for (;;) {
-    const job = JSON.parse((await getText(`${url}/jobs/${id}`, auth)).text) as { queue_state: string; failed: boolean; message?: string };
+    const job = JSON.parse((await getText(`${url}/jobs/${id}`, auth)).text) as { queue_state: string; failed: boolean; tasks: { task_name: string; started_at: string | null; ended_at: string | null }[] };
     if (job.queue_state === "completed") {
       if (job.failed) throw new Error(`vodstream job ${id} failed: ${JSON.stringify(job).slice(-700)}`);
-      break;
+      const tasks = Object.fromEntries(job.tasks.filter((task) => task.started_at && task.ended_at).map((task) => [task.task_name, Date.parse(task.ended_at!) - Date.parse(task.started_at!)]));
+      return { wall: performance.now() - started, cpu: cpuMs(workerPid)! - cpuBefore, tasks };
     }
     if (performance.now() - started > 600_000) throw new Error(`vodstream job ${id} not done after 10 minutes`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { wall: performance.now() - started, cpu: cpuMs(workerPid)! - cpuBefore };
 }
 
 /**

@@ -23,7 +23,7 @@ type Input = PackageInput;
  * segments per stream. Root manifests `<name>.m3u8` / `.mpd` beside them point into a package: the active kind's
  * by name, the other's parked (`<epoch>_<guid>_<content_id>.m3u8.drm`) as drmswitch parks them. Everything is
  * read back before it is reported: every manifest with ffprobe (its streams, its duration within one frame of
- * the source's), and every protected package decrypted with its keys to the clear package's frames.
+ * the source's), and every protected package decrypted with its keys to the clear package's samples.
  */
 export const packageVod: WorkerExecutor = async (input, ctx) => {
   const p = input as Input;
