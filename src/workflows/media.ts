@@ -50,6 +50,30 @@ export function outputFileName(extensions: string[]) {
     });
 }
 
+/** The reference's trickplay set (§3.1, §3.14): tiles of JPEG frames for trick play. */
+export const TrickplayParameters = {
+  trickplay: z.boolean().default(false),
+  /** Reference default `"{trickplay}"`; false asks only for sync samples, which CMAF segments have already. */
+  trickplay_thumbnails: z.boolean().optional(),
+  /** A tile's long edge in pixels; 0 keeps the video's size. */
+  trickplay_thumbnail_size: z.int().min(0).max(4096).default(0),
+  trickplay_thumbnail_interval: z.number().min(1).max(3600).default(10),
+  trickplay_thumbnail_quality: z.int().min(1).max(100).default(30),
+};
+
+/** What a media worker gets of the trickplay set. */
+export interface TrickplayInput {
+  interval: number;
+  size: number;
+  quality: number;
+}
+
+/** The trickplay tiles asked for, or null (`trickplay` off, or `trickplay_thumbnails` false). */
+export function trickplayOptions(p: { trickplay: boolean; trickplay_thumbnails?: boolean; trickplay_thumbnail_size: number; trickplay_thumbnail_interval: number; trickplay_thumbnail_quality: number }): TrickplayInput | null {
+  if (!p.trickplay || p.trickplay_thumbnails === false) return null;
+  return { interval: p.trickplay_thumbnail_interval, size: p.trickplay_thumbnail_size, quality: p.trickplay_thumbnail_quality };
+}
+
 /** Parameters every media workflow takes. */
 export const mediaParameters = {
   content_id: ContentId,

@@ -7,13 +7,13 @@ import type { PublishOutput } from "../executors/publish";
 import type { DeleteFilesInput } from "../executors/storage-files";
 import { DrmSystem, FileNameContentId, commonParameters, StorageFolder, StorageParameter } from "./common";
 import { defineWorkflow } from "./definition";
-import { MEDIA_POOL, Offset, publishTask } from "./media";
+import { MEDIA_POOL, Offset, outputFileName, publishTask, TrickplayParameters, trickplayOptions, type TrickplayInput } from "./media";
 
 /**
  * Options of the reference that this engine does not build yet: asking for one is refused with a message
  * rather than ignored (a client would otherwise wait for outputs that never come).
  */
-const NOT_YET = ["generate_mp4", "preview_thumbnails", "trickplay", "encode_source", "encrypt_ismv"] as const;
+const NOT_YET = ["encode_source", "encrypt_ismv"] as const;
 
 /**
  * The content id names the package's folders and manifests and goes into shaka-packager's stream descriptors,
@@ -34,6 +34,15 @@ export const VodstreamParameters = z
     all_audio_tracks: z.boolean().default(true),
     /** Delete the source files once the package is published. */
     delete_source: z.boolean().default(false),
+    /** An MP4 of the sources beside the packages (reference §3.1). */
+    generate_mp4: z.boolean().default(false),
+    /** Reference default `"{content_id}.mp4"`. */
+    mp4_filename: outputFileName([".mp4"]).optional(),
+    mezzanine: z.boolean().default(false),
+    /** A preview sprite + VTT (`<content_id>_sprite.jpg`, `<content_id>_thumbnails.vtt`). */
+    preview_thumbnails: z.boolean().default(false),
+    preview_thumbnails_interval: z.number().min(1).max(3600).default(10),
+    ...TrickplayParameters,
     source_storage: StorageParameter,
     destination_storage: StorageParameter,
     ...commonParameters,
@@ -57,6 +66,12 @@ export interface PackageInput {
   all_audio_tracks: boolean;
   /** Seconds into the source for `<content_id>_thumbnail.jpg`; null: no thumbnail. */
   thumbnail_time: number | null;
+  /** An MP4 of the sources beside the packages, or null. */
+  generate_mp4: { mp4_filename: string; mezzanine: boolean } | null;
+  /** A preview sprite + VTT every `interval` seconds, or null. */
+  preview_thumbnails: { interval: number } | null;
+  /** Trick-play tiles in every package, or null. */
+  trickplay: TrickplayInput | null;
   /** Publish a clear package (`clear` listed, or no protected system). */
   clear: boolean;
   /** The protected packages' keys and systems (get_drm_keys), or null. */
@@ -130,6 +145,9 @@ export const vodstream = defineWorkflow({
         sources: (outputs.get_sources as GetSourcesOutput | undefined)?.sources ?? [],
         all_audio_tracks: p.all_audio_tracks,
         thumbnail_time: p.create_thumbnail ? p.thumbnail_time : null,
+        generate_mp4: p.generate_mp4 ? { mp4_filename: p.mp4_filename ?? `${p.content_id}.mp4`, mezzanine: p.mezzanine } : null,
+        preview_thumbnails: p.preview_thumbnails ? { interval: p.preview_thumbnails_interval } : null,
+        trickplay: trickplayOptions(p),
         clear: p.drm.includes("clear") || !isProtected(p),
         drm: (outputs.get_drm_keys as GetDrmKeysOutput | undefined) ?? null,
         enable_drm: p.enable_drm,

@@ -282,6 +282,61 @@ describe("vodstream with DRM from a CPIX key server", () => {
   }, 120_000);
 });
 
+describe("vodstream's options and the trickplay workflow", () => {
+  test("trickplay tiles in every package (DASH thumbnail adaptation set, HLS images-only playlist), a preview sprite + VTT and an MP4 beside the packages", async () => {
+    const { job, callbacks } = await run(staticClient, "vodstream", {
+      content_id: "opt1", source_folder: "drmsrc", output_folder: "opt1", drm: ["clear", "cenc"], create_thumbnail: false,
+      trickplay: true, trickplay_thumbnail_size: 160, trickplay_thumbnail_interval: 1, trickplay_thumbnail_quality: 50,
+      preview_thumbnails: true, preview_thumbnails_interval: 1, generate_mp4: true, mp4_filename: "opt1.mp4",
+    });
+    expect(job).toMatchObject({ queue_state: "completed", failed: false });
+    const done = callbacks.at(-1) as Callback & { message: string; files: string[] };
+    expect(done.files).toEqual(expect.arrayContaining([`${ROOT}/opt1/opt1.mp4`, `${ROOT}/opt1/opt1_sprite.jpg`, `${ROOT}/opt1/opt1_thumbnails.vtt`]));
+    const local = await mirror("opt1");
+    const drmName = done.message.split("/").pop()!.replace(/\.m3u8$/, "");
+    const clearName = readdirSync(local).find((name) => /^opt1_nodrm_[0-9a-f]{32}$/.test(name))!;
+    for (const folder of [clearName, `${drmName}/cenc`]) {
+      // 4 s at a tile a second: 4 tiles of 160×90 on one 5×5 sheet.
+      const sheet = (await probe(join(local, folder, "trickplay", "tile_1.jpg"))).streams[0]!;
+      expect([sheet.codec_name, sheet.width, sheet.height]).toEqual(["mjpeg", 800, 450]);
+      expect(readdirSync(join(local, folder, "trickplay"))).toEqual(["tile_1.jpg"]);
+      const playlist = readFileSync(join(local, folder, "trickplay.m3u8"), "utf8");
+      expect(playlist).toContain("#EXT-X-IMAGES-ONLY");
+      expect(playlist).toContain("#EXT-X-TILES:RESOLUTION=160x90,LAYOUT=5x5,DURATION=1.000\ntrickplay/tile_1.jpg");
+      expect(readFileSync(join(local, folder, "master.m3u8"), "utf8")).toContain('#EXT-X-IMAGE-STREAM-INF:');
+      const mpd = readFileSync(join(local, folder, "manifest.mpd"), "utf8");
+      expect(mpd).toMatch(/<AdaptationSet[^>]*contentType="image" mimeType="image\/jpeg">\s*<SegmentTemplate media="trickplay\/tile_\$Number\$\.jpg" timescale="1000" duration="25000" startNumber="1"\/>\s*<Representation[^>]*width="800" height="450">\s*<EssentialProperty schemeIdUri="http:\/\/dashif.org\/thumbnail_tile" value="5x5"\/>/);
+      // The package still reads as before: two videos, two audio tracks (the image set is not a stream).
+      expect((await probe(join(local, folder, "manifest.mpd"))).streams.filter((stream) => stream.codec_type === "video")).toHaveLength(2);
+    }
+    // The active root manifests, derived from the package's, name the tiles through it.
+    expect(readFileSync(join(local, `${drmName}.m3u8`), "utf8")).toContain(`URI="${drmName}/cenc/trickplay.m3u8"`);
+    expect(readFileSync(join(local, `${drmName}.mpd`), "utf8")).toContain("http://dashif.org/thumbnail_tile");
+    // The preview sprite: 4 tiles of 160 wide, cues back to back over the 4 s.
+    expect((await probe(join(local, "opt1_sprite.jpg"))).streams[0]).toMatchObject({ width: 640, height: 90 });
+    const cues = readFileSync(join(local, "opt1_thumbnails.vtt"), "utf8").split("\n").filter((line) => line.includes("-->"));
+    expect(cues).toEqual(["00:00:00.000 --> 00:00:01.000", "00:00:01.000 --> 00:00:02.000", "00:00:02.000 --> 00:00:03.000", "00:00:03.000 --> 00:00:04.000"]);
+    // The MP4: the best video and audio, as long as the source.
+    const mp4 = await probe(join(local, "opt1.mp4"));
+    expect(mp4.streams.map((stream) => `${stream.codec_type}:${stream.width ?? ""}`).sort()).toEqual(["audio:", "video:640"]);
+    expect(Math.abs(Number(mp4.format.duration) - 4)).toBeLessThan(0.1);
+  }, 120_000);
+
+  test("the trickplay workflow publishes the tiles of a source folder's top video with trickplay.m3u8 and trickplay.mpd", async () => {
+    const { job, callbacks } = await run(staticClient, "trickplay", { content_id: "tp1", source_folder: "drmsrc", output_folder: "tp1", trickplay_thumbnail_interval: 1, trickplay_thumbnail_size: 0 });
+    expect(job).toMatchObject({ queue_state: "completed", failed: false });
+    const done = callbacks.at(-1) as Callback & { files: string[] };
+    expect([...done.files].sort()).toEqual(["tp1/trickplay.m3u8", "tp1/trickplay.mpd", "tp1/trickplay/tile_1.jpg"]);
+    const local = await mirror("tp1");
+    // Size 0 keeps the video's: 640×360 tiles, 5×5 to the sheet.
+    expect((await probe(join(local, "trickplay", "tile_1.jpg"))).streams[0]).toMatchObject({ width: 3200, height: 1800 });
+    expect(readFileSync(join(local, "trickplay.mpd"), "utf8")).toMatch(/mediaPresentationDuration="PT4\.0\d\dS"[\s\S]*value="5x5"/);
+    const refused = await engine.request<{ details: { path: string }[] }>("POST", "/job", { headers: staticClient.headers, body: { job: { workflow: "trickplay" }, parameters: { content_id: "x", source_folder: "drmsrc", trickplay_thumbnails: false, trickplay_thumbnail_quality: 0 } } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.details.map((detail) => detail.path).sort()).toEqual(["parameters.trickplay_thumbnail_quality", "parameters.trickplay_thumbnails"]);
+  }, 120_000);
+});
+
 describe("DRM keys stay secret", () => {
   test("no key (hex, base64 or raw bytes) is in a callback, an API response, a job log, the engine's or the worker's output, a published file, or anything the engine stored", async () => {
     expect(usedKeys.size).toBeGreaterThanOrEqual(8);

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { ffmpeg, ffprobe, ToolError, type Probe, type ProbedStream } from "../tools.ts";
 import type { CreateMp4Input } from "../../src/workflows/createmp4.ts";
 import type { WorkerExecutor } from "./executor.ts";
-import { downloadSources } from "./sources.ts";
+import { downloadSources, type LocalSource } from "./sources.ts";
 
 /** What the engine puts in the lease (src/workflows/createmp4.ts). */
 type Input = CreateMp4Input;
@@ -17,24 +17,31 @@ type Input = CreateMp4Input;
 export const createMp4: WorkerExecutor = async (input, ctx) => {
   const p = input as Input;
   const locals = await downloadSources(p.sources, ctx, 50);
-  const picked = pick(locals.map((source) => source.probe), p.mezzanine);
   const out = join(ctx.scratch, "out.mp4");
+  const output = await makeMp4(locals, p.mezzanine, out, ctx.signal, (fraction) => ctx.progress(50 + 45 * fraction, "muxing"));
+  ctx.progress(100, "done");
+  return { output, files: [{ local: out, name: p.mp4_filename, contentType: "video/mp4" }] };
+};
+
+/** The MP4 of `locals` at `out` (see createMp4), checked; `progress` gets the fraction written. */
+export async function makeMp4(locals: LocalSource[], mezzanine: boolean, out: string, signal: AbortSignal, progress: (fraction: number) => void): Promise<{ duration: number; video_streams: number; audio_streams: number }> {
+  const picked = pick(locals.map((source) => source.probe), mezzanine);
   const duration = Math.max(...locals.map((source) => Number(source.probe.format.duration ?? 0)));
   await ffmpeg(
     [
-    ...locals.flatMap((source) => ["-i", source.local]),
-    ...picked.flatMap(({ file, stream }) => ["-map", `${file}:${stream.index}`]),
-    "-c",
-    "copy",
-    // Audio an MP4 cannot carry (PCM from a MOV mezzanine, say) is encoded to AAC; the rest is copied.
-    ...picked.filter(({ stream }) => stream.codec_type === "audio").flatMap(({ stream }, i) => (MP4_AUDIO.has(stream.codec_name) ? [] : [`-c:a:${i}`, "aac", `-b:a:${i}`, "256k"])),
-    "-movflags",
-    "+faststart",
-    out,
-  ],
-    { signal: ctx.signal, onTime: (seconds) => ctx.progress(50 + Math.min(45, (45 * seconds) / Math.max(duration, 0.001)), "muxing") },
+      ...locals.flatMap((source) => ["-i", source.local]),
+      ...picked.flatMap(({ file, stream }) => ["-map", `${file}:${stream.index}`]),
+      "-c",
+      "copy",
+      // Audio an MP4 cannot carry (PCM from a MOV mezzanine, say) is encoded to AAC; the rest is copied.
+      ...picked.filter(({ stream }) => stream.codec_type === "audio").flatMap(({ stream }, i) => (MP4_AUDIO.has(stream.codec_name) ? [] : [`-c:a:${i}`, "aac", `-b:a:${i}`, "256k"])),
+      "-movflags",
+      "+faststart",
+      out,
+    ],
+    { signal, onTime: (seconds) => progress(Math.min(1, seconds / Math.max(duration, 0.001))) },
   );
-  const made = await ffprobe(out, { signal: ctx.signal });
+  const made = await ffprobe(out, { signal });
   const videos = made.streams.filter((stream) => stream.codec_type === "video").length;
   const audios = made.streams.filter((stream) => stream.codec_type === "audio").length;
   const wanted = { video: picked.filter(({ stream }) => stream.codec_type === "video").length, audio: picked.filter(({ stream }) => stream.codec_type === "audio").length };
@@ -42,9 +49,8 @@ export const createMp4: WorkerExecutor = async (input, ctx) => {
   const length = Number(made.format.duration ?? 0);
   if (Math.abs(length - duration) > 0.1) throw new ToolError(`the MP4 lasts ${length} s, its sources ${duration} s`, false);
   if (!(await moovFirst(out))) throw new ToolError("the MP4's moov box does not come before its media data (+faststart failed)", false);
-  ctx.progress(100, "done");
-  return { output: { duration: length, video_streams: videos, audio_streams: audios }, files: [{ local: out, name: p.mp4_filename, contentType: "video/mp4" }] };
-};
+  return { duration: length, video_streams: videos, audio_streams: audios };
+}
 
 /** Audio codecs an MP4 carries as they are. */
 const MP4_AUDIO = new Set(["aac", "mp3", "ac3", "eac3", "opus", "flac", "alac"]);

@@ -8,6 +8,9 @@ import { ffmpeg, ffprobe, ToolError, type Probe, type ProbedStream } from "../to
 import { checkDecryptsToClear } from "./decrypt-check.ts";
 import type { MadeFile, WorkerExecutor } from "./executor.ts";
 import { packageTracks, useGivenKeyUris, type Encryption, type Track } from "./shaka.ts";
+import { makeSprite } from "./build-sprite.ts";
+import { makeMp4 } from "./create-mp4.ts";
+import { addTilesToPackage, makeTiles } from "./trickplay-tiles.ts";
 import { downloadSources, type LocalSource } from "./sources.ts";
 
 export { packagerBinary } from "./shaka.ts";
@@ -59,6 +62,22 @@ export const packageVod: WorkerExecutor = async (input, ctx) => {
     await packageTracks(out, `${drmName}/${encryption.scheme}`, tracks, { defaultLanguage, encryption, scratch: ctx.scratch, signal: ctx.signal });
     await useGivenKeyUris(out, `${drmName}/${encryption.scheme}`, tracks, encryption);
     await checkDecryptsToClear(out, clearName, `${drmName}/${encryption.scheme}`, tracks, encryption, ctx.scratch, ctx.signal);
+  }
+  // The options made from the top rung's source: trick-play tiles into every package (before the root
+  // manifests are derived from the packages'), a preview sprite + VTT and an MP4 beside them.
+  const top = sources.find(({ local }) => local === videos[0]!.local)!;
+  if (p.trickplay) {
+    ctx.progress(80, "trickplay");
+    const tiles = await makeTiles(top.local, top.probe, p.trickplay, ctx.scratch, ctx.signal);
+    for (const folder of [clearName, ...encryptions.map((encryption) => `${drmName}/${encryption.scheme}`)]) await addTilesToPackage(ctx.scratch, tiles, join(out, folder));
+  }
+  if (p.preview_thumbnails) {
+    const made = await makeSprite(top.local, top.probe, { interval: p.preview_thumbnails.interval, prefix: p.content_id, max_tiles: 100, tile_width: 160 }, join(ctx.scratch, "preview"), ctx.signal, () => undefined);
+    for (const file of made.files) await rename(file.local, join(out, file.name));
+  }
+  if (p.generate_mp4) {
+    ctx.progress(82, "mp4");
+    await makeMp4(sources, p.generate_mp4.mezzanine, join(out, p.generate_mp4.mp4_filename), ctx.signal, () => undefined);
   }
   ctx.progress(85, "checking");
 
@@ -260,6 +279,7 @@ async function listFiles(folder: string): Promise<string[]> {
 }
 
 function contentType(path: string): string {
+  if (path.endsWith(".vtt")) return "text/vtt";
   if (path.endsWith(".m3u8")) return "application/vnd.apple.mpegurl";
   if (path.endsWith(".mpd")) return "application/dash+xml";
   if (path.endsWith(".m4s") || path.endsWith(".mp4")) return "video/mp4";

@@ -5,6 +5,7 @@ import type { WorkerExecutor } from "./executor.ts";
 import { generateGif } from "./generate-gif.ts";
 import { packageVod } from "./package.ts";
 import { selftestWait } from "./selftest.ts";
+import { trickplayTiles } from "./trickplay.ts";
 
 /** The executors this worker runs, by the name a lease gives. */
 export const workerExecutors: ReadonlyMap<string, WorkerExecutor> = new Map([
@@ -14,4 +15,5 @@ export const workerExecutors: ReadonlyMap<string, WorkerExecutor> = new Map([
   ["media.build_sprite", buildSprite],
   ["media.create_mp4", createMp4],
   ["media.package", packageVod],
+  ["media.trickplay", trickplayTiles],
 ]);
