@@ -269,9 +269,9 @@ describe("vodstream (clear)", () => {
     const { job, callbacks } = await run("vodstream", { content_id: "bad1", source_folder: "badsrc" });
     expect(job.failed).toBe(true);
     expect(callbacks.at(-1)).toMatchObject({ status: "failed", message: expect.stringContaining("ffprobe cannot read") });
-    const refused = await engine.request<{ details: { path: string; message: string }[] }>("POST", "/job", { headers: client.headers, body: { job: { workflow: "vodstream" }, parameters: { content_id: "x", source_folder: "vodsrc", drm: ["aes"], trickplay: true } } });
+    const refused = await engine.request<{ details: { path: string; message: string }[] }>("POST", "/job", { headers: client.headers, body: { job: { workflow: "vodstream" }, parameters: { content_id: "x", source_folder: "vodsrc", drm: ["aes"], encode_source: true } } });
     expect(refused.status).toBe(400);
-    expect(refused.body.details.map((detail) => detail.path).sort()).toEqual(["parameters.drm", "parameters.trickplay"]);
+    expect(refused.body.details.map((detail) => detail.path).sort()).toEqual(["parameters.drm", "parameters.encode_source"]);
   });
 });
 

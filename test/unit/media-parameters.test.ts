@@ -29,9 +29,9 @@ describe("vodstream parameters", () => {
   });
 
   it("refuse what is not built yet rather than ignore it", () => {
-    const parsed = VodstreamParameters.safeParse({ content_id: "c", source_folder: "s", drm: ["clear", "aes"], generate_mp4: true, preview_thumbnails: false });
+    const parsed = VodstreamParameters.safeParse({ content_id: "c", source_folder: "s", drm: ["clear", "aes"], encode_source: true, generate_mp4: true, preview_thumbnails: false });
     expect(parsed.success).toBe(false);
-    expect(parsed.error!.issues.map((issue) => issue.path.join("."))).toEqual(["drm", "generate_mp4"]);
+    expect(parsed.error!.issues.map((issue) => issue.path.join("."))).toEqual(["drm", "encode_source"]);
     expect(VodstreamParameters.safeParse({ content_id: "c", source_folder: "s", drm: [] }).success).toBe(false);
   });
 

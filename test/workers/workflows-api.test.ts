@@ -52,7 +52,7 @@ describe("GET /workflows", () => {
   it("lists the built workflows with parameter JSON Schemas, examples and task graphs", async () => {
     const { status, body } = await getJson<CatalogueEntry[]>("/workflows", headers);
     expect(status).toBe(200);
-    expect(body.map((entry) => entry.name)).toStrictEqual(["asset_delete", "build_thumbnails", "capture_frame", "createmp4", "drmswitch", "generate_gif", "selftest", "voddelete", "vodstream"]);
+    expect(body.map((entry) => entry.name)).toStrictEqual(["asset_delete", "build_thumbnails", "capture_frame", "createmp4", "drmswitch", "generate_gif", "selftest", "trickplay", "voddelete", "vodstream"]);
     const voddelete = body.find((entry) => entry.name === "voddelete")!;
     expect(voddelete.parameters.type).toBe("object");
     expect(voddelete.parameters.required).toContain("folder");
@@ -82,6 +82,14 @@ describe("GET /workflows", () => {
       ["create_mp4", "media", ["get_sources"]],
       ["publish", "edge", ["create_mp4"]],
     ]);
+    const vodstream = body.find((entry) => entry.name === "vodstream")!;
+    expect(vodstream.tasks.map((task) => [task.name, task.runs_on, task.needs, task.conditional])).toStrictEqual([
+      ["get_sources", "edge", [], false],
+      ["get_drm_keys", "edge", ["get_sources"], true],
+      ["package", "media", ["get_drm_keys"], false],
+      ["publish", "edge", ["package"], false],
+      ["delete_source", "edge", ["publish"], true],
+    ]);
     const gif = body.find((entry) => entry.name === "generate_gif")!;
     expect(gif.parameters.properties.fps!.default).toBe(12);
     expect(gif.parameters.properties.playback_loop!.default).toBe(0);
@@ -94,7 +102,7 @@ describe("GET /workflows", () => {
     expect((await call("/workflows/vodcapture", { headers })).status).toBe(404);
     const refused = await submit("vodcapture", { content_id: "x" });
     expect(refused.status).toBe(400);
-    expect(refused.body.error).toBe("Unknown workflow 'vodcapture'. Available workflows: asset_delete, build_thumbnails, capture_frame, createmp4, drmswitch, generate_gif, selftest, voddelete, vodstream.");
+    expect(refused.body.error).toBe("Unknown workflow 'vodcapture'. Available workflows: asset_delete, build_thumbnails, capture_frame, createmp4, drmswitch, generate_gif, selftest, trickplay, voddelete, vodstream.");
   });
 
   it("needs the client's credentials", async () => {
