@@ -99,6 +99,7 @@ export async function run(binary: string, args: string[], options: { cwd: string
 
 export interface ProbedStream {
   index: number;
+  start_time?: string;
   codec_type: string;
   codec_name: string;
   width?: number;
@@ -115,12 +116,12 @@ export interface ProbedStream {
 
 export interface Probe {
   streams: ProbedStream[];
-  format: { duration?: string; format_name?: string; size?: string };
+  format: { duration?: string; format_name?: string; size?: string; start_time?: string };
 }
 
 /** ffprobe's JSON view of a file or URL; `countFrames` decodes every frame to count them. */
-export async function ffprobe(target: string, options: { signal: AbortSignal; countFrames?: boolean }): Promise<Probe> {
-  const args = ["-v", "error", "-print_format", "json", "-show_streams", "-show_format", ...(options.countFrames ? ["-count_frames"] : []), target];
+export async function ffprobe(target: string, options: { signal: AbortSignal; countFrames?: boolean; decryptionKey?: string }): Promise<Probe> {
+  const args = ["-v", "error", "-print_format", "json", "-show_streams", "-show_format", ...(options.countFrames ? ["-count_frames"] : []), ...(options.decryptionKey ? ["-decryption_key", options.decryptionKey] : []), target];
   const stdout = await spawnTool("ffprobe", args, { signal: options.signal, keepStdout: true }).catch((error: unknown) => {
     throw failure(
       error,
@@ -133,6 +134,13 @@ export async function ffprobe(target: string, options: { signal: AbortSignal; co
   } catch {
     throw new ToolError("ffprobe printed no JSON", false);
   }
+}
+
+/** ffprobe with its own arguments (after `-v error`), its stdout as text. */
+export async function ffprobeText(args: string[], signal: AbortSignal): Promise<string> {
+  return spawnTool("ffprobe", ["-v", "error", ...args], { signal, keepStdout: true }).catch((error: unknown) => {
+    throw failure(error, (exit) => `ffprobe failed: ${exit.tail.split(" | ").slice(-2).join(" | ") || `exit ${exit.code ?? exit.signal}`}`, (exit) => mayPass(exit.tail) || exit.signal !== null);
+  });
 }
 
 /**

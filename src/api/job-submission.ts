@@ -42,6 +42,16 @@ export function validateSubmission(request: JobRequest, headerClient: string, al
     const problem = endpointProblem(parameters.source, allowPrivateCallbacks);
     if (problem) problems.push({ path: "parameters.source", message: `source URL ${problem}` });
   }
+  // vodcapture's clips name their streams the same way.
+  if (Array.isArray(parameters.clips)) {
+    (parameters.clips as { source?: string; sources?: string[] }[]).forEach((clip, i) => {
+      const urls = clip.sources ?? (clip.source === undefined ? [] : [clip.source]);
+      urls.forEach((url, j) => {
+        const problem = endpointProblem(url, allowPrivateCallbacks);
+        if (problem) problems.push({ path: clip.sources ? `parameters.clips[${i}].sources[${j}]` : `parameters.clips[${i}].source`, message: `source URL ${problem}` });
+      });
+    });
+  }
   if (problems.length > 0) throw validationError(problems);
   return {
     workflow,

@@ -8,11 +8,12 @@ import { drmswitch } from "./drmswitch";
 import { selftest } from "./selftest";
 import { trickplay } from "./trickplay";
 import { voddelete } from "./voddelete";
+import { vodcapture } from "./vodcapture";
 import { vodstream } from "./vodstream";
 
 /** The catalogue: every workflow this engine runs, by name. */
 const catalogue: ReadonlyMap<string, Workflow> = new Map(
-  [selftest, voddelete, assetDelete, drmswitch, captureFrame, generateGif, buildThumbnails, createMp4, vodstream, trickplay].map((workflow) => [workflow.name, workflow]),
+  [selftest, voddelete, assetDelete, drmswitch, captureFrame, generateGif, buildThumbnails, createMp4, vodstream, trickplay, vodcapture].map((workflow) => [workflow.name, workflow]),
 );
 
 export function findWorkflow(name: string): Workflow | undefined {

@@ -19,7 +19,7 @@ const NOT_YET = ["encode_source", "encrypt_ismv"] as const;
  * The content id names the package's folders and manifests and goes into shaka-packager's stream descriptors,
  * where `,` `=` and `$` have meanings: it is kept to the characters content ids are made of.
  */
-const PackageContentId = FileNameContentId.refine((text) => /^[A-Za-z0-9._-]+$/.test(text), "content_id names the package's files and may use only letters, digits, '.', '_' and '-' here");
+export const PackageContentId = FileNameContentId.refine((text) => /^[A-Za-z0-9._-]+$/.test(text), "content_id names the package's files and may use only letters, digits, '.', '_' and '-' here");
 
 export const VodstreamParameters = z
   .looseObject({

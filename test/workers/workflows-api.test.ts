@@ -52,7 +52,7 @@ describe("GET /workflows", () => {
   it("lists the built workflows with parameter JSON Schemas, examples and task graphs", async () => {
     const { status, body } = await getJson<CatalogueEntry[]>("/workflows", headers);
     expect(status).toBe(200);
-    expect(body.map((entry) => entry.name)).toStrictEqual(["asset_delete", "build_thumbnails", "capture_frame", "createmp4", "drmswitch", "generate_gif", "selftest", "trickplay", "voddelete", "vodstream"]);
+    expect(body.map((entry) => entry.name)).toStrictEqual(["asset_delete", "build_thumbnails", "capture_frame", "createmp4", "drmswitch", "generate_gif", "selftest", "trickplay", "vodcapture", "voddelete", "vodstream"]);
     const voddelete = body.find((entry) => entry.name === "voddelete")!;
     expect(voddelete.parameters.type).toBe("object");
     expect(voddelete.parameters.required).toContain("folder");
@@ -99,10 +99,10 @@ describe("GET /workflows", () => {
     const one = await getJson<CatalogueEntry>("/workflows/asset_delete", headers);
     expect(one.status).toBe(200);
     expect(one.body.parameters.required).toStrictEqual(expect.arrayContaining(["content_id", "files"]));
-    expect((await call("/workflows/vodcapture", { headers })).status).toBe(404);
-    const refused = await submit("vodcapture", { content_id: "x" });
+    expect((await call("/workflows/vodremix", { headers })).status).toBe(404);
+    const refused = await submit("vodremix", { content_id: "x" });
     expect(refused.status).toBe(400);
-    expect(refused.body.error).toBe("Unknown workflow 'vodcapture'. Available workflows: asset_delete, build_thumbnails, capture_frame, createmp4, drmswitch, generate_gif, selftest, trickplay, voddelete, vodstream.");
+    expect(refused.body.error).toBe("Unknown workflow 'vodremix'. Available workflows: asset_delete, build_thumbnails, capture_frame, createmp4, drmswitch, generate_gif, selftest, trickplay, vodcapture, voddelete, vodstream.");
   });
 
   it("needs the client's credentials", async () => {

@@ -6,7 +6,7 @@ import type { Scheme } from "../../src/domain/drm.ts";
 import type { PackageInput } from "../../src/workflows/vodstream.ts";
 import { ffmpeg, ffprobe, ToolError, type Probe, type ProbedStream } from "../tools.ts";
 import { checkDecryptsToClear } from "./decrypt-check.ts";
-import type { MadeFile, WorkerExecutor } from "./executor.ts";
+import type { MadeFile, WorkContext, WorkerExecutor, WorkResult } from "./executor.ts";
 import { packageTracks, useGivenKeyUris, type Encryption, type Track } from "./shaka.ts";
 import { makeSprite } from "./build-sprite.ts";
 import { makeMp4 } from "./create-mp4.ts";
@@ -30,9 +30,18 @@ type Input = PackageInput;
  */
 export const packageVod: WorkerExecutor = async (input, ctx) => {
   const p = input as Input;
+  encryptionsOf(p);
+  return packageSources(p, await downloadSources(p.sources, ctx, 40), ctx);
+};
+
+/** The packaging options of a lease: vodstream's, or vodcapture's for the clip it captured. */
+export type PackageOptions = Omit<PackageInput, "sources">;
+
+/** Packages local source files (see packageVod); vodcapture packages the clip it captured with it. */
+export async function packageSources(p: PackageOptions, downloaded: LocalSource[], ctx: WorkContext): Promise<WorkResult> {
   const encryptions = encryptionsOf(p);
   const sources: LocalSource[] = [];
-  for (const { local, probe } of await downloadSources(p.sources, ctx, 40)) {
+  for (const { local, probe } of downloaded) {
     const readable = await readableByPackager(local, probe, ctx.signal);
     sources.push({ local: readable, probe: readable === local ? probe : await ffprobe(readable, { signal: ctx.signal }) });
   }
@@ -121,7 +130,7 @@ export const packageVod: WorkerExecutor = async (input, ctx) => {
   ctx.progress(100, "packaged");
   const packages = [active, ...(parked ? [parked] : [])];
   return { output: { package: active, packages, duration, renditions: videos.length, audio_tracks: audios.length, schemes: encryptions.map((encryption) => encryption.scheme) }, files, listFiles: false };
-};
+}
 
 const HEX16 = /^[0-9a-f]{32}$/;
 
@@ -129,7 +138,7 @@ const HEX16 = /^[0-9a-f]{32}$/;
  * The protected packages the lease asks for, one per scheme, each with its two keys. Keys that are not 16
  * bytes of hex are refused before any of them reaches the packager's flags.
  */
-function encryptionsOf(p: Input): Encryption[] {
+function encryptionsOf(p: PackageOptions): Encryption[] {
   if (!p.drm) return [];
   const keys = p.drm.keys;
   if (!keys) throw new ToolError("the lease carries no DRM keys (the engine opens them into the lease)", false);

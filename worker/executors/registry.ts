@@ -1,4 +1,5 @@
 import { buildSprite } from "./build-sprite.ts";
+import { capture } from "./capture.ts";
 import { captureFrame } from "./capture-frame.ts";
 import { createMp4 } from "./create-mp4.ts";
 import type { WorkerExecutor } from "./executor.ts";
@@ -16,4 +17,5 @@ export const workerExecutors: ReadonlyMap<string, WorkerExecutor> = new Map([
   ["media.create_mp4", createMp4],
   ["media.package", packageVod],
   ["media.trickplay", trickplayTiles],
+  ["media.capture", capture],
 ]);

@@ -8,6 +8,7 @@ import { staticKeys, uuidOf } from "../../src/domain/drm";
 import { listAll } from "../../src/storage/driver";
 import { S3Driver } from "../../src/storage/s3";
 import { psshBox, startCpixServer } from "../support/cpix-server";
+import { serveFolder } from "../support/static-server";
 import { playHls } from "../support/playback";
 import { S3_CREDENTIALS, startS3Server, type LocalServer } from "../support/storage-servers";
 import { bodiesOf, isTaskCallback, jobCallbackArrived, ofJob, type Callback } from "./callbacks";
@@ -334,6 +335,103 @@ describe("vodstream's options and the trickplay workflow", () => {
     const refused = await engine.request<{ details: { path: string }[] }>("POST", "/job", { headers: staticClient.headers, body: { job: { workflow: "trickplay" }, parameters: { content_id: "x", source_folder: "drmsrc", trickplay_thumbnails: false, trickplay_thumbnail_quality: 0 } } });
     expect(refused.status).toBe(400);
     expect(refused.body.details.map((detail) => detail.path).sort()).toEqual(["parameters.trickplay_thumbnail_quality", "parameters.trickplay_thumbnails"]);
+  }, 120_000);
+});
+
+describe("vodcapture", () => {
+  let origin: { url: string; stop(): Promise<void> };
+  let stream: string;
+
+  beforeAll(async () => {
+    // A 10 s testsrc2 stream as HLS with program-date-time, a keyframe every 2 s, served over HTTP.
+    const live = join(folder, "live");
+    mkdirSync(live);
+    await exec("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "10", "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", "-f", "hls", "-hls_time", "2", "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4", "-hls_flags", "program_date_time", join(live, "index.m3u8")]);
+    origin = await serveFolder(live);
+    stream = `${origin.url}/index.m3u8`;
+  });
+  afterAll(async () => origin?.stop());
+
+  /** Frame `n` (from the stream's first video frame) of a file as a PNG. */
+  async function frameAt(file: string, n: number): Promise<string> {
+    const png = join(folder, `frame-${Math.random().toString(36).slice(2, 8)}.png`);
+    await exec("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", "-i", file, "-vf", `select=eq(n\\,${n})`, "-fps_mode", "vfr", "-frames:v", "1", png]);
+    return png;
+  }
+
+  async function psnr(a: string, b: string): Promise<number> {
+    const { stderr } = await exec("ffmpeg", ["-hide_banner", "-i", a, "-i", b, "-lavfi", "psnr", "-f", "null", "-"]);
+    const value = /average:(inf|[\d.]+)/.exec(stderr)![1]!;
+    return value === "inf" ? Infinity : Number(value);
+  }
+
+  /** Which of the source's frames `around` ± 2 a picture is: the one it matches best, and by how much. */
+  async function whichFrame(picture: string, around: number): Promise<{ frame: number; margin: number }> {
+    const scores: [number, number][] = [];
+    for (let n = Math.max(0, around - 2); n <= around + 2; n++) scores.push([n, await psnr(picture, await frameAt(stream, n))]);
+    scores.sort((a, b) => b[1] - a[1]);
+    return { frame: scores[0]![0], margin: scores[0]![1] - scores[1]![1] };
+  }
+
+  async function frameCount(file: string): Promise<number> {
+    return Number((await probe(file, true)).streams.find((s) => s.codec_type === "video")!.nb_read_frames);
+  }
+
+  test("frame-accurate: two clips joined in order, packaged and as an MP4; the output's first and last frames are the source's frames at start and end", async () => {
+    const { job, callbacks } = await run(staticClient, "vodcapture", {
+      content_id: "cap1", output_folder: "cap1", frame_accurate: true, generate_mp4: true, create_thumbnail: false,
+      clips: [{ source: stream, start: "00:00:02.000", end: 3 }, { source: stream, start: 5.2, end: 6 }],
+    });
+    expect(job).toMatchObject({ queue_state: "completed", failed: false });
+    const done = callbacks.at(-1) as Callback & { message: string; files: string[]; metadata: { duration: number } };
+    expect(done.message).toMatch(new RegExp(`^${ROOT}/cap1/cap1_nodrm_[0-9a-f]{32}\\.m3u8$`));
+    const local = await mirror("cap1");
+    const mp4 = join(local, "cap1.mp4");
+    // 2.00..3.00 s and 5.20..6.00 s, both ends in: 26 + 21 frames at 25 fps.
+    expect(await frameCount(mp4)).toBe(47);
+    for (const [outputFrame, sourceFrame] of [[0, 50], [25, 75], [26, 130], [46, 150]] as const) {
+      const match = await whichFrame(await frameAt(mp4, outputFrame), sourceFrame);
+      expect([outputFrame, match.frame]).toEqual([outputFrame, sourceFrame]);
+      expect(match.margin).toBeGreaterThan(3);
+    }
+    // The package plays the same clip: ffprobe reads it, as long as the MP4 within a frame.
+    const hls = await probe(join(local, `${done.message.split("/").pop()}`));
+    expect(Math.abs(Number(hls.format.duration) - 47 / 25)).toBeLessThanOrEqual(0.04 + 1e-6);
+    expect(done.metadata.duration).toBeCloseTo(47 / 25, 1);
+  }, 180_000);
+
+  test("keyframe cuts: whole GOPs are copied, from the keyframe at or before start to the one after end (frames bit-identical to the source's); MP4 only", async () => {
+    const { job, callbacks } = await run(staticClient, "vodcapture", { content_id: "cap2", output_folder: "cap2", frame_accurate: false, generate_vod: false, generate_mp4: true, clips: [{ source: stream, start: 3, end: 5 }] });
+    expect(job).toMatchObject({ queue_state: "completed", failed: false });
+    const done = callbacks.at(-1) as Callback & { message: string; files: string[] };
+    expect(done.message).toBe(`${ROOT}/cap2/cap2.mp4`);
+    const mp4 = await mirror("cap2").then((local) => join(local, "cap2.mp4"));
+    // Keyframes every 2 s: whole GOPs from the keyframe at or before 3 s (2.00 s, frame 50) to the frame before
+    // the first keyframe after 5 s (6.00 s): frames 50..149, each bit-identical to the source's.
+    const [output, source] = [await decodedFrames(mp4, undefined, "0:v"), await decodedFrames(stream, undefined, "0:v")];
+    expect(output).toEqual(source.slice(50, 150));
+    // Audio starts with the video (both at 0).
+    const streams = JSON.parse((await exec("ffprobe", ["-v", "error", "-show_entries", "stream=codec_type,start_time", "-of", "json", mp4])).stdout).streams as { start_time: string }[];
+    for (const stream of streams) expect(Number(stream.start_time)).toBeLessThan(0.03);
+  }, 120_000);
+
+  test("UTC times on a stream with program-date-time are placed from its first EXT-X-PROGRAM-DATE-TIME", async () => {
+    const playlist = readFileSync(join(folder, "live", "index.m3u8"), "utf8");
+    const origin0 = Date.parse(/#EXT-X-PROGRAM-DATE-TIME:(.+)/.exec(playlist)![1]!.replace(/([+-]\d{2})(\d{2})$/, "$1:$2"));
+    const at = (seconds: number) => new Date(origin0 + seconds * 1000).toISOString().replace("Z", "");
+    const { job } = await run(staticClient, "vodcapture", { content_id: "cap3", output_folder: "cap3", generate_vod: false, generate_mp4: true, clips: [{ source: stream, start: at(4), end: at(5) }] });
+    expect(job).toMatchObject({ queue_state: "completed", failed: false });
+    const mp4 = await mirror("cap3").then((local) => join(local, "cap3.mp4"));
+    expect(await frameCount(mp4)).toBe(26);
+    expect((await whichFrame(await frameAt(mp4, 0), 100)).frame).toBe(100);
+    // A clip past the stream's end fails with the reason; a bad clip is refused at submission.
+    const late = await run(staticClient, "vodcapture", { content_id: "cap4", output_folder: "cap4", generate_vod: false, generate_mp4: true, clips: [{ source: stream, start: 8, end: 30 }] });
+    expect((late.callbacks.at(-1) as Callback & { message: string }).message).toMatch(/clip 1 ends at 30\.000 s, its stream lasts 10\.\d+ s/);
+    const refused = await engine.request<{ details: { path: string }[] }>("POST", "/job", { headers: staticClient.headers, body: { job: { workflow: "vodcapture" }, parameters: { content_id: "x", output_folder: "x", generate_vod: false, clips: [{ source: "ftp://x/y.m3u8", start: 5, end: 4 }, { start: 1, end: "2018-06-06T10:00:00Z" }] } } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.details.map((detail) => detail.path).sort()).toEqual(["parameters.clips[0].end", "parameters.clips[1].end", "parameters.clips[1].source", "parameters.generate_vod"]);
+    const ftp = await engine.request<{ details: { path: string }[] }>("POST", "/job", { headers: staticClient.headers, body: { job: { workflow: "vodcapture" }, parameters: { content_id: "x", output_folder: "x", clips: [{ sources: [stream, "ftp://x/y.m3u8"], start: 1, end: 2 }] } } });
+    expect([ftp.status, ftp.body.details.map((detail) => detail.path)]).toEqual([400, ["parameters.clips[0].sources[1]"]]);
   }, 120_000);
 });
 
