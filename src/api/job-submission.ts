@@ -85,7 +85,9 @@ export function resolveStorageParameters(submission: ValidSubmission, storage: S
   const outputRoot = typeof parameters.output_root === "string" ? parameters.output_root : DEFAULT_ROOT_KEY;
   for (const name of STORAGE_PARAMETERS) {
     // A `source_folder` is below the client's input root (media.md, Sources); everything else below the output root.
-    const rootKey = name === "source_storage" && keys.has("source_folder") ? INPUT_ROOT_KEY : outputRoot;
+    // `source_root` (createmp4) names another root to read it from: `output_root` for a VOD asset.
+    const sourceRoot = typeof parameters.source_root === "string" ? parameters.source_root : INPUT_ROOT_KEY;
+    const rootKey = name === "source_storage" && keys.has("source_folder") ? sourceRoot : outputRoot;
     if (!keys.has(name)) continue;
     // destination_storage defaults to the source storage where the workflow has one.
     parameters[name] ??= name === "destination_storage" && typeof parameters.source_storage === "string" ? parameters.source_storage : defaultStorage(storage);
@@ -94,7 +96,7 @@ export function resolveStorageParameters(submission: ValidSubmission, storage: S
     else if (rootFolder(location, rootKey) === null) {
       const configured = Object.keys(location.roots).sort();
       problems.push({
-        path: typeof parameters.output_root === "string" && rootKey === outputRoot ? "parameters.output_root" : `parameters.${name}`,
+        path: name === "source_storage" && typeof parameters.source_root === "string" ? "parameters.source_root" : typeof parameters.output_root === "string" && rootKey === outputRoot ? "parameters.output_root" : `parameters.${name}`,
         message: `root '${rootKey}' is not configured for storage '${parameters[name]}' (configured roots: ${configured.length > 0 ? configured.join(", ") : "none"})`,
       });
     }

@@ -203,6 +203,22 @@ describe("vodstream with DRM from the static provider", () => {
     const afterOn = await mirror("drm1");
     expect(readFileSync(join(afterOn, `${drmName}.mpd`), "utf8")).toContain(`<BaseURL>${drmName}/cenc/</BaseURL>`);
   }, 120_000);
+
+  test("createmp4 makes an MP4 of the folder's clear package (source_root output_root), and refuses while the protected one is active", async () => {
+    const refused = await run(staticClient, "createmp4", { content_id: "drm1", source_folder: "drm1", source_root: "output_root", output_folder: "drm1-mp4" });
+    expect((refused.callbacks.at(-1) as Callback & { message: string }).message).toMatch(/the VOD package in 'drm1' is protected \(drm1_drm_[0-9a-f]{32}\.m3u8 is active\)/);
+    expect((await run(staticClient, "drmswitch", { content_id: "drm1", folder: "drm1", enable_drm: false })).job.failed).toBe(false);
+    const { job, callbacks } = await run(staticClient, "createmp4", { content_id: "drm1", source_folder: "drm1", source_root: "output_root", output_folder: "drm1-mp4", mp4_filename: "from-package.mp4" });
+    expect(job).toMatchObject({ queue_state: "completed", failed: false });
+    expect((callbacks.at(-1) as Callback & { files: string[] }).files).toEqual(["drm1-mp4/from-package.mp4"]);
+    const mp4 = join(await mirror("drm1-mp4"), "from-package.mp4");
+    const read = await probe(mp4);
+    expect(read.streams.map((stream) => `${stream.codec_type}:${stream.width ?? ""}`).sort()).toEqual(["audio:", "video:640"]);
+    expect(Math.abs(Number(read.format.duration) - 4)).toBeLessThan(0.1);
+    // The package's top rung, copied: its frames are the clear package's.
+    expect(await decodedFrames(mp4, undefined, "0:v")).toEqual(await decodedFrames(joined(join(local, clearName, "video_0"))));
+    expect((await run(staticClient, "drmswitch", { content_id: "drm1", folder: "drm1", enable_drm: true })).job.failed).toBe(false);
+  }, 120_000);
 });
 
 describe("vodstream with DRM from a CPIX key server", () => {

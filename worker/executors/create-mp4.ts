@@ -1,8 +1,8 @@
-import { open } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, open } from "node:fs/promises";
+import { dirname, join, sep } from "node:path";
 import { ffmpeg, ffprobe, ToolError, type Probe, type ProbedStream } from "../tools.ts";
 import type { CreateMp4Input } from "../../src/workflows/createmp4.ts";
-import type { WorkerExecutor } from "./executor.ts";
+import type { WorkContext, WorkerExecutor } from "./executor.ts";
 import { downloadSources, type LocalSource } from "./sources.ts";
 
 /** What the engine puts in the lease (src/workflows/createmp4.ts). */
@@ -16,12 +16,28 @@ type Input = CreateMp4Input;
  */
 export const createMp4: WorkerExecutor = async (input, ctx) => {
   const p = input as Input;
-  const locals = await downloadSources(p.sources, ctx, 50);
+  const locals = p.package ? [await downloadPackage(p.package, ctx)] : await downloadSources(p.sources, ctx, 50);
   const out = join(ctx.scratch, "out.mp4");
   const output = await makeMp4(locals, p.mezzanine, out, ctx.signal, (fraction) => ctx.progress(50 + 45 * fraction, "muxing"));
   ctx.progress(100, "done");
   return { output, files: [{ local: out, name: p.mp4_filename, contentType: "video/mp4" }] };
 };
+
+/** A VOD package downloaded as it is laid out (its playlists name their segments relatively), its root playlist probed. */
+async function downloadPackage(vod: NonNullable<Input["package"]>, ctx: WorkContext): Promise<LocalSource> {
+  const folder = join(ctx.scratch, "package");
+  ctx.progress(0, "downloading");
+  for (const [i, file] of [{ path: vod.manifest }, ...vod.files].entries()) {
+    const local = join(folder, file.path);
+    // Paths come from a listing of the client's storage: none may land outside the folder.
+    if (!local.startsWith(folder + sep)) throw new ToolError(`package file ${JSON.stringify(file.path.slice(0, 100))} is outside its package`, false);
+    await mkdir(dirname(local), { recursive: true });
+    await ctx.download(file.path, local);
+    if (i % 50 === 0) ctx.progress((50 * i) / (vod.files.length + 1), "downloading");
+  }
+  const local = join(folder, vod.manifest);
+  return { local, probe: await ffprobe(local, { signal: ctx.signal }) };
+}
 
 /** The MP4 of `locals` at `out` (see createMp4), checked; `progress` gets the fraction written. */
 export async function makeMp4(locals: LocalSource[], mezzanine: boolean, out: string, signal: AbortSignal, progress: (fraction: number) => void): Promise<{ duration: number; video_streams: number; audio_streams: number }> {
