@@ -1,4 +1,4 @@
-import { manifestKindOf, parseManifestName, planSwitch, type Manifest, type ManifestFormat, type Rename, type SwitchPlan } from "../domain/drm-manifests";
+import { manifestKindOf, parkedManifestName, parseManifestName, planSwitch, type Manifest, type ManifestFormat, type Rename, type SwitchPlan } from "../domain/drm-manifests";
 import { fileNameProblem } from "../storage/paths";
 import type { StorageRoot } from "../storage/root";
 import { errorMessage, NonRetryableError } from "../domain/errors";
@@ -134,3 +134,38 @@ async function undo(root: StorageRoot, folder: string, done: Rename[], log: (mes
     }
   }
 }
+
+export interface ParkEarlierInput {
+  storage: string;
+  root_key: string;
+  folder: string;
+  content_id: string;
+  /** The root manifests this job published (kept active, or parked by it already). */
+  keep: string[];
+}
+
+/**
+ * After vodstream publishes into a folder that already held a package of the same content: the earlier
+ * active root manifests (`.m3u8` / `.mpd` pairs, or a USP `.ism`) are parked under their guid, so the folder
+ * keeps one active set (the new one, already in place) and drmswitch can still switch it. Safe to repeat.
+ */
+export const parkEarlier: Executor = async (input, ctx): Promise<{ parked: string[] }> => {
+  const { storage, root_key, folder, content_id, keep } = input as ParkEarlierInput;
+  const root = (await ctx.storage(storage)).root(root_key);
+  const prefix = root.folder(folder);
+  const epoch = Math.floor(Date.now() / 1000);
+  const steps: Rename[] = [];
+  for await (const object of root.list(folder)) {
+    const name = object.key.slice(prefix.length);
+    if (name.includes("/") || keep.includes(name)) continue;
+    const parsed = parseManifestName(name);
+    if (!parsed || parsed.state !== "active" || parsed.guid === null || parsed.contentId !== content_id) continue;
+    steps.push({ from: name, to: parkedManifestName(epoch, parsed.guid, content_id, parsed.format) });
+  }
+  for (const step of steps) {
+    root.fileIn(folder, step.to);
+    await moveOnce(root, folder, step);
+  }
+  if (steps.length > 0) ctx.log(`parked the earlier active manifests ${steps.map((step) => step.from).join(", ")}`);
+  return { parked: steps.map((step) => root.fileIn(folder, step.to)) };
+};

@@ -1,4 +1,4 @@
-import { getFilenames, prepareSwitch, renameManifests } from "./drm-switch";
+import { getFilenames, parkEarlier, prepareSwitch, renameManifests } from "./drm-switch";
 import type { Executor } from "./executor";
 import { getDrmKeys } from "./get-drm-keys";
 import { getSources } from "./get-sources";
@@ -15,6 +15,7 @@ const executors: ReadonlyMap<string, Executor> = new Map([
   ["storage.list_manifests", getFilenames],
   ["storage.prepare_switch", prepareSwitch],
   ["storage.rename_manifests", renameManifests],
+  ["storage.park_earlier_manifests", parkEarlier],
   ["media.publish", publish],
   ["storage.get_sources", getSources],
   ["drm.get_keys", getDrmKeys],

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { INPUT_ROOT_KEY } from "../domain/storage-config";
+import { DEFAULT_ROOT_KEY, INPUT_ROOT_KEY } from "../domain/storage-config";
+import type { ParkEarlierInput } from "../executors/drm-switch";
 import type { ContentKey } from "../domain/drm";
 import type { GetDrmKeysInput, GetDrmKeysOutput } from "../executors/get-drm-keys";
 import type { GetSourcesInput, GetSourcesOutput } from "../executors/get-sources";
@@ -155,9 +156,23 @@ export const vodstream = defineWorkflow({
     },
     publishTask<VodstreamParameters>("package", folderOf),
     {
+      // A package of this content published here before keeps its files, its root manifests parked.
+      name: "park_earlier",
+      executor: "storage.park_earlier_manifests",
+      needs: ["publish"],
+      timeoutMs: 5 * 60_000,
+      input: (p, outputs): ParkEarlierInput => ({
+        storage: p.destination_storage!,
+        root_key: p.output_root ?? DEFAULT_ROOT_KEY,
+        folder: folderOf(p),
+        content_id: p.content_id,
+        keep: ((outputs.publish as PublishOutput | undefined)?.published ?? []).filter((path) => !path.slice(folderOf(p).length + 1).includes("/")).map((path) => path.slice(folderOf(p).length + 1)),
+      }),
+    },
+    {
       name: "delete_source",
       executor: "storage.delete_files",
-      needs: ["publish"],
+      needs: ["park_earlier"],
       when: (p) => p.delete_source,
       timeoutMs: 5 * 60_000,
       // The files get_sources found (the folder's own media files), nothing else of the folder.

@@ -130,7 +130,7 @@ describe("vodstream with DRM from the static provider", () => {
   test("makes a clear package and protected cenc and cbcs packages that decrypt with the derived keys to the clear frames; the DRM manifests are active, the clear ones parked", async () => {
     const { job, callbacks } = await run(staticClient, "vodstream", { content_id: "drm1", source_folder: "drmsrc", output_folder: "drm1", drm: ["clear", "widevine", "playready", "fairplay"], create_thumbnail: false });
     expect(job).toMatchObject({ queue_state: "completed", failed: false });
-    expect(callbacks.filter(isTaskCallback).filter((body) => body.event === "complete").map((body) => body.task_name)).toEqual(["get_sources", "get_drm_keys", "package", "publish"]);
+    expect(callbacks.filter(isTaskCallback).filter((body) => body.event === "complete").map((body) => body.task_name)).toEqual(["get_sources", "get_drm_keys", "package", "publish", "park_earlier"]);
     done = callbacks.at(-1) as typeof done;
     expect(done.message).toMatch(new RegExp(`^${ROOT}/drm1/drm1_drm_[0-9a-f]{32}\\.m3u8$`));
     drmName = done.message.split("/").pop()!.replace(/\.m3u8$/, "");
@@ -337,6 +337,23 @@ describe("vodstream's options and the trickplay workflow", () => {
     const mp4 = await probe(join(local, "opt1.mp4"));
     expect(mp4.streams.map((stream) => `${stream.codec_type}:${stream.width ?? ""}`).sort()).toEqual(["audio:", "video:640"]);
     expect(Math.abs(Number(mp4.format.duration) - 4)).toBeLessThan(0.1);
+  }, 120_000);
+
+  test("a second vodstream into the same folder parks the first one's active manifests: one active pair, and drmswitch still switches", async () => {
+    const before = readdirSync(await mirror("opt1"));
+    const firstActive = before.filter((name) => /^opt1_drm_[0-9a-f]{32}\.(m3u8|mpd)$/.test(name)).sort();
+    expect(firstActive).toHaveLength(2);
+    const again = await run(staticClient, "vodstream", { content_id: "opt1", source_folder: "drmsrc", output_folder: "opt1", drm: ["clear"], create_thumbnail: false });
+    expect(again.job).toMatchObject({ queue_state: "completed", failed: false });
+    const newActive = (again.callbacks.at(-1) as Callback & { message: string }).message.split("/").pop()!;
+    const after = readdirSync(await mirror("opt1")).filter((name) => !name.includes(".") || /\.(m3u8|mpd|drm)$/.test(name));
+    const active = after.filter((name) => /^opt1_(drm|nodrm)_[0-9a-f]{32}\.(m3u8|mpd)$/.test(name)).sort();
+    expect(active).toEqual([newActive, newActive.replace(/\.m3u8$/, ".mpd")]);
+    const firstGuid = firstActive[0]!.split("_").pop()!.split(".")[0]!;
+    expect(after.filter((name) => new RegExp(`^\\d+_${firstGuid}_opt1\\.(m3u8|mpd)\\.drm$`).test(name))).toHaveLength(2);
+    // The earlier protected package is the only DRM one: drmswitch brings it back.
+    const on = await run(staticClient, "drmswitch", { content_id: "opt1", folder: "opt1", enable_drm: true });
+    expect((on.callbacks.at(-1) as Callback & { message: string }).message).toBe(`${ROOT}/opt1/${firstActive.find((name) => name.endsWith(".m3u8"))}`);
   }, 120_000);
 
   test("the trickplay workflow publishes the tiles of a source folder's top video with trickplay.m3u8 and trickplay.mpd", async () => {

@@ -258,7 +258,7 @@ describe("vodstream (clear)", () => {
     await store.put(`${INPUT}/deleted-src/notes.txt`, "kept");
     const { job, callbacks } = await run("vodstream", { content_id: "del1", source_folder: "deleted-src", output_folder: "del1", create_thumbnail: false, delete_source: true });
     expect(job).toMatchObject({ queue_state: "completed", failed: false });
-    expect(callbacks.filter(isTaskCallback).filter((body) => body.event === "complete").map((body) => body.task_name)).toEqual(["get_sources", "package", "publish", "delete_source"]);
+    expect(callbacks.filter(isTaskCallback).filter((body) => body.event === "complete").map((body) => body.task_name)).toEqual(["get_sources", "package", "publish", "park_earlier", "delete_source"]);
     expect(await store.head(`${INPUT}/deleted-src/only.mp4`)).toBeNull();
     expect(await store.head(`${INPUT}/deleted-src/notes.txt`)).not.toBeNull();
     expect((callbacks.at(-1) as Callback & { message: string }).message).toMatch(/^content\/vod\/del1\/del1_nodrm_[0-9a-f]{32}\.m3u8$/);

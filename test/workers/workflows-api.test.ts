@@ -88,7 +88,8 @@ describe("GET /workflows", () => {
       ["get_drm_keys", "edge", ["get_sources"], true],
       ["package", "media", ["get_drm_keys"], false],
       ["publish", "edge", ["package"], false],
-      ["delete_source", "edge", ["publish"], true],
+      ["park_earlier", "edge", ["publish"], false],
+      ["delete_source", "edge", ["park_earlier"], true],
     ]);
     const gif = body.find((entry) => entry.name === "generate_gif")!;
     expect(gif.parameters.properties.fps!.default).toBe(12);
