@@ -112,6 +112,7 @@ export interface ProbedStream {
   sample_rate?: string;
   disposition?: Record<string, number>;
   tags?: Record<string, string>;
+  side_data_list?: { side_data_type?: string }[];
 }
 
 export interface Probe {

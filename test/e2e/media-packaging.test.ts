@@ -10,6 +10,7 @@ import { S3Driver } from "../../src/storage/s3";
 import { psshBox, startCpixServer } from "../support/cpix-server";
 import { serveFolder } from "../support/static-server";
 import { playHls } from "../support/playback";
+import { packagerBinary } from "../../worker/executors/shaka.ts";
 import { S3_CREDENTIALS, startS3Server, type LocalServer } from "../support/storage-servers";
 import { bodiesOf, isTaskCallback, jobCallbackArrived, ofJob, type Callback } from "./callbacks";
 import { Engine, type Client, type JobObject } from "./harness";
@@ -446,6 +447,21 @@ describe("vodcapture", () => {
     // Audio starts with the video (both at 0).
     const streams = JSON.parse((await exec("ffprobe", ["-v", "error", "-show_entries", "stream=codec_type,start_time", "-of", "json", mp4])).stdout).streams as { start_time: string }[];
     for (const stream of streams) expect(Number(stream.start_time)).toBeLessThan(0.03);
+  }, 120_000);
+
+  test("a protected (CENC) source is decrypted with the clip's key_id / content_key; without them the job fails", async () => {
+    // A CENC-encrypted fragmented MP4 (one key), served over HTTP like the stream.
+    const live = join(folder, "live");
+    await exec(packagerBinary(), [`in=${join(folder, "lo.mp4")},stream=video,output=${join(live, "protected.mp4")}`, "--enable_raw_key_encryption", "--keys", `label=:key_id=${"ab".repeat(16)}:key=${"cd".repeat(16)}`, "--clear_lead", "0", "--protection_scheme", "cenc"]);
+    const source = `${origin.url}/protected.mp4`;
+    const { job, callbacks: capture5 } = await run(staticClient, "vodcapture", { content_id: "cap5", output_folder: "cap5", generate_vod: false, generate_mp4: true, frame_accurate: false, clips: [{ source, start: 0, end: 4, key_id: uuidOf("ab".repeat(16)), content_key: "cd".repeat(16) }] });
+    expect([job.failed, (capture5.at(-1) as Callback & { message: string }).message]).toEqual([false, `${ROOT}/cap5/cap5.mp4`]);
+    const mp4 = join(await mirror("cap5"), "cap5.mp4");
+    expect(await decodedFrames(mp4, undefined, "0:v")).toEqual(await decodedFrames(join(folder, "lo.mp4"), undefined, "0:v"));
+    // The key is a secret parameter: masked in the job's view.
+    expect(JSON.stringify(job)).not.toContain("cd".repeat(16));
+    const without = await run(staticClient, "vodcapture", { content_id: "cap6", output_folder: "cap6", generate_vod: false, generate_mp4: true, frame_accurate: true, clips: [{ source, start: 0, end: 1 }] });
+    expect([without.job.failed, (without.callbacks.at(-1) as Callback & { message: string }).message]).toEqual([true, "clip 1's source is encrypted (CENC): give the clip's key_id and content_key"]);
   }, 120_000);
 
   test("UTC times on a stream with program-date-time are placed from its first EXT-X-PROGRAM-DATE-TIME", async () => {

@@ -24,6 +24,9 @@ export const capture: WorkerExecutor = async (input, ctx) => {
     ctx.progress((40 * i) / p.clips.length, `capturing clip ${i + 1}`);
     const { url, probe } = await openSource(clip, i, ctx.signal);
     const video = videoStream(probe, `clip ${i + 1}'s source`);
+    // Encrypted samples decode to garbage without an error exit: a protected source needs its key.
+    const encrypted = probe.streams.some((stream) => stream.side_data_list?.some((data) => /encryption/i.test(data.side_data_type ?? "")));
+    if (encrypted && !clip.key) throw new ToolError(`clip ${i + 1}'s source is encrypted (CENC): give the clip's key_id and content_key`, false);
     shape ??= { width: video.width!, height: video.height!, fps: video.r_frame_rate ?? "25/1" };
     const [start, end] = await offsets(clip, url, ctx.signal);
     const length = Number(probe.format.duration ?? NaN);
@@ -129,12 +132,14 @@ async function cutClip(url: string, probe: Probe, clip: InputClip, start: number
     const { keyframe, previous, next } = await keyframesAround(url, videoStart + start, videoStart + end, key, signal);
     const frames = next === null ? null : Math.round((next - keyframe) * rate(video.r_frame_rate));
     const videoPart = `${target}.video.mp4`;
-    const from = Math.max(0, (previous ?? 0) + (keyframe - (previous ?? 0)) / 2 - formatStart).toFixed(6);
-    await ffmpeg([...key, "-i", url, "-ss", from, "-map", "0:v:0", ...(frames === null ? [] : ["-frames:v", String(frames)]), "-c", "copy", videoPart], { signal });
+    // From the stream's first keyframe: no seek at all (decode times before 0 would be dropped with it).
+    const from = previous === null ? [] : ["-ss", Math.max(0, previous + (keyframe - previous) / 2 - formatStart).toFixed(6)];
+    await ffmpeg([...key, "-i", url, ...from, "-map", "0:v:0", ...(frames === null ? [] : ["-frames:v", String(frames)]), "-c", "copy", videoPart], { signal });
     if (audio) {
       const audioPart = `${target}.audio.mp4`;
       const until = next === null ? [] : ["-to", (next - formatStart).toFixed(6)];
-      await ffmpeg([...key, "-i", url, "-ss", Math.max(0, keyframe - formatStart).toFixed(6), ...until, "-map", "0:a:0", "-c", "copy", audioPart], { signal });
+      const audioFrom = previous === null ? [] : ["-ss", Math.max(0, keyframe - formatStart).toFixed(6)];
+      await ffmpeg([...key, "-i", url, ...audioFrom, ...until, "-map", "0:a:0", "-c", "copy", audioPart], { signal });
       await ffmpeg(["-i", videoPart, "-i", audioPart, "-map", "0:v", "-map", "1:a", "-c", "copy", target], { signal });
     } else {
       await rename(videoPart, target);
