@@ -107,6 +107,8 @@ export interface ProbedStream {
   nb_read_frames?: string;
   nb_frames?: string;
   r_frame_rate?: string;
+  avg_frame_rate?: string;
+  duration?: string;
   bit_rate?: string;
   channels?: number;
   sample_rate?: string;

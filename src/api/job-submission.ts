@@ -43,7 +43,8 @@ export function validateSubmission(request: JobRequest, headerClient: string, al
     if (problem) problems.push({ path: "parameters.source", message: `source URL ${problem}` });
   }
   // vodcapture's clips name their streams the same way.
-  if (Array.isArray(parameters.clips)) {
+  // Only a workflow whose schema declares clips has checked their shape; other workflows pass unknown keys through.
+  if (knownKeys(workflow).has("clips") && Array.isArray(parameters.clips)) {
     (parameters.clips as { source?: string; sources?: string[] }[]).forEach((clip, i) => {
       const urls = clip.sources ?? (clip.source === undefined ? [] : [clip.source]);
       urls.forEach((url, j) => {

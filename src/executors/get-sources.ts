@@ -22,6 +22,8 @@ export interface GetSourcesOutput {
 
 /** A package of more files than this is not read through a lease file by file. */
 const MAX_PACKAGE_FILES = 20_000;
+/** Files below a folder's subfolders kept while looking for its package (every package of the folder counts). */
+const MAX_LISTED_FILES = 200_000;
 
 /** What a media source file can be, by extension (reference §3.1: mp4, mov, mpg, mkv, avi, m4v; and TS). */
 const MEDIA = /\.(mp4|m4v|mov|mkv|ts|mpg|mpeg|avi|ismv|isma)$/i;
@@ -41,7 +43,7 @@ export const getSources: Executor = async (input, ctx): Promise<GetSourcesOutput
   for await (const object of root.list(folder)) {
     const path = object.key.slice(prefix.length);
     if (path.includes("/")) {
-      if (packages && nested.length <= MAX_PACKAGE_FILES) nested.push({ path, size: object.size });
+      if (packages && nested.length < MAX_LISTED_FILES) nested.push({ path, size: object.size });
       continue;
     }
     if (packages && parseManifestName(path)?.format === "m3u8") manifests.push(path);

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DEFAULT_ROOT_KEY } from "../domain/storage-config";
-import type { PublishInput, WorkFile } from "../executors/publish";
+import type { ParkEarlierInput } from "../executors/drm-switch";
+import type { PublishInput, PublishOutput, WorkFile } from "../executors/publish";
 import { fileNameProblem } from "../storage/paths";
 import { commonParameters, ContentId, StorageFolder, StorageParameter } from "./common";
 import type { TaskDefinition } from "./definition";
@@ -106,6 +107,30 @@ export function publishTask<P extends { destination_storage?: string; output_roo
       work_folder: (outputs[after] as MediaOutput | undefined)?.work_folder ?? "",
       ...((outputs[after] as MediaOutput | undefined)?.files ? { files: (outputs[after] as MediaOutput).files } : {}),
     }),
+  };
+}
+
+/**
+ * vodstream's and vodcapture's `park_earlier` (after `publish`): the active root manifests of an earlier
+ * package of the same content in the folder are parked, the ones this job published kept.
+ */
+export function parkEarlierTask<P extends { content_id: string; destination_storage?: string; output_root?: string }>(folder: (params: P) => string): TaskDefinition<P> {
+  return {
+    name: "park_earlier",
+    executor: "storage.park_earlier_manifests",
+    needs: ["publish"],
+    timeoutMs: 5 * 60_000,
+    input: (p, outputs): ParkEarlierInput => {
+      const base = `${folder(p)}/`;
+      const published = (outputs.publish as PublishOutput | undefined)?.published ?? [];
+      return {
+        storage: p.destination_storage!,
+        root_key: p.output_root ?? DEFAULT_ROOT_KEY,
+        folder: folder(p),
+        content_id: p.content_id,
+        keep: published.map((path) => path.slice(base.length)).filter((name) => !name.includes("/")),
+      };
+    },
   };
 }
 

@@ -19,8 +19,8 @@ export const TrickplayWorkflowParameters = z
     ...commonParameters,
   })
   .superRefine((p, ctx) => {
-    if (p.trickplay_thumbnails === false) {
-      ctx.addIssue({ code: "custom", path: ["trickplay_thumbnails"], message: "false asks only for sync samples, which CMAF segments already start with: nothing to make" });
+    if (p.trickplay_thumbnails === false || !p.trickplay) {
+      ctx.addIssue({ code: "custom", path: [p.trickplay ? "trickplay_thumbnails" : "trickplay"], message: "false asks only for sync samples, which CMAF segments already start with: nothing to make" });
     }
   });
 export type TrickplayWorkflowParameters = z.output<typeof TrickplayWorkflowParameters>;

@@ -5,7 +5,7 @@ import type { PublishOutput } from "../executors/publish";
 import type { DeleteKeysInput } from "../executors/storage-folder";
 import { commonParameters, DrmSystem, StorageFolder, StorageParameter } from "./common";
 import { defineWorkflow } from "./definition";
-import { MEDIA_POOL, Offset, offsetSeconds, outputFileName, publishTask, SourceUrl, TrickplayParameters, trickplayOptions } from "./media";
+import { MEDIA_POOL, Offset, offsetSeconds, outputFileName, parkEarlierTask, publishTask, SourceUrl, TrickplayParameters, trickplayOptions } from "./media";
 import { PackageContentId, type PackageInput, type PackageOutput } from "./vodstream";
 
 /**
@@ -52,6 +52,13 @@ export const Clip = z
     if (!(end! > start!)) ctx.addIssue({ code: "custom", path: ["end"], message: "must be after start" });
     if ((clip.key_id === undefined) !== (clip.content_key === undefined)) ctx.addIssue({ code: "custom", path: ["content_key"], message: "key_id and content_key go together" });
     if (clip.filter !== undefined) ctx.addIssue({ code: "custom", path: ["filter"], message: "USP track filters are not supported: a clip keeps the stream's video and audio" });
+    const urls = clip.sources ?? (clip.source ? [clip.source] : []);
+    const pathOf = (url: string) => new URL(url, "http://x").pathname;
+    const playlist = (url: string) => /\.(m3u8|mpd)$/i.test(pathOf(url));
+    // ffmpeg decrypts CENC in MP4 files only (its HLS and DASH readers take no key).
+    if (clip.content_key !== undefined && urls.some(playlist)) ctx.addIssue({ code: "custom", path: ["content_key"], message: "a key decrypts a progressive CENC MP4 source only, not an HLS or DASH stream" });
+    const utc = "utc" in clip.start || "utc" in clip.end;
+    if (utc && urls.some((url) => !/\.m3u8$/i.test(pathOf(url)))) ctx.addIssue({ code: "custom", path: ["start"], message: "UTC times are placed by an HLS stream's program-date-time: the source must be an .m3u8 playlist" });
   });
 export type Clip = z.output<typeof Clip>;
 
@@ -162,6 +169,8 @@ export const vodcapture = defineWorkflow({
       input: (p): DeleteKeysInput => ({ storage: p.destination_storage!, root_key: p.output_root ?? DEFAULT_ROOT_KEY, folder: p.output_folder, keys: [] }),
     },
     { ...publishTask<VodcaptureParameters>("capture", (p) => p.output_folder), needs: ["empty_target"] },
+    // Without empty_target, an earlier package of the same content keeps its files, its root manifests parked.
+    { ...parkEarlierTask<VodcaptureParameters>((p) => p.output_folder), when: (p) => p.generate_vod && !p.empty_target },
   ],
   result: (params, outputs) => {
     const captured = outputs.capture as (Partial<PackageOutput> & { duration?: number }) | undefined;

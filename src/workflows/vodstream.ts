@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { DEFAULT_ROOT_KEY, INPUT_ROOT_KEY } from "../domain/storage-config";
-import type { ParkEarlierInput } from "../executors/drm-switch";
+import { INPUT_ROOT_KEY } from "../domain/storage-config";
 import type { ContentKey } from "../domain/drm";
 import type { GetDrmKeysInput, GetDrmKeysOutput } from "../executors/get-drm-keys";
 import type { GetSourcesInput, GetSourcesOutput } from "../executors/get-sources";
@@ -8,7 +7,7 @@ import type { PublishOutput } from "../executors/publish";
 import type { DeleteFilesInput } from "../executors/storage-files";
 import { DrmSystem, FileNameContentId, commonParameters, StorageFolder, StorageParameter } from "./common";
 import { defineWorkflow } from "./definition";
-import { MEDIA_POOL, Offset, outputFileName, publishTask, TrickplayParameters, trickplayOptions, type TrickplayInput } from "./media";
+import { MEDIA_POOL, Offset, outputFileName, parkEarlierTask, publishTask, TrickplayParameters, trickplayOptions, type TrickplayInput } from "./media";
 
 /**
  * Options of the reference that this engine does not build yet: asking for one is refused with a message
@@ -155,20 +154,8 @@ export const vodstream = defineWorkflow({
       }),
     },
     publishTask<VodstreamParameters>("package", folderOf),
-    {
-      // A package of this content published here before keeps its files, its root manifests parked.
-      name: "park_earlier",
-      executor: "storage.park_earlier_manifests",
-      needs: ["publish"],
-      timeoutMs: 5 * 60_000,
-      input: (p, outputs): ParkEarlierInput => ({
-        storage: p.destination_storage!,
-        root_key: p.output_root ?? DEFAULT_ROOT_KEY,
-        folder: folderOf(p),
-        content_id: p.content_id,
-        keep: ((outputs.publish as PublishOutput | undefined)?.published ?? []).filter((path) => !path.slice(folderOf(p).length + 1).includes("/")).map((path) => path.slice(folderOf(p).length + 1)),
-      }),
-    },
+    // A package of this content published here before keeps its files, its root manifests parked.
+    parkEarlierTask<VodstreamParameters>(folderOf),
     {
       name: "delete_source",
       executor: "storage.delete_files",

@@ -464,6 +464,20 @@ describe("vodcapture", () => {
     expect([without.job.failed, (without.callbacks.at(-1) as Callback & { message: string }).message]).toEqual([true, "clip 1's source is encrypted (CENC): give the clip's key_id and content_key"]);
   }, 120_000);
 
+  test("clips join: silence where a re-encoded clip has no audio; copied clips that differ are refused with what differs", async () => {
+    // Progressive MP4s with their index first (the test's file server answers no range requests).
+    for (const name of ["lo.mp4", "hi.mp4"]) await exec("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", "-i", join(folder, name), "-map", "0", "-c", "copy", "-movflags", "+faststart", join(folder, "live", name)]);
+    const mixed = await run(staticClient, "vodcapture", { content_id: "cap7", output_folder: "cap7", generate_vod: false, generate_mp4: true, clips: [{ source: `${origin.url}/lo.mp4`, start: 0, end: 1 }, { source: stream, start: 2, end: 3 }] });
+    expect([mixed.job.failed, (mixed.callbacks.at(-1) as Callback & { message: string }).message]).toEqual([false, `${ROOT}/cap7/cap7.mp4`]);
+    const mp4 = join(await mirror("cap7"), "cap7.mp4");
+    const streams = JSON.parse((await exec("ffprobe", ["-v", "error", "-show_entries", "stream=codec_type,duration", "-of", "json", mp4])).stdout).streams as { codec_type: string; duration: string }[];
+    const [video, audio] = ["video", "audio"].map((type) => Number(streams.find((s) => s.codec_type === type)!.duration));
+    expect(video).toBeCloseTo(52 / 25, 1);
+    expect(Math.abs(audio! - video!)).toBeLessThan(0.1);
+    const copied = await run(staticClient, "vodcapture", { content_id: "cap8", output_folder: "cap8", generate_vod: false, generate_mp4: true, frame_accurate: false, clips: [{ source: stream, start: 0, end: 1 }, { source: `${origin.url}/hi.mp4`, start: 0, end: 1 }] });
+    expect((copied.callbacks.at(-1) as Callback & { message: string }).message).toMatch(/clips cut on keyframes are copied and must match to join: clip 1 is h264 320x180 25\/1 fps, aac 1 ch 48000 Hz, clip 2 h264 640x360 25\/1 fps, aac 1 ch 48000 Hz; use frame_accurate/);
+  }, 120_000);
+
   test("UTC times on a stream with program-date-time are placed from its first EXT-X-PROGRAM-DATE-TIME", async () => {
     const playlist = readFileSync(join(folder, "live", "index.m3u8"), "utf8");
     const origin0 = Date.parse(/#EXT-X-PROGRAM-DATE-TIME:(.+)/.exec(playlist)![1]!.replace(/([+-]\d{2})(\d{2})$/, "$1:$2"));
@@ -479,6 +493,11 @@ describe("vodcapture", () => {
     const refused = await engine.request<{ details: { path: string }[] }>("POST", "/job", { headers: staticClient.headers, body: { job: { workflow: "vodcapture" }, parameters: { content_id: "x", output_folder: "x", generate_vod: false, clips: [{ source: "ftp://x/y.m3u8", start: 5, end: 4 }, { start: 1, end: "2018-06-06T10:00:00Z" }] } } });
     expect(refused.status).toBe(400);
     expect(refused.body.details.map((detail) => detail.path).sort()).toEqual(["parameters.clips[0].end", "parameters.clips[1].end", "parameters.clips[1].source", "parameters.generate_vod"]);
+    const keyOnHls = await engine.request<{ details: { path: string; message: string }[] }>("POST", "/job", { headers: staticClient.headers, body: { job: { workflow: "vodcapture" }, parameters: { content_id: "x", output_folder: "x", clips: [{ source: stream, start: 1, end: 2, key_id: "ab".repeat(16), content_key: "cd".repeat(16) }, { source: `${origin.url}/lo.mp4`, start: "2018-06-06T10:00:00Z", end: "2018-06-06T10:00:01Z" }] } } });
+    expect(keyOnHls.body.details.map((detail) => detail.path)).toEqual(["parameters.clips[0].content_key", "parameters.clips[1].start"]);
+    // Keys a workflow does not declare pass through untouched, whatever their shape: never a 500.
+    const stray = await engine.request("POST", "/job", { headers: staticClient.headers, body: { job: { workflow: "trickplay" }, parameters: { content_id: "x", source_folder: "drmsrc", clips: [null, { sources: "x" }], trickplay: false } } });
+    expect(stray.status).toBe(400);
     const ftp = await engine.request<{ details: { path: string }[] }>("POST", "/job", { headers: staticClient.headers, body: { job: { workflow: "vodcapture" }, parameters: { content_id: "x", output_folder: "x", clips: [{ sources: [stream, "ftp://x/y.m3u8"], start: 1, end: 2 }] } } });
     expect([ftp.status, ftp.body.details.map((detail) => detail.path)]).toEqual([400, ["parameters.clips[0].sources[1]"]]);
   }, 120_000);

@@ -4,6 +4,7 @@ import { ffmpeg, ffprobe, ToolError, type Probe, type ProbedStream } from "../to
 import type { CreateMp4Input } from "../../src/workflows/createmp4.ts";
 import type { WorkContext, WorkerExecutor } from "./executor.ts";
 import { downloadSources, type LocalSource } from "./sources.ts";
+import { noReferenceOutside } from "./manifest-references.ts";
 
 /** What the engine puts in the lease (src/workflows/createmp4.ts). */
 type Input = CreateMp4Input;
@@ -35,6 +36,8 @@ async function downloadPackage(vod: NonNullable<Input["package"]>, ctx: WorkCont
     await ctx.download(file.path, local);
     if (i % 50 === 0) ctx.progress((50 * i) / (vod.files.length + 1), "downloading");
   }
+  // ffmpeg follows every URI a playlist names: the package's must stay inside it (no other file of this machine, no URL).
+  await noReferenceOutside(folder);
   const local = join(folder, vod.manifest);
   return { local, probe: await ffprobe(local, { signal: ctx.signal }) };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
 import { activeManifestName, parkedManifestName, type ManifestFormat } from "../../src/domain/drm-manifests.ts";
 import type { Scheme } from "../../src/domain/drm.ts";
 import type { PackageInput } from "../../src/workflows/vodstream.ts";
@@ -11,6 +11,7 @@ import { packageTracks, useGivenKeyUris, type Encryption, type Track } from "./s
 import { makeSprite } from "./build-sprite.ts";
 import { makeMp4 } from "./create-mp4.ts";
 import { addTilesToPackage, makeTiles } from "./trickplay-tiles.ts";
+import { listFiles, noReferenceOutside } from "./manifest-references.ts";
 import { downloadSources, type LocalSource } from "./sources.ts";
 
 export { packagerBinary } from "./shaka.ts";
@@ -205,26 +206,6 @@ async function readableByPackager(local: string, probe: Probe, signal: AbortSign
   return remuxed;
 }
 
-/** Every URI the package's manifests name stays inside the package output (nothing a source tag could steer). */
-async function noReferenceOutside(out: string): Promise<void> {
-  for (const file of await listFiles(out)) {
-    if (!/\.(m3u8|mpd)$/.test(file)) continue;
-    const text = await readFile(file, "utf8");
-    const uris = file.endsWith(".m3u8")
-      ? text.split("\n").flatMap((line) => (isKeyTag(line) ? [] : line.startsWith("#") ? [...line.matchAll(/URI="([^"]+)"/g)].map((match) => match[1]!) : line.trim() === "" ? [] : [line.trim()]))
-      : [...text.matchAll(/(?:media|initialization)="([^"]+)"|<BaseURL>([^<]+)<\/BaseURL>/g)].map((match) => (match[1] ?? match[2])!);
-    for (const uri of uris) {
-      const target = join(dirname(file), uri.replaceAll("$Number$", "1"));
-      if (/^[a-z]+:/i.test(uri) || uri.startsWith("/") || !target.startsWith(out + sep)) throw new ToolError(`${relative(out, file)} refers to '${uri.slice(0, 100)}', outside the package`, false);
-    }
-  }
-}
-
-/** A key tag's URI names a key (`data:` PSSH, `skd://`), not a file of the package. */
-function isKeyTag(line: string): boolean {
-  return line.startsWith("#EXT-X-KEY:") || line.startsWith("#EXT-X-SESSION-KEY:");
-}
-
 function isVideo(stream: ProbedStream): boolean {
   return stream.codec_type === "video" && stream.disposition?.attached_pic !== 1;
 }
@@ -282,10 +263,6 @@ async function parkRootManifests(out: string, name: string, contentId: string): 
   }
 }
 
-async function listFiles(folder: string): Promise<string[]> {
-  const entries = await readdir(folder, { withFileTypes: true, recursive: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name)).sort();
-}
 
 function contentType(path: string): string {
   if (path.endsWith(".vtt")) return "text/vtt";

@@ -26,7 +26,7 @@ export interface Tiles {
   tileHeight: number;
   duration: number;
   interval: number;
-  /** Average bits per second of the sheets (the playlists' BANDWIDTH). */
+  /** Peak bits per second of the sheets (the playlists' BANDWIDTH). */
   bandwidth: number;
 }
 
@@ -36,7 +36,8 @@ const ROWS = 5;
 /** Makes the sheets of `input` in `<folder>/trickplay/`, each checked with ffprobe. */
 export async function makeTiles(input: string, source: Probe, options: TrickplayOptions, folder: string, signal: AbortSignal): Promise<Tiles> {
   const video = videoStream(source, "the source");
-  const duration = Number(source.format.duration ?? NaN);
+  // The video's own length: audio that outlasts it would count tiles ffmpeg has no frames for.
+  const duration = Number(video.duration ?? source.format.duration ?? NaN);
   if (!Number.isFinite(duration) || duration <= 0) throw new ToolError("the source has no known duration", false);
   const [tileWidth, tileHeight] = tileSize(video.width!, video.height!, options.size);
   const tiles = Math.ceil(duration / options.interval - 1e-9);
@@ -51,13 +52,15 @@ export async function makeTiles(input: string, source: Probe, options: Trickplay
   const sheets = (await readdir(target)).filter((name) => /^tile_\d+\.jpg$/.test(name)).sort((a, b) => parseInt(a.slice(5)) - parseInt(b.slice(5)));
   const expected = Math.ceil(tiles / (COLUMNS * ROWS));
   if (sheets.length !== expected) throw new ToolError(`ffmpeg made ${sheets.length} trickplay sheets, expected ${expected}`, false);
-  let bytes = 0;
-  for (const sheet of sheets) {
+  // HLS BANDWIDTH is the peak: the largest sheet's bits over the time it covers (the last sheet's may be short).
+  let bandwidth = 0;
+  for (const [i, sheet] of sheets.entries()) {
     const probe = videoStream(await ffprobe(join(target, sheet), { signal }), "a trickplay sheet");
     if (probe.width !== COLUMNS * tileWidth || probe.height !== ROWS * tileHeight) throw new ToolError(`trickplay sheet ${sheet} is ${probe.width}×${probe.height}, expected ${COLUMNS * tileWidth}×${ROWS * tileHeight}`, false);
-    bytes += (await stat(join(target, sheet))).size;
+    const covers = Math.min(COLUMNS * ROWS * options.interval, duration - i * COLUMNS * ROWS * options.interval);
+    bandwidth = Math.max(bandwidth, Math.ceil(((await stat(join(target, sheet))).size * 8) / Math.max(covers, 0.001)));
   }
-  return { sheets: sheets.map((sheet) => `trickplay/${sheet}`), tiles, tileWidth, tileHeight, duration, interval: options.interval, bandwidth: Math.ceil((bytes * 8) / duration) };
+  return { sheets: sheets.map((sheet) => `trickplay/${sheet}`), tiles, tileWidth, tileHeight, duration, interval: options.interval, bandwidth };
 }
 
 /** A tile's size: the video's, or its long edge scaled to `size` (both even, as encoders want). */
