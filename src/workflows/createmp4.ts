@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { INPUT_ROOT_KEY } from "../domain/storage-config";
-import type { GetSourcesInput, GetSourcesOutput } from "../executors/get-sources";
+import type { GetSourcesOutput } from "../executors/get-sources";
 import { commonParameters, FileNameContentId, OutputRoot, StorageFolder, StorageParameter } from "./common";
 import { defineWorkflow } from "./definition";
-import { MEDIA_POOL, outputFileName, publishedPaths, publishTask } from "./media";
+import { getSourcesTask, MEDIA_POOL, outputFileName, publishedPaths, publishTask } from "./media";
 
 export const CreateMp4Parameters = z.looseObject({
   content_id: FileNameContentId,
@@ -47,14 +47,8 @@ export const createMp4 = defineWorkflow({
   parameters: CreateMp4Parameters,
   example: { content_id: "demo-content", source_folder: "demo-content/source", mp4_filename: "demo.mp4", mezzanine: false },
   tasks: () => [
-    {
-      name: "get_sources",
-      executor: "storage.get_sources",
-      timeoutMs: 60_000,
-      retry: { limit: 2 },
-      // Its own MP4 of an earlier run in the same folder is not a source.
-      input: (p): GetSourcesInput => ({ storage: p.source_storage!, root_key: sourceRootOf(p), folder: p.source_folder, exclude: [filenameOf(p)], packages: true }),
-    },
+    // Its own MP4 of an earlier run in the same folder is not a source.
+    getSourcesTask<CreateMp4Parameters>((p) => ({ root_key: sourceRootOf(p), exclude: [filenameOf(p)], packages: true })),
     {
       name: "create_mp4",
       executor: "media.create_mp4",

@@ -1,5 +1,7 @@
 import { z } from "zod";
-import { DEFAULT_ROOT_KEY } from "../domain/storage-config";
+import { DEFAULT_ROOT_KEY, INPUT_ROOT_KEY } from "../domain/storage-config";
+import type { GetDrmKeysInput } from "../executors/get-drm-keys";
+import type { GetSourcesInput } from "../executors/get-sources";
 import type { ParkEarlierInput } from "../executors/drm-switch";
 import type { PublishInput, PublishOutput, WorkFile } from "../executors/publish";
 import { fileNameProblem } from "../storage/paths";
@@ -107,6 +109,30 @@ export function publishTask<P extends { destination_storage?: string; output_roo
       work_folder: (outputs[after] as MediaOutput | undefined)?.work_folder ?? "",
       ...((outputs[after] as MediaOutput | undefined)?.files ? { files: (outputs[after] as MediaOutput).files } : {}),
     }),
+  };
+}
+
+/** `get_sources` (edge): the media files of the job's `source_folder` (below `input_root` unless `more` says otherwise). */
+export function getSourcesTask<P extends { source_folder: string; source_storage?: string }>(more: (params: P) => Partial<GetSourcesInput> = () => ({})): TaskDefinition<P> {
+  return {
+    name: "get_sources",
+    executor: "storage.get_sources",
+    timeoutMs: 60_000,
+    retry: { limit: 2 },
+    input: (p): GetSourcesInput => ({ storage: p.source_storage!, root_key: INPUT_ROOT_KEY, folder: p.source_folder, ...more(p) }),
+  };
+}
+
+/** `get_drm_keys` (edge), when a package needs keys: they are sealed into its output (executors/get-drm-keys.ts). */
+export function getDrmKeysTask<P extends { content_id: string; drm: string[] }>(when: (params: P) => boolean, needs: string[]): TaskDefinition<P> {
+  return {
+    name: "get_drm_keys",
+    executor: "drm.get_keys",
+    needs,
+    when,
+    timeoutMs: 60_000,
+    retry: { limit: 2 },
+    input: (p): GetDrmKeysInput => ({ content_id: p.content_id, drm: p.drm }),
   };
 }
 

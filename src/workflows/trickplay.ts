@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { INPUT_ROOT_KEY } from "../domain/storage-config";
-import type { GetSourcesInput, GetSourcesOutput } from "../executors/get-sources";
+import type { GetSourcesOutput } from "../executors/get-sources";
 import { commonParameters, FileNameContentId, StorageFolder, StorageParameter } from "./common";
 import { defineWorkflow } from "./definition";
-import { MEDIA_POOL, publishedPaths, publishTask, TrickplayParameters, trickplayOptions, type TrickplayInput } from "./media";
+import { getSourcesTask, MEDIA_POOL, publishedPaths, publishTask, TrickplayParameters, trickplayOptions, type TrickplayInput } from "./media";
 
 export const TrickplayWorkflowParameters = z
   .looseObject({
@@ -46,13 +46,7 @@ export const trickplay = defineWorkflow({
   parameters: TrickplayWorkflowParameters,
   example: { content_id: "demo1", source_folder: "demo1/source", output_folder: "demo1", trickplay_thumbnail_size: 320, trickplay_thumbnail_interval: 10, trickplay_thumbnail_quality: 30 },
   tasks: () => [
-    {
-      name: "get_sources",
-      executor: "storage.get_sources",
-      timeoutMs: 60_000,
-      retry: { limit: 2 },
-      input: (p): GetSourcesInput => ({ storage: p.source_storage!, root_key: INPUT_ROOT_KEY, folder: p.source_folder }),
-    },
+    getSourcesTask<TrickplayWorkflowParameters>(),
     {
       name: "trickplay",
       executor: "media.trickplay",

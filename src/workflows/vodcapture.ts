@@ -1,11 +1,11 @@
 import { z } from "zod";
 import { DEFAULT_ROOT_KEY } from "../domain/storage-config";
-import type { GetDrmKeysInput, GetDrmKeysOutput } from "../executors/get-drm-keys";
+import type { GetDrmKeysOutput } from "../executors/get-drm-keys";
 import type { PublishOutput } from "../executors/publish";
 import type { DeleteKeysInput } from "../executors/storage-folder";
 import { commonParameters, DrmSystem, StorageFolder, StorageParameter } from "./common";
 import { defineWorkflow } from "./definition";
-import { MEDIA_POOL, Offset, offsetSeconds, outputFileName, parkEarlierTask, publishTask, SourceUrl, TrickplayParameters, trickplayOptions } from "./media";
+import { getDrmKeysTask, MEDIA_POOL, Offset, offsetSeconds, outputFileName, parkEarlierTask, publishTask, SourceUrl, TrickplayParameters, trickplayOptions } from "./media";
 import { PackageContentId, type PackageInput, type PackageOutput } from "./vodstream";
 
 /**
@@ -121,14 +121,7 @@ export const vodcapture = defineWorkflow({
   parameters: VodcaptureParameters,
   example: { content_id: "demo_1", output_folder: "demo_1", clips: [{ source: "https://media.example.com/live/index.m3u8", start: "00:10:00.000", end: "00:12:30.000" }], frame_accurate: true, generate_mp4: true },
   tasks: () => [
-    {
-      name: "get_drm_keys",
-      executor: "drm.get_keys",
-      when: isProtected,
-      timeoutMs: 60_000,
-      retry: { limit: 2 },
-      input: (p): GetDrmKeysInput => ({ content_id: p.content_id, drm: p.drm }),
-    },
+    getDrmKeysTask<VodcaptureParameters>(isProtected, []),
     {
       name: "capture",
       executor: "media.capture",

@@ -1,13 +1,13 @@
 import { z } from "zod";
 import { INPUT_ROOT_KEY } from "../domain/storage-config";
 import type { ContentKey } from "../domain/drm";
-import type { GetDrmKeysInput, GetDrmKeysOutput } from "../executors/get-drm-keys";
-import type { GetSourcesInput, GetSourcesOutput } from "../executors/get-sources";
+import type { GetDrmKeysOutput } from "../executors/get-drm-keys";
+import type { GetSourcesOutput } from "../executors/get-sources";
 import type { PublishOutput } from "../executors/publish";
 import type { DeleteFilesInput } from "../executors/storage-files";
 import { DrmSystem, FileNameContentId, commonParameters, StorageFolder, StorageParameter } from "./common";
 import { defineWorkflow } from "./definition";
-import { MEDIA_POOL, Offset, outputFileName, parkEarlierTask, publishTask, TrickplayParameters, trickplayOptions, type TrickplayInput } from "./media";
+import { getDrmKeysTask, getSourcesTask, MEDIA_POOL, Offset, outputFileName, parkEarlierTask, publishTask, TrickplayParameters, trickplayOptions, type TrickplayInput } from "./media";
 
 /**
  * Options of the reference that this engine does not build yet: asking for one is refused with a message
@@ -115,22 +115,8 @@ export const vodstream = defineWorkflow({
   parameters: VodstreamParameters,
   example: { content_id: "demo1", source_folder: "demo1/source", output_folder: "demo1", drm: ["clear", "widevine", "playready", "fairplay"], create_thumbnail: true, thumbnail_time: "1:34.000" },
   tasks: () => [
-    {
-      name: "get_sources",
-      executor: "storage.get_sources",
-      timeoutMs: 60_000,
-      retry: { limit: 2 },
-      input: (p): GetSourcesInput => ({ storage: p.source_storage!, root_key: INPUT_ROOT_KEY, folder: p.source_folder }),
-    },
-    {
-      name: "get_drm_keys",
-      executor: "drm.get_keys",
-      needs: ["get_sources"],
-      when: isProtected,
-      timeoutMs: 60_000,
-      retry: { limit: 2 },
-      input: (p): GetDrmKeysInput => ({ content_id: p.content_id, drm: p.drm }),
-    },
+    getSourcesTask<VodstreamParameters>(),
+    getDrmKeysTask<VodstreamParameters>(isProtected, ["get_sources"]),
     {
       name: "package",
       executor: "media.package",
