@@ -25,8 +25,8 @@ const MAX_PACKAGE_FILES = 20_000;
 /** Files below a folder's subfolders kept while looking for its package (every package of the folder counts). */
 const MAX_LISTED_FILES = 200_000;
 
-/** What a media source file can be, by extension (reference §3.1: mp4, mov, mpg, mkv, avi, m4v; and TS). */
-const MEDIA = /\.(mp4|m4v|mov|mkv|ts|mpg|mpeg|avi|ismv|isma)$/i;
+/** What a media source file can be, by extension (reference §3.1: mp4, mov, mpg, mkv, avi, m4v; TS; m4a audio files). */
+const MEDIA = /\.(mp4|m4v|m4a|mov|mkv|ts|mpg|mpeg|avi|ismv|isma)$/i;
 
 /**
  * Lists a source folder's media files (its own files: not its subfolders, where packages of earlier runs live)

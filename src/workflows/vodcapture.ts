@@ -3,6 +3,7 @@ import { DEFAULT_ROOT_KEY } from "../domain/storage-config";
 import type { GetDrmKeysOutput } from "../executors/get-drm-keys";
 import type { PublishOutput } from "../executors/publish";
 import type { DeleteKeysInput } from "../executors/storage-folder";
+import { TrackProperties } from "../domain/track-properties";
 import { commonParameters, DrmSystem, StorageFolder, StorageParameter } from "./common";
 import { defineWorkflow } from "./definition";
 import { getDrmKeysTask, MEDIA_POOL, Offset, offsetSeconds, outputFileName, parkEarlierTask, publishTask, SourceUrl, TrickplayParameters, trickplayOptions } from "./media";
@@ -81,6 +82,8 @@ export const VodcaptureParameters = z
     preview_thumbnails: z.boolean().default(false),
     preview_thumbnails_interval: z.number().min(1).max(3600).default(10),
     ...TrickplayParameters,
+    apply_track_properties: z.boolean().default(false),
+    track_properties: TrackProperties.optional(),
     /** Empty `output_folder` before publishing (once the capture succeeded). */
     empty_target: z.boolean().default(true),
     destination_storage: StorageParameter,
@@ -146,6 +149,7 @@ export const vodcapture = defineWorkflow({
               preview_thumbnails: p.preview_thumbnails ? { interval: p.preview_thumbnails_interval } : null,
               trickplay: trickplayOptions(p),
               clear: p.drm.includes("clear") || !isProtected(p),
+              track_properties: p.apply_track_properties ? (p.track_properties ?? null) : null,
               drm: (outputs.get_drm_keys as GetDrmKeysOutput | undefined) ?? null,
               enable_drm: p.enable_drm,
             }

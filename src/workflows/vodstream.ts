@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { INPUT_ROOT_KEY } from "../domain/storage-config";
 import type { ContentKey } from "../domain/drm";
+import { FileProperties, TrackProperties } from "../domain/track-properties";
 import type { GetDrmKeysOutput } from "../executors/get-drm-keys";
 import type { GetSourcesOutput } from "../executors/get-sources";
 import type { PublishOutput } from "../executors/publish";
@@ -32,6 +33,11 @@ export const VodstreamParameters = z
     create_thumbnail: z.boolean().default(true),
     thumbnail_time: Offset.default(0),
     all_audio_tracks: z.boolean().default(true),
+    /** What each source file's audio is: `{"audio1.m4a": {"kind": "main-desc", "language": "dut"}}` (digest §5). */
+    file_properties: FileProperties.optional(),
+    /** Name and label audio tracks by language and role (with `apply_track_properties`). */
+    apply_track_properties: z.boolean().default(false),
+    track_properties: TrackProperties.optional(),
     /** Delete the source files once the package is published. */
     delete_source: z.boolean().default(false),
     /** An MP4 of the sources beside the packages (reference §3.1). */
@@ -74,6 +80,10 @@ export interface PackageInput {
   trickplay: TrickplayInput | null;
   /** Publish a clear package (`clear` listed, or no protected system). */
   clear: boolean;
+  /** The source files' audio kinds and languages, by file name. */
+  file_properties?: FileProperties;
+  /** Track names and labels to apply, or null. */
+  track_properties?: TrackProperties | null;
   /** The protected packages' keys and systems (get_drm_keys), or null. */
   drm: PackageDrm | null;
   /** The protected package is the active one (when there is one); the other kind's root manifests are parked. */
@@ -135,6 +145,8 @@ export const vodstream = defineWorkflow({
         preview_thumbnails: p.preview_thumbnails ? { interval: p.preview_thumbnails_interval } : null,
         trickplay: trickplayOptions(p),
         clear: p.drm.includes("clear") || !isProtected(p),
+        ...(p.file_properties ? { file_properties: p.file_properties } : {}),
+        track_properties: p.apply_track_properties ? (p.track_properties ?? null) : null,
         drm: (outputs.get_drm_keys as GetDrmKeysOutput | undefined) ?? null,
         enable_drm: p.enable_drm,
       }),

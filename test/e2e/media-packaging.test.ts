@@ -146,7 +146,8 @@ describe("vodstream with DRM from the static provider", () => {
     expect(readFileSync(join(local, `${drmName}.m3u8`), "utf8")).toContain(`${drmName}/cbcs/video_0.m3u8`);
     expect(readFileSync(join(local, `${drmName}.mpd`), "utf8")).toContain(`<BaseURL>${drmName}/cenc/</BaseURL>`);
     // ffprobe reads every package: the clear one through HLS and DASH, the protected ones' streams through their manifests.
-    for (const manifest of [`${clearName}/master.m3u8`, `${clearName}/manifest.mpd`, `${drmName}/cenc/manifest.mpd`, `${drmName}/cbcs/manifest.mpd`, `${drmName}.mpd`]) {
+    // (ffprobe reads a protected HLS playlist's streams, though it cannot fetch its keys.)
+    for (const manifest of [`${clearName}/master.m3u8`, `${clearName}/manifest.mpd`, `${drmName}/cenc/manifest.mpd`, `${drmName}/cbcs/manifest.mpd`, `${drmName}/cenc/master.m3u8`, `${drmName}/cbcs/master.m3u8`, `${drmName}.m3u8`, `${drmName}.mpd`]) {
       const read = await probe(join(local, manifest));
       const widths = read.streams.filter((stream) => stream.codec_type === "video").map((stream) => stream.width).sort();
       const languages = read.streams.filter((stream) => stream.codec_type === "audio").map((stream) => stream.tags?.language).sort();
@@ -338,6 +339,30 @@ describe("vodstream's options and the trickplay workflow", () => {
     const mp4 = await probe(join(local, "opt1.mp4"));
     expect(mp4.streams.map((stream) => `${stream.codec_type}:${stream.width ?? ""}`).sort()).toEqual(["audio:", "video:640"]);
     expect(Math.abs(Number(mp4.format.duration) - 4)).toBeLessThan(0.1);
+  }, 120_000);
+
+  test("file_properties and track_properties name and label the audio: an audio description file beside the main tracks", async () => {
+    await exec("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000", "-t", "4", "-c:a", "aac", "-metadata:s:a:0", "language=eng", join(folder, "desc.m4a")]);
+    for (const name of ["hi.mp4", "lo.mp4", "desc.m4a"]) await store.put(`${INPUT}/propsrc/${name}`, readFileSync(join(folder, name)));
+    const { job, callbacks } = await run(staticClient, "vodstream", {
+      content_id: "props1", source_folder: "propsrc", output_folder: "props1", create_thumbnail: false,
+      file_properties: { "desc.m4a": { kind: "main-desc", language: "eng" } },
+      apply_track_properties: true,
+      track_properties: { audio: [{ language: "en", kind: "main-desc", properties: { track_name: "English (AD)" } }, { language: "en", properties: { track_name: "English", track_role: "main" } }] },
+    });
+    expect(job).toMatchObject({ queue_state: "completed", failed: false });
+    const local = await mirror("props1");
+    const name = (callbacks.at(-1) as Callback & { message: string }).message.split("/").pop()!.replace(/\.m3u8$/, "");
+    const media = readFileSync(join(local, name, "master.m3u8"), "utf8").split("\n").filter((line) => line.startsWith("#EXT-X-MEDIA:TYPE=AUDIO"));
+    expect(media).toHaveLength(3);
+    const described = media.find((line) => line.includes('NAME="English (AD)"'))!;
+    expect(described).toContain('CHARACTERISTICS="public.accessibility.describes-video"');
+    expect(described).toContain("DEFAULT=NO");
+    expect(media.find((line) => line.includes('NAME="English"'))).toContain("DEFAULT=YES");
+    const mpd = readFileSync(join(local, name, "manifest.mpd"), "utf8");
+    expect(mpd).toContain('<Role schemeIdUri="urn:mpeg:dash:role:2011" value="description"/>');
+    expect(mpd).toContain("<Label>English (AD)</Label>");
+    expect((await probe(join(local, name, "manifest.mpd"))).streams.filter((stream) => stream.codec_type === "audio")).toHaveLength(3);
   }, 120_000);
 
   test("a second vodstream into the same folder parks the first one's active manifests: one active pair, and drmswitch still switches", async () => {

@@ -4,6 +4,7 @@ import { join, relative, sep } from "node:path";
 import { activeManifestName, parkedManifestName, type ManifestFormat } from "../../src/domain/drm-manifests.ts";
 import type { Scheme } from "../../src/domain/drm.ts";
 import type { PackageInput } from "../../src/workflows/vodstream.ts";
+import { audioLabels, type AudioLabels } from "../../src/domain/track-properties.ts";
 import { ffmpeg, ffprobe, ToolError, type Probe, type ProbedStream } from "../tools.ts";
 import { checkDecryptsToClear } from "./decrypt-check.ts";
 import type { MadeFile, WorkContext, WorkerExecutor, WorkResult } from "./executor.ts";
@@ -42,22 +43,27 @@ export type PackageOptions = Omit<PackageInput, "sources">;
 export async function packageSources(p: PackageOptions, downloaded: LocalSource[], ctx: WorkContext): Promise<WorkResult> {
   const encryptions = encryptionsOf(p);
   const sources: LocalSource[] = [];
-  for (const { local, probe } of downloaded) {
+  for (const { local, probe, name } of downloaded) {
     const readable = await readableByPackager(local, probe, ctx.signal);
-    sources.push({ local: readable, probe: readable === local ? probe : await ffprobe(readable, { signal: ctx.signal }) });
+    sources.push({ local: readable, probe: readable === local ? probe : await ffprobe(readable, { signal: ctx.signal }), name });
   }
   // The ladder, top rung first (video_0; the thumbnail is taken from it).
   const videos = sources
     .flatMap(({ local, probe }) => probe.streams.filter(isVideo).map((stream) => ({ local, stream })))
     .sort((a, b) => (b.stream.width ?? 0) * (b.stream.height ?? 0) - (a.stream.width ?? 0) * (a.stream.height ?? 0));
   if (videos.length === 0) throw new ToolError("no source has a video stream", false);
-  const audios = chooseAudio(sources.flatMap(({ local, probe }) => probe.streams.filter((stream) => stream.codec_type === "audio").map((stream) => ({ local, stream }))), p.all_audio_tracks);
-  const names = audioNames(audios.map(({ stream }) => languageOf(stream)));
+  // Each audio track labelled from its file and the client's file / track properties (domain/track-properties.ts).
+  const candidates = sources.flatMap(({ local, probe, name }) =>
+    probe.streams.filter((stream) => stream.codec_type === "audio").map((stream) => ({ local, stream, labels: audioLabels(name ?? null, languageOf(stream), p.file_properties, p.track_properties ?? null) })),
+  );
+  const audios = chooseAudio(candidates, p.all_audio_tracks);
+  const names = audioNames(audios.map(({ labels }) => labels.name ?? labels.language));
   const tracks: Track[] = [
     ...videos.map(({ local, stream }, i): Track => ({ local, stream, id: `video_${i}`, type: "VIDEO" })),
-    ...audios.map(({ local, stream }, i): Track => ({ local, stream, id: `audio_${i}`, type: "AUDIO", hlsName: names[i], language: languageOf(stream) })),
+    ...audios.map(({ local, stream, labels }, i): Track => ({ local, stream, id: `audio_${i}`, type: "AUDIO", hlsName: names[i], language: labels.language, role: labels.role, label: labels.label, characteristics: labels.characteristics })),
   ];
-  const defaultLanguage = audios.map(({ stream }) => languageOf(stream)).find((language) => language !== null) ?? undefined;
+  // The default audio is a main one: never an audio description (digest §5, 2.0.4).
+  const defaultLanguage = audios.filter(({ labels }) => labels.role !== "description").map(({ labels }) => labels.language).find((language) => language !== null) ?? undefined;
 
   const guid = () => randomUUID().replaceAll("-", "");
   const clearName = `${p.content_id}_nodrm_${guid()}`;
@@ -173,7 +179,7 @@ export function languageOf(stream: ProbedStream): string | null {
   return tag !== undefined && tag !== "und" && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(tag) ? tag : null;
 }
 
-/** The HLS NAME of each audio rendition: its language, made unique within the group (RFC 8216 §4.3.4.1.1). */
+/** The HLS NAME of each audio rendition: its name or language, made unique within the group (RFC 8216 §4.3.4.1.1). */
 function audioNames(languages: (string | null)[]): string[] {
   const seen = new Map<string, number>();
   return languages.map((language, i) => {
@@ -214,11 +220,13 @@ function isVideo(stream: ProbedStream): boolean {
  * The audio renditions: every distinct track (all), or the highest-bitrate one of each language. Copies of one
  * track (the same audio in each rung's file, as encoders write ladders) count once: the best of them.
  */
-function chooseAudio<T extends { stream: ProbedStream }>(tracks: T[], all: boolean): T[] {
+function chooseAudio<T extends { stream: ProbedStream; labels: AudioLabels }>(tracks: T[], all: boolean): T[] {
   const best = new Map<string, T>();
   for (const track of tracks) {
-    const { stream } = track;
-    const key = all ? [languageOf(stream) ?? "und", stream.codec_name, stream.channels, stream.sample_rate].join("|") : (languageOf(stream) ?? "und");
+    const { stream, labels } = track;
+    // An audio description is never a copy of the main track of its language, nor the best of it.
+    const language = `${labels.language ?? "und"}|${labels.role ?? ""}`;
+    const key = all ? [language, stream.codec_name, stream.channels, stream.sample_rate].join("|") : language;
     const kept = best.get(key);
     if (!kept || Number(stream.bit_rate ?? 0) > Number(kept.stream.bit_rate ?? 0)) best.set(key, track);
   }

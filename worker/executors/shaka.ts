@@ -24,6 +24,10 @@ export interface Track {
   /** Audio: the HLS rendition NAME and the checked language tag. */
   hlsName?: string;
   language?: string | null;
+  /** Audio: DASH Role and Label, HLS CHARACTERISTICS (domain/track-properties.ts; checked text). */
+  role?: string | null;
+  label?: string | null;
+  characteristics?: string[];
 }
 
 /** A package's encryption: its scheme, its keys (one per track type), the systems it signals. */
@@ -43,12 +47,13 @@ const SHAKA_SYSTEM: Record<string, string> = { widevine: "Widevine", playready: 
  * the others.
  */
 export async function packageTracks(out: string, folder: string, tracks: Track[], options: { defaultLanguage?: string; encryption?: Encryption; scratch: string; signal: AbortSignal }): Promise<void> {
-  const descriptors = tracks.map(({ local, stream, id, type, hlsName, language }) => {
-    // Only a checked language tag goes into the descriptor: the tag comes from the client's file, and shaka
-    // reads `,` and `=` in it as more descriptor fields (output paths anywhere on this machine).
-    const audio = type === "AUDIO" ? `,hls_group_id=audio,hls_name=${hlsName}${language ? `,language=${language}` : ""}` : "";
-    const label = options.encryption ? `,drm_label=${type}` : "";
-    return `in=${local},stream=${stream.index},init_segment=${folder}/${id}/init.mp4,segment_template=${folder}/${id}/$Number$.m4s,playlist_name=${id}.m3u8${audio}${label}`;
+  const descriptors = tracks.map(({ local, stream, id, type, hlsName, language, role, label, characteristics }) => {
+    // Only checked text goes into the descriptor: a language tag from the client's file, labels the API
+    // checked; shaka reads `,` and `=` in them as more descriptor fields (output paths anywhere on this machine).
+    const labels = `${role ? `,dash_roles=${role}` : ""}${label ? `,dash_label=${label}` : ""}${characteristics?.length ? `,hls_characteristics=${characteristics.join(";")}` : ""}`;
+    const audio = type === "AUDIO" ? `,hls_group_id=audio,hls_name=${hlsName}${language ? `,language=${language}` : ""}${labels}` : "";
+    const keyLabel = options.encryption ? `,drm_label=${type}` : "";
+    return `in=${local},stream=${stream.index},init_segment=${folder}/${id}/init.mp4,segment_template=${folder}/${id}/$Number$.m4s,playlist_name=${id}.m3u8${audio}${keyLabel}`;
   });
   const args = [...descriptors, "--segment_duration", String(SEGMENT_SECONDS), "--generate_static_live_mpd", "--hls_playlist_type", "VOD"];
   if (options.defaultLanguage) args.push("--default_language", options.defaultLanguage);

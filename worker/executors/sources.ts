@@ -6,6 +6,8 @@ import type { WorkContext } from "./executor.ts";
 export interface LocalSource {
   local: string;
   probe: Probe;
+  /** Its path in the source folder (for file_properties); absent for a file the worker made. */
+  name?: string;
 }
 
 /**
@@ -19,7 +21,7 @@ export async function downloadSources(sources: readonly { path: string }[], ctx:
   for (const [i, source] of sources.entries()) {
     const local = join(ctx.scratch, `source-${i}${source.path.slice(source.path.lastIndexOf(".")).toLowerCase()}`);
     await ctx.download(source.path, local);
-    locals.push({ local, probe: await ffprobe(local, { signal: ctx.signal }) });
+    locals.push({ local, probe: await ffprobe(local, { signal: ctx.signal }), name: source.path });
     ctx.progress((upTo * (i + 1)) / sources.length, "downloading");
   }
   return locals;
