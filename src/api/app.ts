@@ -1,4 +1,3 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import { engineConfig } from "../config";
 import type { AppEnv } from "./app-env";
 import { ApiError, clip, handleError } from "./errors";
@@ -26,6 +25,8 @@ import { adminPoolRoutes } from "./routes/admin-pools";
 import { workerFileDocs, workerFileRoutes } from "./routes/worker-files";
 import { workerLeaseRoutes } from "./routes/worker-leases";
 import { workerAuth } from "./middleware/worker-auth";
+import { finishDocument } from "./openapi-document";
+import { docsRoutes } from "./routes/docs";
 
 /** The HTTP API: one router per resource behind request id, body and auth middleware. */
 export function createApp() {
@@ -63,16 +64,20 @@ export function createApp() {
   // Client routes need both headers: one security requirement naming two schemes.
   app.openAPIRegistry.registerComponent("securitySchemes", "clientName", { type: "apiKey", in: "header", name: "client" });
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "apiKey", in: "header", name: "api-key" });
-  app.doc31("/openapi.json", (c) => ({
-    openapi: "3.1.0",
-    info: {
-      title: "Task Engine API",
-      version: engineConfig(c.env).version,
-      description: "Jobs, workflows and callbacks; compatible with the Vualto / JW Player Task Engine API.",
-    },
-    security: [{ clientName: [], apiKey: [] }],
-  }));
-  app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Task Engine API" }));
+  app.get("/openapi.json", (c) => {
+    const document = app.getOpenAPI31Document({
+      openapi: "3.1.0",
+      info: {
+        title: "Task Engine API",
+        version: engineConfig(c.env).version,
+        description: "Jobs, workflows and callbacks; compatible with the Vualto / JW Player Task Engine API.",
+        license: { name: "MIT", url: "https://opensource.org/license/mit" },
+      },
+      security: [{ clientName: [], apiKey: [] }],
+    });
+    return c.json(finishDocument(document, new URL(c.req.url).origin));
+  });
+  app.route("/", docsRoutes);
   app.notFound((c) => {
     throw new ApiError(404, "not_found", `No route for ${clip(c.req.method, 20)} ${clip(c.req.path)}.`);
   });

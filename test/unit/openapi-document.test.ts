@@ -9,8 +9,11 @@ import { createApp } from "../../src/api/app";
  */
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
-/** The document and its viewer: served by the app, but not operations of the API they describe. */
-const UNDOCUMENTED = new Set(["GET /openapi.json", "GET /docs"]);
+/**
+ * The document and its viewer: served by the app, but not operations of the API they describe; and the file
+ * listing's trailing-slash form, the same call as the documented one.
+ */
+const UNDOCUMENTED = new Set(["GET /openapi.json", "GET /docs", "GET /docs/{path}", "GET /workers/leases/{lease_id}/files/{ref}/"]);
 
 interface Operation {
   parameters?: { name: string; in: string; required?: boolean }[];

@@ -11,7 +11,8 @@ const PUBLIC_PATHS = new Set(["/", "/openapi.json", "/docs"]);
 
 /** Paths that need no credentials. */
 export function isPublicPath(path: string): boolean {
-  return PUBLIC_PATHS.has(path);
+  // The reference page's own files (/docs/*) are public like the page.
+  return PUBLIC_PATHS.has(path) || path.startsWith("/docs/");
 }
 
 /**

@@ -65,7 +65,7 @@ const putDrmRoute = createRoute({
   security,
   request: {
     params: z.object({ name: ClientName }),
-    body: { required: true, content: { "application/json": { schema: KeyProvider.openapi({ example: { provider: "cpix", url: "https://keys.example.com/cpix", headers: { "x-api-key": "…" } } }) } } },
+    body: { required: true, content: { "application/json": { schema: KeyProvider.openapi({ example: { provider: "cpix", url: "https://keys.example.com/cpix", headers: { "x-api-key": "key-for-the-key-server" } } }) } } },
   },
   responses: {
     200: { description: "Stored (secrets masked)", content: { "application/json": { schema: z.record(z.string(), z.unknown()) } } },

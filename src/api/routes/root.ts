@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { newRouter } from "../router";
+import { ErrorBody } from "../schemas";
 
 const alive = createRoute({
   method: "get",
@@ -11,6 +12,7 @@ const alive = createRoute({
       description: "The engine is up",
       content: { "application/json": { schema: z.object({ result: z.literal("alive") }) } },
     },
+    429: { description: "This address is blocked for a while after repeated failed sign-ins", content: { "application/json": { schema: ErrorBody } } },
   },
 });
 

@@ -58,40 +58,45 @@ export const workerFileDocs = [
   }),
   createRoute({
     method: "get",
-    path: "/workers/leases/{lease_id}/files/{ref}/",
-    summary: "List the files of a root (optionally below `prefix`)",
+    path: "/workers/leases/{lease_id}/files/{ref}",
+    summary: "List the files of a root (optionally below `prefix`; `…/{ref}/` is the same call)",
     security: workerSecurity,
     request: { params: FileParams.omit({ path: true }), query: z.object({ prefix: z.string().optional() }) },
     responses: { 200: { description: "The files", content: { "application/json": { schema: z.object({ files: z.array(z.object({ path: z.string(), size: z.number() })) }) } } }, ...fileErrors },
   }),
 ];
 
+/** A root's files (below `prefix`), at most 10,000. */
+async function listRoot(c: Context<AppEnv>): Promise<Response> {
+  const lease = await checkedLease(c, false);
+  const prefix = c.req.query("prefix") ?? "";
+  if (prefix !== "" && prefixProblem(prefix)) throw new ApiError(400, "validation_failed", `prefix ${prefixProblem(prefix)}`);
+  if (lease.kind === "storage") {
+    const files: { path: string; size: number }[] = [];
+    const base = lease.root.folder(lease.folder);
+    for await (const object of lease.root.list(lease.folder)) {
+      const path = object.key.slice(base.length);
+      if (path.startsWith(prefix)) files.push({ path, size: object.size });
+      if (files.length >= 10_000) break;
+    }
+    return c.json({ files }, 200);
+  }
+  const { root } = lease;
+  const files: { path: string; size: number }[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await c.env.MEDIA.list({ prefix: root + prefix, cursor, limit: 1000 });
+    for (const object of page.objects) files.push({ path: object.key.slice(root.length), size: object.size });
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor && files.length < 10_000);
+  return c.json({ files }, 200);
+}
+
 /** The worker API's file calls: the lease's roots only, the same path safety as storage parameters. */
 export const workerFileRoutes = newRouter()
-  .get("/workers/leases/:lease_id/files/:ref/", async (c) => {
-    const lease = await checkedLease(c, false);
-    const prefix = c.req.query("prefix") ?? "";
-    if (prefix !== "" && prefixProblem(prefix)) throw new ApiError(400, "validation_failed", `prefix ${prefixProblem(prefix)}`);
-    if (lease.kind === "storage") {
-      const files: { path: string; size: number }[] = [];
-      const base = lease.root.folder(lease.folder);
-      for await (const object of lease.root.list(lease.folder)) {
-        const path = object.key.slice(base.length);
-        if (path.startsWith(prefix)) files.push({ path, size: object.size });
-        if (files.length >= 10_000) break;
-      }
-      return c.json({ files }, 200);
-    }
-    const { root } = lease;
-    const files: { path: string; size: number }[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await c.env.MEDIA.list({ prefix: root + prefix, cursor, limit: 1000 });
-      for (const object of page.objects) files.push({ path: object.key.slice(root.length), size: object.size });
-      cursor = page.truncated ? page.cursor : undefined;
-    } while (cursor && files.length < 10_000);
-    return c.json({ files }, 200);
-  })
+  // Documented without the trailing slash; the form with it (what the reference worker sends) is the same call.
+  .get("/workers/leases/:lease_id/files/:ref", listRoot)
+  .get("/workers/leases/:lease_id/files/:ref/", listRoot)
   .get("/workers/leases/:lease_id/files/:ref/*", async (c) => {
     const lease = await checkedLease(c, true);
     if (lease.kind === "storage") {
