@@ -50,7 +50,11 @@ export const workerFileDocs = [
     path: "/workers/leases/{lease_id}/files/{ref}/{path}",
     summary: "Upload a file to a root the lease may write (streamed body, Content-Length required)",
     security: workerSecurity,
-    request: { params: FileParams },
+    request: {
+      params: FileParams,
+      // The raw bytes, any media type (stored as the file's content type).
+      body: { required: true, content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } } },
+    },
     responses: {
       201: { description: "Stored", content: { "application/json": { schema: z.object({ path: z.string(), size: z.number(), md5: z.string().optional() }) } } },
       ...fileErrors,
