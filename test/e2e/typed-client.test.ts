@@ -1,3 +1,7 @@
+import { execFile } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { ContentType, createClient, TaskEngineError, verifyCallback, type Callback, type Job, type TaskEngineClient } from "../../client/index.ts";
 import { Engine } from "./harness";
@@ -9,12 +13,15 @@ import { Receiver } from "./receiver";
  * error, cursor iteration, and `verifyCallback` on callbacks the engine signed, across a secret rotation.
  */
 
+const exec = promisify(execFile);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 let engine: Engine;
 let receiver: Receiver;
 let operator: TaskEngineClient;
 let client: TaskEngineClient;
 let name: string;
 let signingSecret: string;
+let apiKey: string;
 /** Every operation the test called, to check none was left out. */
 const called = new Set<string>();
 
@@ -44,6 +51,7 @@ beforeAll(async () => {
   const created = await operator.admin.postAdminClients({ name: "typed-client" });
   name = created.client;
   signingSecret = created.signing_secret;
+  apiKey = created.api_key;
   client = recorded(createClient({ baseUrl: engine.url, client: name, apiKey: created.api_key }));
 });
 
@@ -168,4 +176,23 @@ test("verifyCallback checks the engine's signatures, across a rotation, and retu
   const request = receiver.at("/signed")[0]!;
   expect(() => verifyCallback(request.raw, request.headers as Record<string, string>, ["whsec_" + Buffer.from("wrong-secret-wrong-secret").toString("base64")])).toThrow(/matches none/);
   expect(() => verifyCallback(request.raw.replace(id, id.slice(0, -1) + "0"), request.headers as Record<string, string>, [newest, previous])).toThrow(/matches none/);
+}, 60_000);
+
+test("the CLI (npx task-engine) submits, lists, shows, logs and watches a job until it ends", async () => {
+  const cli = (...args: string[]) =>
+    exec(process.execPath, [join(ROOT, "client", "bin.mjs"), ...args, "--engine", engine.url, "--client", name, "--api-key", apiKey], { cwd: ROOT });
+  const id = (await cli("submit", "selftest", "content_id=cli", "tasks=2", "task_ms=300")).stdout.trim();
+  expect(id).toMatch(/^[0-9A-Z]{26}$/);
+  const watched = await cli("watch", id);
+  // Not a terminal: one snapshot per change, the last one the job completed with both tasks done.
+  const snapshots = watched.stdout.trim().split(`\n${id}`);
+  expect(snapshots.length).toBeGreaterThan(1);
+  expect(snapshots.at(-1)).toMatch(/completed\s+\[█{20}\] 100%/);
+  expect(snapshots.at(-1)).toMatch(/task_2\s+completed/);
+  expect((await cli("list", "--limit", "50")).stdout).toContain(id);
+  expect(JSON.parse((await cli("get", id)).stdout)).toMatchObject({ id, queue_state: "completed" });
+  expect((await cli("logs", id)).stdout).toMatch(/INFO/);
+  const refused = await cli("submit", "selftest", "tasks=0").catch((error: { code: number; stderr: string }) => error);
+  expect(refused).toMatchObject({ code: 2 });
+  expect((refused as { stderr: string }).stderr).toMatch(/^400 validation_failed: [\s\S]*parameters\./);
 }, 60_000);
