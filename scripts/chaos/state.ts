@@ -57,7 +57,11 @@ export async function buildEngine(stateDir: string, defines: Record<string, stri
   const name = /^name = "[^"]*"$/m;
   if (!name.test(config)) throw new Error('wrangler.toml has no `name = "…"` line');
   // Its own name: a kept state directory holds a fault-enabled build that must never pass for the engine.
-  const snapshot = config.replace(main, 'main = "index.js"\nno_bundle = true\nfind_additional_modules = false').replace(name, 'name = "task-engine-chaos-drill"');
+  // The static assets stay where the engine's are (a relative directory would point inside the build).
+  const snapshot = config
+    .replace(main, 'main = "index.js"\nno_bundle = true\nfind_additional_modules = false')
+    .replace(name, 'name = "task-engine-chaos-drill"')
+    .replace(/^directory = "\.\/public"$/m, `directory = ${JSON.stringify(join(root, "public"))}`);
   writeFileSync(join(outdir, "wrangler.toml"), snapshot);
   return join(outdir, "wrangler.toml");
 }
