@@ -26,7 +26,7 @@ import { workerFileDocs, workerFileRoutes } from "./routes/worker-files";
 import { workerLeaseRoutes } from "./routes/worker-leases";
 import { workerAuth } from "./middleware/worker-auth";
 import { finishDocument } from "./openapi-document";
-import { docsRoutes } from "./routes/docs";
+import { pageRoutes } from "./routes/pages";
 
 /** The HTTP API: one router per resource behind request id, body and auth middleware. */
 export function createApp() {
@@ -77,7 +77,7 @@ export function createApp() {
     });
     return c.json(finishDocument(document, new URL(c.req.url).origin));
   });
-  app.route("/", docsRoutes);
+  app.route("/", pageRoutes);
   app.notFound((c) => {
     throw new ApiError(404, "not_found", `No route for ${clip(c.req.method, 20)} ${clip(c.req.path)}.`);
   });

@@ -13,7 +13,7 @@ const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "tr
  * The document and its viewer: served by the app, but not operations of the API they describe; and the file
  * listing's trailing-slash form, the same call as the documented one.
  */
-const UNDOCUMENTED = new Set(["GET /openapi.json", "GET /docs", "GET /docs/{path}", "GET /workers/leases/{lease_id}/files/{ref}/"]);
+const UNDOCUMENTED = new Set(["GET /openapi.json", "GET /docs", "GET /docs/{path}", "GET /ui", "GET /ui/{path}", "GET /workers/leases/{lease_id}/files/{ref}/"]);
 
 interface Operation {
   parameters?: { name: string; in: string; required?: boolean }[];

@@ -7,12 +7,12 @@ import { failedAuthentication, rememberVerified, sourceAddress } from "../auth-t
 import { ApiError } from "../errors";
 import { drawRequest } from "../request-budget";
 
-const PUBLIC_PATHS = new Set(["/", "/openapi.json", "/docs"]);
+const PUBLIC_PATHS = new Set(["/", "/openapi.json", "/docs", "/ui"]);
 
 /** Paths that need no credentials. */
 export function isPublicPath(path: string): boolean {
-  // The reference page's own files (/docs/*) are public like the page.
-  return PUBLIC_PATHS.has(path) || path.startsWith("/docs/");
+  // The pages' own files (/docs/*, /ui/*) are public like the pages: their data needs the client's credentials.
+  return PUBLIC_PATHS.has(path) || path.startsWith("/docs/") || path.startsWith("/ui/");
 }
 
 /**

@@ -1,0 +1,536 @@
+import { createClient, TaskEngineError, type Job, type TaskEngineClient } from "../client/index.ts";
+
+/**
+ * The dashboard (/ui): one page, routes in the URL's fragment (#/jobs, #/jobs/<id>, #/submit), on the typed
+ * client. Credentials live in sessionStorage: this tab only, never a cookie or a URL. Pages that show running
+ * jobs poll every 2 s (a server-sent stream would hold a Worker request open per viewer; a 2 s poll is one
+ * cheap read). Every element is built with the DOM API (no HTML from data), so nothing a job carries can
+ * become markup.
+ */
+
+const POLL_MS = 2000;
+const main = document.getElementById("main")!;
+const status = document.getElementById("status")!;
+let timer: ReturnType<typeof setInterval> | undefined;
+
+type Child = Node | string | null | undefined | false;
+function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string | boolean | ((event: Event) => void)> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (typeof value === "function") element.addEventListener(name.slice(2), value);
+    else if (value === true) element.setAttribute(name, "");
+    else if (value !== false) element.setAttribute(name, value);
+  }
+  for (const child of children) if (child !== null && child !== undefined && child !== false) element.append(child);
+  return element;
+}
+
+function session(): { client: string; apiKey: string } | null {
+  const client = sessionStorage.getItem("te.client");
+  const apiKey = sessionStorage.getItem("te.key");
+  return client && apiKey ? { client, apiKey } : null;
+}
+
+function api(): TaskEngineClient {
+  const credentials = session()!;
+  return createClient({ baseUrl: location.origin, ...credentials });
+}
+
+function say(message: string): void {
+  status.textContent = message;
+}
+
+function show(...children: Child[]): void {
+  main.replaceChildren(...children.filter((child): child is Node | string => Boolean(child)));
+}
+
+function problem(error: unknown): HTMLElement {
+  const text = error instanceof TaskEngineError ? `${error.message}${error.details.length ? ` (${error.details.map((detail) => `${detail.path}: ${detail.message}`).join("; ")})` : ""}` : String((error as Error).message ?? error);
+  return h("div", { class: "alert", role: "alert" }, text);
+}
+
+// ─── sign in ────────────────────────────────────────────────────────────────────────────────────────────────
+
+function signIn(message?: string): void {
+  const form = h(
+    "form",
+    { class: "panel", "aria-labelledby": "sign-in-title" },
+    h("h1", { id: "sign-in-title" }, "Sign in"),
+    message ? h("div", { class: "alert", role: "alert" }, message) : null,
+    h("label", { for: "client" }, "Client name"),
+    h("input", { id: "client", name: "client", autocomplete: "username", required: true }),
+    h("label", { for: "api-key" }, "API key"),
+    h("input", { id: "api-key", name: "api-key", type: "password", autocomplete: "current-password", required: true }),
+    h("p", { class: "hint" }, "Kept in this tab only; closing it signs you out."),
+    h("button", { type: "submit" }, "Sign in"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const client = String(data.get("client") ?? "").trim();
+    const apiKey = String(data.get("api-key") ?? "");
+    try {
+      // A cheap authenticated read proves the pair before anything is kept.
+      await createClient({ baseUrl: location.origin, client, apiKey }).health.getHealth();
+      sessionStorage.setItem("te.client", client);
+      sessionStorage.setItem("te.key", apiKey);
+      location.hash = "#/jobs";
+      route();
+    } catch (error) {
+      signIn(error instanceof TaskEngineError && error.status === 401 ? "The client name or the API key is wrong." : `Could not sign in: ${(error as Error).message}`);
+    }
+  });
+  show(form);
+  document.getElementById("client")?.focus();
+}
+
+// ─── jobs ───────────────────────────────────────────────────────────────────────────────────────────────────
+
+const STATES = ["", "queued", "started", "completed", "pending", "broken", "scheduled", "paused"];
+
+function jobsPage(query: URLSearchParams): void {
+  const filters = h(
+    "form",
+    { class: "filters", role: "search", "aria-label": "Filter jobs" },
+    field("State", h("select", { name: "state" }, ...STATES.map((state) => option(state, state || "any", query.get("state") ?? "")))),
+    field("Failed", h("select", { name: "failed" }, option("", "any", query.get("failed") ?? ""), option("1", "failed", query.get("failed") ?? ""), option("0", "not failed", query.get("failed") ?? ""))),
+    field("Workflow", h("input", { name: "workflow", value: query.get("workflow") ?? "", size: "12" })),
+    field("Search", h("input", { name: "search", type: "search", value: query.get("search") ?? "", size: "14" })),
+    field("From", h("input", { name: "from", type: "datetime-local", value: query.get("from") ?? "" })),
+    field("To", h("input", { name: "to", type: "datetime-local", value: query.get("to") ?? "" })),
+    h("button", { type: "submit" }, "Filter"),
+  );
+  filters.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const next = new URLSearchParams();
+    for (const [name, value] of new FormData(filters)) if (String(value) !== "") next.set(name, String(value));
+    location.hash = `#/jobs?${next}`;
+  });
+  const body = h("div", {});
+  show(h("h1", {}, "Jobs"), filters, body, h("p", { class: "hint" }, "Updated every 2 s while this page is open."));
+  const load = async () => {
+    try {
+      const cursor = query.get("cursor") ?? undefined;
+      const parameters = {
+        limit: 25,
+        state: query.get("state") ?? undefined,
+        failed: query.get("failed") ?? undefined,
+        workflow: query.get("workflow") ?? undefined,
+        search: query.get("search") ?? undefined,
+        from: query.get("from") ? new Date(query.get("from")!).toISOString() : undefined,
+        to: query.get("to") ? new Date(query.get("to")!).toISOString() : undefined,
+        cursor,
+      };
+      const response = await fetchPage(parameters);
+      body.replaceChildren(jobsTable(response.jobs), pager(query, response.next));
+    } catch (error) {
+      body.replaceChildren(problem(error));
+    }
+  };
+  void load();
+  timer = setInterval(load, POLL_MS);
+}
+
+/** One page of GET /jobs and the cursor of the next (from its Link header). */
+async function fetchPage(parameters: Record<string, string | number | undefined>): Promise<{ jobs: Job[]; next: string | null }> {
+  const search = new URLSearchParams(Object.entries(parameters).filter(([, value]) => value !== undefined).map(([name, value]) => [name, String(value)]));
+  const credentials = session()!;
+  const response = await fetch(`/jobs?${search}`, { headers: { client: credentials.client, "api-key": credentials.apiKey } });
+  if (!response.ok) throw await TaskEngineError.from(response);
+  const link = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("link") ?? "");
+  return { jobs: (await response.json()) as Job[], next: link ? new URL(link[1]!, location.origin).searchParams.get("cursor") : null };
+}
+
+function jobsTable(jobs: Job[]): HTMLElement {
+  if (jobs.length === 0) return h("p", {}, "No jobs match.");
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      {},
+      h("caption", { class: "visually-hidden" }, "Jobs, newest first"),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Job"), h("th", { scope: "col" }, "Workflow"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Progress"), h("th", { scope: "col", class: "hide-narrow" }, "Created"))),
+      h(
+        "tbody",
+        {},
+        ...jobs.map((job) =>
+          h(
+            "tr",
+            {},
+            h("td", {}, h("a", { href: `#/jobs/${job.id}` }, job.id)),
+            h("td", {}, job.workflow),
+            h("td", {}, stateLabel(job)),
+            h("td", {}, h("progress", { max: "100", value: String(job.progress), "aria-label": `${job.id} progress` }), ` ${job.progress}%`),
+            h("td", { class: "hide-narrow" }, new Date(job.created_at).toLocaleString()),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function pager(query: URLSearchParams, next: string | null): HTMLElement {
+  const first = new URLSearchParams(query);
+  first.delete("cursor");
+  const following = new URLSearchParams(query);
+  if (next) following.set("cursor", next);
+  return h("nav", { class: "pager", "aria-label": "Pages" }, query.get("cursor") ? h("a", { href: `#/jobs?${first}` }, "First page") : null, next ? h("a", { href: `#/jobs?${following}` }, "Next page") : null);
+}
+
+function stateLabel(job: Job): HTMLElement {
+  return h("span", { class: `state ${job.failed ? "failed" : job.queue_state}` }, job.failed ? `${job.queue_state} (failed)` : job.queue_state);
+}
+
+function field(label: string, control: HTMLElement): HTMLElement {
+  const id = `f-${label.toLowerCase().replace(/\W+/g, "-")}`;
+  control.id = id;
+  return h("div", {}, h("label", { for: id }, label), control);
+}
+
+function option(value: string, label: string, selected: string): HTMLOptionElement {
+  return h("option", { value, selected: value === selected }, label);
+}
+
+// ─── a job ──────────────────────────────────────────────────────────────────────────────────────────────────
+
+interface LogLine {
+  created_at: string;
+  severity_description: string;
+  message: string;
+  task_id: string | null;
+}
+
+async function jobPage(id: string): Promise<void> {
+  const client = api();
+  // The action buttons are kept across refreshes while the job's state is the same, so that a refresh never
+  // takes a button away from under a pointer or the keyboard focus.
+  let kept: { key: string; bar: HTMLElement } | null = null;
+  /** Shows the job; says whether it is still worth polling. */
+  const render = async (first: boolean): Promise<boolean> => {
+    try {
+      const [job, log, deliveries] = await Promise.all([client.jobs.getJobsById(id), client.logs.getLogsById(id, { show_all: "1" }), client.jobs.getJobsByIdCallbacks(id)]);
+      const ended = job.queue_state === "completed" || job.queue_state === "broken";
+      show(
+        h("h1", {}, `Job ${job.id}`),
+        h("p", {}, `${job.workflow} · `, stateLabel(job), ` · ${job.progress}% · created ${new Date(job.created_at).toLocaleString()}`),
+        (() => {
+          const key = `${job.queue_state}/${job.failed}`;
+          if (kept?.key !== key) kept = { key, bar: actions(client, job) };
+          return kept.bar;
+        })(),
+        h("h2", {}, "Timeline"),
+        timeline(job, log as LogLine[]),
+        h("h2", {}, "Tasks"),
+        taskTable(job),
+        h("h2", {}, "Callback deliveries"),
+        deliveryTable(client, id, deliveries),
+        h("h2", {}, "Log"),
+        h("pre", { tabindex: "0", "aria-label": "Job log" }, ...(log as LogLine[]).map((line) => h("span", { class: `sev-${line.severity_description.toLowerCase()}` }, `${line.created_at}  ${line.severity_description.padEnd(5)}  ${line.message}\n`))),
+        h("h2", {}, "Parameters"),
+        h("pre", { tabindex: "0", "aria-label": "Parameters" }, JSON.stringify(job.parameters ?? {}, null, 2)),
+        h("h2", {}, "Result"),
+        h("pre", { tabindex: "0", "aria-label": "Result" }, JSON.stringify(job.result ?? null, null, 2)),
+      );
+      if (ended && !first) say(`Job ${job.queue_state}`);
+      // An ended job is followed until no callback is still on its way (a redelivery, say).
+      return !ended || deliveries.some((delivery) => delivery.state === "pending" || delivery.state === "in_flight");
+    } catch (error) {
+      show(h("h1", {}, "Job"), error instanceof TaskEngineError && error.status === 404 ? h("div", { class: "alert", role: "alert" }, `Job ${id} not found.`) : problem(error));
+      return false;
+    }
+  };
+  if (!(await render(true))) return;
+  const poll = setInterval(async () => {
+    if (timer !== poll) return;
+    if (!(await render(false)) && timer === poll) {
+      clearInterval(poll);
+      timer = undefined;
+    }
+  }, POLL_MS);
+  timer = poll;
+}
+
+/** The actions the API allows in the job's state; a refusal (409) shows the API's message. */
+function actions(client: TaskEngineClient, job: Job): HTMLElement {
+  const bar = h("div", { class: "actions", role: "group", "aria-label": "Job actions" });
+  const act = (label: string, run: () => Promise<unknown>, secondary = false) =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: secondary ? "secondary" : "",
+        onclick: async () => {
+          try {
+            await run();
+            say(`${label}: done`);
+            route();
+          } catch (error) {
+            bar.after(problem(error));
+          }
+        },
+      },
+      label,
+    );
+  const state = job.queue_state;
+  if (state === "started" || state === "queued" || state === "scheduled") bar.append(act("Pause", () => client.jobs.patchJobsById(job.id, { queue_state: "paused" })));
+  if (state === "paused") bar.append(act("Resume", () => client.jobs.patchJobsById(job.id, { queue_state: "queued" })));
+  if (state !== "completed" && state !== "broken") bar.append(act("Break", () => client.jobs.patchJobsById(job.id, { queue_state: "broken" }), true));
+  if (state === "completed" && job.failed) bar.append(act("Retry", () => client.jobs.postJobsByIdRetry(job.id)));
+  bar.append(act("Rerun", async () => {
+    const rerun = await client.jobs.postJobsByIdRerun(job.id);
+    location.hash = `#/jobs/${rerun.id}`;
+  }, true));
+  return bar;
+}
+
+/**
+ * A Gantt chart of the job's tasks: each attempt a bar from its start (the log's "started" line) to its end
+ * (the failure line, or the task's end), the wait before a retry hatched.
+ */
+function timeline(job: Job, log: LogLine[]): HTMLElement {
+  const tasks = job.tasks ?? [];
+  const start = Date.parse(job.created_at);
+  const times = [Date.now(), ...tasks.map((task) => Date.parse(task.ended_at ?? "") || 0)].filter(Boolean);
+  const end = job.queue_state === "completed" || job.queue_state === "broken" ? Math.max(start + 1, ...tasks.map((task) => Date.parse(task.ended_at ?? "") || start)) : Math.max(...times);
+  const span = Math.max(1, end - start);
+  const at = (time: number) => `${(((time - start) / span) * 100).toFixed(2)}%`;
+  const width = (from: number, to: number) => `${Math.max(0.3, ((to - from) / span) * 100).toFixed(2)}%`;
+  const lanes = tasks.map((task) => {
+    const lines = log.filter((line) => line.message.includes(`'${task.task_name}'`));
+    const bars: HTMLElement[] = [];
+    let opened: number | null = null;
+    let attempt = 0;
+    for (const line of lines) {
+      const time = Date.parse(line.created_at);
+      if (/ started/.test(line.message)) {
+        if (opened === null && bars.length > 0) bars.push(bar("wait", bars.length ? Number(bars.at(-1)!.dataset.end) : time, time, "waiting to retry"));
+        opened = time;
+        attempt++;
+      } else if (/ failed: /.test(line.message) && opened !== null) {
+        bars.push(bar("fail", opened, time, `attempt ${attempt} failed`));
+        opened = null;
+      }
+    }
+    if (opened !== null) {
+      const ended = Date.parse(task.ended_at ?? "");
+      bars.push(bar(Number.isFinite(ended) ? (task.state === "failed" ? "fail" : "complete") : "running", opened, Number.isFinite(ended) ? ended : Date.now(), `attempt ${attempt} ${task.state}`));
+    }
+    return h("div", { class: "lane" }, h("span", {}, task.task_name), h("div", { class: "track", role: "img", "aria-label": `${task.task_name}: ${attempt} attempt${attempt === 1 ? "" : "s"}, ${task.state}` }, ...bars));
+  });
+  function bar(kind: string, from: number, to: number, title: string): HTMLElement {
+    const element = h("span", { class: `span ${kind}`, title });
+    element.style.left = at(from);
+    element.style.width = width(from, to);
+    element.dataset.end = String(to);
+    element.dataset.kind = kind;
+    return element;
+  }
+  return h(
+    "div",
+    { class: "timeline" },
+    ...lanes,
+    h("div", { class: "legend" }, h("span", {}, h("i", { class: "swatch complete" }), "completed"), h("span", {}, h("i", { class: "swatch fail" }), "failed attempt"), h("span", {}, h("i", { class: "swatch wait" }), "retry wait"), h("span", {}, h("i", { class: "swatch running" }), "running")),
+  );
+}
+
+function taskTable(job: Job): HTMLElement {
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      {},
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Task"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Attempts"), h("th", { scope: "col" }, "Progress"), h("th", { scope: "col" }, "Message"))),
+      h("tbody", {}, ...(job.tasks ?? []).map((task) => h("tr", {}, h("td", {}, task.task_name), h("td", {}, task.state), h("td", {}, String(task.attempts)), h("td", {}, `${task.progress}%`), h("td", {}, task.message)))),
+    ),
+  );
+}
+
+function deliveryTable(client: TaskEngineClient, id: string, deliveries: Awaited<ReturnType<TaskEngineClient["jobs"]["getJobsByIdCallbacks"]>>): HTMLElement {
+  if (deliveries.length === 0) return h("p", {}, "No callbacks (the job has no endpoints).");
+  const byEndpoint = new Map<string, typeof deliveries>();
+  for (const delivery of deliveries) byEndpoint.set(delivery.endpoint, [...(byEndpoint.get(delivery.endpoint) ?? []), delivery]);
+  return h(
+    "div",
+    {},
+    ...[...byEndpoint].map(([endpoint, list]) =>
+      h(
+        "div",
+        { class: "table-wrap" },
+        h("h3", {}, endpoint),
+        h(
+          "table",
+          {},
+          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "#"), h("th", { scope: "col" }, "Event"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Attempts (status, duration, error)"), h("th", { scope: "col" }, ""))),
+          h(
+            "tbody",
+            {},
+            ...list.map((delivery) =>
+              h(
+                "tr",
+                {},
+                h("td", {}, String(delivery.sequence)),
+                h("td", {}, delivery.event),
+                h("td", {}, delivery.state),
+                h("td", {}, h("ol", { class: "attempts" }, ...delivery.attempts.map((attempt) => h("li", {}, `${attempt.status ?? "no answer"}, ${attempt.duration_ms} ms${attempt.error ? `, ${attempt.error}` : ""}`)))),
+                h(
+                  "td",
+                  {},
+                  h(
+                    "button",
+                    {
+                      type: "button",
+                      class: "secondary",
+                      "aria-label": `Redeliver callback ${delivery.sequence}`,
+                      onclick: async () => {
+                        try {
+                          await client.jobs.postJobsByIdCallbacksByCallbackIdRedeliver(id, delivery.callback_id);
+                          say(`Callback ${delivery.sequence} sent again`);
+                          // Shown again, and followed until the new attempt is made.
+                          route();
+                        } catch (error) {
+                          main.prepend(problem(error));
+                        }
+                      },
+                    },
+                    "Redeliver",
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+// ─── submit ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+interface Schema {
+  type?: string | string[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  enum?: unknown[];
+  default?: unknown;
+  description?: string;
+  items?: Schema;
+  minimum?: number;
+  maximum?: number;
+  anyOf?: Schema[];
+}
+
+async function submitPage(name: string | null): Promise<void> {
+  const client = api();
+  const workflows = await client.workflows.getWorkflows();
+  const chosen = name ?? workflows[0]?.name ?? "selftest";
+  const picker = h("select", { id: "workflow", onchange: (event) => (location.hash = `#/submit/${(event.target as HTMLSelectElement).value}`) }, ...workflows.map((workflow) => option(workflow.name, workflow.name, chosen)));
+  const workflow = await client.workflows.getWorkflowsByName(chosen);
+  const schema = workflow.parameters as Schema;
+  const form = h("form", { "aria-label": `Parameters of ${chosen}`, novalidate: true });
+  const controls = new Map<string, HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>();
+  for (const [property, definition] of Object.entries(schema.properties ?? {})) {
+    const control = controlFor(property, definition, (workflow.example as Record<string, unknown>)[property]);
+    controls.set(property, control);
+    const required = schema.required?.includes(property);
+    form.append(h("label", { for: control.id }, property, required ? " *" : "", definition.description ? h("span", { class: "hint" }, ` — ${definition.description}`) : null), control, h("div", { id: `${control.id}-error`, class: "error" }));
+  }
+  const outcome = h("div", {});
+  form.append(h("p", {}, h("button", { type: "submit" }, `Submit ${chosen}`)), outcome);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    for (const element of form.querySelectorAll(".error")) element.textContent = "";
+    const parameters: Record<string, unknown> = {};
+    try {
+      for (const [property, control] of controls) {
+        const value = readControl(control, schema.properties![property]!);
+        if (value !== undefined) parameters[property] = value;
+      }
+      const accepted = await client.job.postJob({ job: { workflow: chosen }, parameters });
+      location.hash = `#/jobs/${accepted.id}`;
+    } catch (error) {
+      if (error instanceof TaskEngineError) {
+        for (const detail of error.details) {
+          const property = detail.path.replace(/^parameters\./, "").split(/[.[]/)[0]!;
+          const slot = document.getElementById(`p-${property}-error`);
+          if (slot) slot.textContent = detail.message;
+          controls.get(property)?.setAttribute("aria-invalid", "true");
+        }
+      }
+      outcome.replaceChildren(problem(error));
+    }
+  });
+  show(h("h1", {}, "Submit a job"), h("label", { for: "workflow" }, "Workflow"), picker, h("p", { class: "hint" }, workflow.description), form);
+}
+
+function kindOf(definition: Schema): string {
+  const type = Array.isArray(definition.type) ? definition.type.find((t) => t !== "null") : definition.type;
+  return definition.enum ? "enum" : (type ?? (definition.anyOf ? "json" : "json"));
+}
+
+function controlFor(property: string, definition: Schema, example: unknown): HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement {
+  const id = `p-${property}`;
+  const described = { id, name: property, "aria-describedby": `${id}-error` };
+  const initial = definition.default ?? example;
+  switch (kindOf(definition)) {
+    case "enum":
+      return h("select", described, option("", "(default)", ""), ...definition.enum!.map((value) => option(String(value), String(value), initial === undefined ? "" : String(initial))));
+    case "boolean":
+      return h("select", described, option("", "(default)", ""), option("true", "true", ""), option("false", "false", ""));
+    case "integer":
+    case "number":
+      return h("input", { ...described, type: "number", step: kindOf(definition) === "integer" ? "1" : "any", placeholder: initial === undefined ? "" : String(initial), ...(definition.minimum !== undefined ? { min: String(definition.minimum) } : {}), ...(definition.maximum !== undefined ? { max: String(definition.maximum) } : {}) });
+    case "string":
+      return h("input", { ...described, placeholder: initial === undefined ? "" : String(initial) });
+    default:
+      return h("textarea", { ...described, rows: "2", placeholder: initial === undefined ? "JSON" : JSON.stringify(initial) });
+  }
+}
+
+function readControl(control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, definition: Schema): unknown {
+  const text = control.value.trim();
+  if (text === "") return undefined;
+  switch (kindOf(definition)) {
+    case "boolean":
+      return text === "true";
+    case "integer":
+    case "number":
+      return Number(text);
+    case "enum":
+    case "string":
+      return text;
+    default:
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw new TaskEngineError(400, "validation_failed", `${control.name}: not JSON`, [{ path: `parameters.${control.name}`, message: "must be JSON" }], null);
+      }
+  }
+}
+
+// ─── routing ────────────────────────────────────────────────────────────────────────────────────────────────
+
+function route(): void {
+  if (timer) clearInterval(timer);
+  timer = undefined;
+  const credentials = session();
+  document.getElementById("who")!.textContent = credentials ? credentials.client : "";
+  document.getElementById("sign-out")!.hidden = !credentials;
+  if (!credentials) return signIn();
+  const [path, search = ""] = location.hash.replace(/^#/, "").split("?");
+  const parts = (path ?? "").split("/").filter(Boolean);
+  if (parts[0] === "jobs" && parts[1]) void jobPage(decodeURIComponent(parts[1]));
+  else if (parts[0] === "submit") void submitPage(parts[1] ? decodeURIComponent(parts[1]) : null).catch((error) => show(problem(error)));
+  else jobsPage(new URLSearchParams(search));
+  main.focus();
+}
+
+document.getElementById("sign-out")!.addEventListener("click", () => {
+  sessionStorage.removeItem("te.client");
+  sessionStorage.removeItem("te.key");
+  location.hash = "";
+  route();
+});
+window.addEventListener("hashchange", route);
+route();
