@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,11 +15,12 @@ import { Receiver } from "./receiver";
  * from a workflow's JSON Schema, a job followed to its end without a reload, its timeline with a retry, a
  * redelivery, pause and resume, the errors (a wrong key, another client's job); every response of /ui carries
  * its CSP and no request leaves for another host; axe-core finds no serious violation; screenshots at 1280×800
- * and 390×844 go to docs/screenshots/.
+ * and 390×844 (docs/screenshots/ with UPDATE_SCREENSHOTS=1).
  */
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const SHOTS = join(ROOT, "docs", "screenshots");
+/** The committed screenshots are rewritten with UPDATE_SCREENSHOTS=1; an ordinary run writes them aside. */
+const SHOTS = process.env.UPDATE_SCREENSHOTS === "1" ? join(ROOT, "docs", "screenshots") : mkdtempSync(join(tmpdir(), "dashboard-shots-"));
 let engine: Engine;
 let receiver: Receiver;
 let browser: Browser;
