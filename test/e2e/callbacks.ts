@@ -3,34 +3,10 @@ import type { ReceivedRequest } from "./receiver";
 
 /** Shapes of the callback bodies (callbacks.md) and checks shared by the e2e tests. */
 
-export interface TaskCallback {
-  job_id: string;
-  task_id: string;
-  task_name: string;
-  workflow: string;
-  event: "start" | "complete" | "fail";
-  content_id: string | null;
-  message: string;
-  time: string;
-  client: string;
-  sequence: number;
-  attempt: number;
-  retrying?: boolean;
-}
+// The callback bodies' types are the client's (client/callbacks.ts): what the tests check is what users get.
+import type { Callback, JobCallback, TaskCallback } from "../../client/callbacks.ts";
+export type { Callback, JobCallback, TaskCallback };
 
-export interface JobCallback {
-  job_id: string;
-  status: "completed" | "failed";
-  workflow: string;
-  content_id: string | null;
-  custom_data: unknown;
-  time: string;
-  client: string;
-  sequence: number;
-  message: string;
-}
-
-export type Callback = TaskCallback | JobCallback;
 
 /** ISO-8601 UTC with milliseconds and `Z`, as every time the API shows. */
 export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
