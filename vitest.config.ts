@@ -45,6 +45,7 @@ export default defineConfig(async () => {
           test: {
             name: "e2e",
             include: ["test/e2e/**/*.test.ts"],
+            globalSetup: ["test/support/build-assets-setup.ts"],
             environment: "node",
             testTimeout: 120_000,
             hookTimeout: 120_000,

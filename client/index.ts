@@ -11,6 +11,7 @@ import { Api, type Job } from "./generated.ts";
 
 export * from "./generated.ts";
 export type { TaskCallback, JobCallback, Callback } from "./callbacks.ts";
+export { isTaskCallback } from "./callbacks.ts";
 import type { Callback } from "./callbacks.ts";
 
 export interface ClientOptions {
@@ -43,7 +44,7 @@ export class TaskEngineError extends Error {
     const text = await response.text();
     let body: { error?: string; code?: string; details?: { path: string; message: string }[] } = {};
     try {
-      body = JSON.parse(text) as typeof body;
+      body = (JSON.parse(text) as typeof body | null) ?? {};
     } catch {
       // Not the engine's error shape (a proxy's page, say): the status and the text say what happened.
     }
@@ -53,7 +54,10 @@ export class TaskEngineError extends Error {
 
 /** The credentials a path needs: the operator's or a worker's bearer token, else the client's headers. */
 function credentials(options: ClientOptions, url: string): Record<string, string> {
-  const path = new URL(url, options.baseUrl).pathname;
+  // The path below the engine's base (an engine may sit under a prefix: https://host/engine).
+  const base = new URL(options.baseUrl).pathname.replace(/\/$/, "");
+  const full = new URL(url, options.baseUrl).pathname;
+  const path = full.startsWith(`${base}/`) ? full.slice(base.length) : full;
   if (path.startsWith("/admin/")) return options.adminToken ? { authorization: `Bearer ${options.adminToken}` } : {};
   if (path.startsWith("/workers/")) return options.workerToken ? { authorization: `Bearer ${options.workerToken}` } : {};
   return options.client && options.apiKey ? { client: options.client, "api-key": options.apiKey } : {};
@@ -62,7 +66,7 @@ function credentials(options: ClientOptions, url: string): Record<string, string
 export type TaskEngineClient = Api<unknown> & {
   /** Every job the filters select, newest first, following the `Link: rel="next"` cursor page by page. */
   iterateJobs(query?: Parameters<Api<unknown>["jobs"]["getJobs"]>[0]): AsyncGenerator<Job>;
-  /** The job every `intervalMs` (1 s) until it has ended (completed, or failed and not retrying). */
+  /** The job every `intervalMs` (1 s) until it has ended: `completed` (failed or not) or `broken`. */
   followJob(id: string, intervalMs?: number): AsyncGenerator<Job>;
 };
 
@@ -77,14 +81,16 @@ export function createClient(options: ClientOptions): TaskEngineClient {
     return response;
   };
   const api = new Api({ baseUrl: options.baseUrl.replace(/\/$/, ""), customFetch: request as typeof fetch }) as TaskEngineClient;
+  const basePath = new URL(api.baseUrl).pathname.replace(/\/$/, "");
   api.iterateJobs = async function* (query = {}) {
     const search = new URLSearchParams(Object.entries(query).filter(([, value]) => value !== undefined).map(([name, value]) => [name, String(value)]));
     let next: string | null = `${api.baseUrl}/jobs${search.size > 0 ? `?${search}` : ""}`;
     while (next) {
       const response = await request(next);
       for (const job of (await response.json()) as Job[]) yield job;
+      // The Link is the engine's own path (`/jobs?…`): behind a prefix (https://host/engine) it is put back.
       const link = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("link") ?? "");
-      next = link ? new URL(link[1]!, api.baseUrl).href : null;
+      next = link ? `${api.baseUrl}${link[1]!.startsWith(`${basePath}/`) ? link[1]!.slice(basePath.length) : link[1]!}` : null;
     }
   };
   api.followJob = async function* (id, intervalMs = 1000) {

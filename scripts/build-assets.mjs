@@ -4,7 +4,6 @@
 // the typed client), so no page of the engine loads anything from a CDN. Run by `npm install` (postinstall),
 // `npm run dev`, deploy and build:check; idempotent, ≈ 0.3 s.
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
-import { buildSync } from "esbuild";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,4 +37,11 @@ writeFileSync(join(docs, "init.js"), `window.ui = SwaggerUIBundle({ url: "/opena
 const ui = join(root, "public", "ui");
 mkdirSync(ui, { recursive: true });
 for (const file of ["index.html", "app.css"]) copyFileSync(join(root, "ui", file), join(ui, file));
-buildSync({ entryPoints: [join(root, "ui", "app.ts")], bundle: true, format: "esm", target: "es2022", minify: true, sourcemap: false, outfile: join(ui, "app.js"), logLevel: "warning" });
+// esbuild is a development dependency: an install without them (npm ci --omit=dev) gets /docs but no /ui.
+let esbuild = null;
+try {
+  esbuild = await import("esbuild");
+} catch {
+  console.warn("build-assets: esbuild is not installed (development dependencies left out): /ui is not built");
+}
+esbuild?.buildSync({ entryPoints: [join(root, "ui", "app.ts")], bundle: true, format: "esm", target: "es2022", minify: true, sourcemap: false, outfile: join(ui, "app.js"), logLevel: "warning" });

@@ -54,6 +54,8 @@ const config = JSON.stringify({
 });
 const now = new Date().toISOString();
 
+console.log("Building the pages' assets (public/)…");
+spawnSync(process.execPath, [join(root, "scripts", "build-assets.mjs")], { cwd: root, stdio: "inherit" });
 console.log("Applying D1 migrations locally…");
 run(["d1", "migrations", "apply", "DB", "--local"]);
 console.log("Seeding the development client…");

@@ -12,6 +12,8 @@ const POLL_MS = 2000;
 const main = document.getElementById("main")!;
 const status = document.getElementById("status")!;
 let timer: ReturnType<typeof setInterval> | undefined;
+/** The route being shown: a page whose awaits return after the route changed draws nothing and polls no more. */
+let generation = 0;
 
 type Child = Node | string | null | undefined | false;
 function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string | boolean | ((event: Event) => void)> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
@@ -44,6 +46,15 @@ function show(...children: Child[]): void {
   main.replaceChildren(...children.filter((child): child is Node | string => Boolean(child)));
 }
 
+/** Polls `tick` every 2 s while route `mine` is shown; it stops when `tick` says so or the route changes. */
+function poll(mine: number, tick: () => Promise<boolean>): void {
+  const interval = setInterval(async () => {
+    if (mine !== generation) return clearInterval(interval);
+    if (!(await tick()) || mine !== generation) clearInterval(interval);
+  }, POLL_MS);
+  timer = interval;
+}
+
 function problem(error: unknown): HTMLElement {
   const text = error instanceof TaskEngineError ? `${error.message}${error.details.length ? ` (${error.details.map((detail) => `${detail.path}: ${detail.message}`).join("; ")})` : ""}` : String((error as Error).message ?? error);
   return h("div", { class: "alert", role: "alert" }, text);
@@ -60,7 +71,8 @@ function signIn(message?: string): void {
     h("label", { for: "client" }, "Client name"),
     h("input", { id: "client", name: "client", autocomplete: "username", required: true }),
     h("label", { for: "api-key" }, "API key"),
-    h("input", { id: "api-key", name: "api-key", type: "password", autocomplete: "current-password", required: true }),
+    // autocomplete off: a password manager would keep the key beyond this tab.
+    h("input", { id: "api-key", name: "api-key", type: "password", autocomplete: "off", required: true }),
     h("p", { class: "hint" }, "Kept in this tab only; closing it signs you out."),
     h("button", { type: "submit" }, "Sign in"),
   );
@@ -70,8 +82,8 @@ function signIn(message?: string): void {
     const client = String(data.get("client") ?? "").trim();
     const apiKey = String(data.get("api-key") ?? "");
     try {
-      // A cheap authenticated read proves the pair before anything is kept.
-      await createClient({ baseUrl: location.origin, client, apiKey }).health.getHealth();
+      // A cheap authenticated read (one job of the listing) proves the pair before anything is kept.
+      await createClient({ baseUrl: location.origin, client, apiKey }).jobs.getJobs({ limit: 1 });
       sessionStorage.setItem("te.client", client);
       sessionStorage.setItem("te.key", apiKey);
       location.hash = "#/jobs";
@@ -108,7 +120,9 @@ function jobsPage(query: URLSearchParams): void {
   });
   const body = h("div", {});
   show(h("h1", {}, "Jobs"), filters, body, h("p", { class: "hint" }, "Updated every 2 s while this page is open."));
-  const load = async () => {
+  const mine = generation;
+  let drawn = "";
+  const load = async (): Promise<boolean> => {
     try {
       const cursor = query.get("cursor") ?? undefined;
       const parameters = {
@@ -122,13 +136,23 @@ function jobsPage(query: URLSearchParams): void {
         cursor,
       };
       const response = await fetchPage(parameters);
-      body.replaceChildren(jobsTable(response.jobs), pager(query, response.next));
+      // Unchanged data is not drawn again: focus and scroll stay where the reader left them.
+      const text = JSON.stringify(response);
+      if (mine === generation && text !== drawn) {
+        drawn = text;
+        body.replaceChildren(jobsTable(response.jobs), pager(query, response.next));
+      }
+      return true;
     } catch (error) {
-      body.replaceChildren(problem(error));
+      if (mine === generation && drawn !== "error") {
+        drawn = "error";
+        body.replaceChildren(problem(error));
+      }
+      return !(error instanceof TaskEngineError && error.status === 401);
     }
   };
   void load();
-  timer = setInterval(load, POLL_MS);
+  poll(mine, load);
 }
 
 /** One page of GET /jobs and the cursor of the next (from its Link header). */
@@ -203,28 +227,39 @@ interface LogLine {
 
 async function jobPage(id: string): Promise<void> {
   const client = api();
+  const mine = generation;
+  // Refusals and errors stay shown across refreshes (a refresh rebuilds the page below them).
+  const notices = h("div", { "aria-live": "polite" });
   // The action buttons are kept across refreshes while the job's state is the same, so that a refresh never
   // takes a button away from under a pointer or the keyboard focus.
   let kept: { key: string; bar: HTMLElement } | null = null;
+  let drawn = "";
   /** Shows the job; says whether it is still worth polling. */
-  const render = async (first: boolean): Promise<boolean> => {
+  const render = async (): Promise<boolean> => {
     try {
       const [job, log, deliveries] = await Promise.all([client.jobs.getJobsById(id), client.logs.getLogsById(id, { show_all: "1" }), client.jobs.getJobsByIdCallbacks(id)]);
+      if (mine !== generation) return false;
       const ended = job.queue_state === "completed" || job.queue_state === "broken";
+      // An ended job is followed until no callback is still on its way (a redelivery, say).
+      const follow = !ended || deliveries.some((delivery) => delivery.state === "pending" || delivery.state === "in_flight");
+      // Unchanged data is not drawn again: focus and scroll stay where the reader left them.
+      const text = JSON.stringify([job, log, deliveries]);
+      if (text === drawn) return follow;
+      const first = drawn === "";
+      drawn = text;
+      const key = `${job.queue_state}/${job.failed}`;
+      if (kept?.key !== key) kept = { key, bar: actions(client, job, notices) };
       show(
         h("h1", {}, `Job ${job.id}`),
+        notices,
         h("p", {}, `${job.workflow} · `, stateLabel(job), ` · ${job.progress}% · created ${new Date(job.created_at).toLocaleString()}`),
-        (() => {
-          const key = `${job.queue_state}/${job.failed}`;
-          if (kept?.key !== key) kept = { key, bar: actions(client, job) };
-          return kept.bar;
-        })(),
+        kept.bar,
         h("h2", {}, "Timeline"),
         timeline(job, log as LogLine[]),
         h("h2", {}, "Tasks"),
         taskTable(job),
         h("h2", {}, "Callback deliveries"),
-        deliveryTable(client, id, deliveries),
+        deliveryTable(client, id, deliveries, notices),
         h("h2", {}, "Log"),
         h("pre", { tabindex: "0", "aria-label": "Job log" }, ...(log as LogLine[]).map((line) => h("span", { class: `sev-${line.severity_description.toLowerCase()}` }, `${line.created_at}  ${line.severity_description.padEnd(5)}  ${line.message}\n`))),
         h("h2", {}, "Parameters"),
@@ -233,26 +268,24 @@ async function jobPage(id: string): Promise<void> {
         h("pre", { tabindex: "0", "aria-label": "Result" }, JSON.stringify(job.result ?? null, null, 2)),
       );
       if (ended && !first) say(`Job ${job.queue_state}`);
-      // An ended job is followed until no callback is still on its way (a redelivery, say).
-      return !ended || deliveries.some((delivery) => delivery.state === "pending" || delivery.state === "in_flight");
+      return follow;
     } catch (error) {
-      show(h("h1", {}, "Job"), error instanceof TaskEngineError && error.status === 404 ? h("div", { class: "alert", role: "alert" }, `Job ${id} not found.`) : problem(error));
-      return false;
+      if (mine !== generation) return false;
+      const gone = error instanceof TaskEngineError && (error.status === 404 || error.status === 401);
+      if (gone || drawn === "") {
+        show(h("h1", {}, "Job"), error instanceof TaskEngineError && error.status === 404 ? h("div", { class: "alert", role: "alert" }, `Job ${id} not found.`) : problem(error));
+        return false;
+      }
+      // A passing failure (a 429, the network) is shown once, and the next refresh tries again.
+      notices.replaceChildren(problem(error));
+      return true;
     }
   };
-  if (!(await render(true))) return;
-  const poll = setInterval(async () => {
-    if (timer !== poll) return;
-    if (!(await render(false)) && timer === poll) {
-      clearInterval(poll);
-      timer = undefined;
-    }
-  }, POLL_MS);
-  timer = poll;
+  if (await render()) poll(mine, render);
 }
 
 /** The actions the API allows in the job's state; a refusal (409) shows the API's message. */
-function actions(client: TaskEngineClient, job: Job): HTMLElement {
+function actions(client: TaskEngineClient, job: Job, notices: HTMLElement): HTMLElement {
   const bar = h("div", { class: "actions", role: "group", "aria-label": "Job actions" });
   const act = (label: string, run: () => Promise<unknown>, secondary = false) =>
     h(
@@ -266,7 +299,7 @@ function actions(client: TaskEngineClient, job: Job): HTMLElement {
             say(`${label}: done`);
             route();
           } catch (error) {
-            bar.after(problem(error));
+            notices.replaceChildren(problem(error));
           }
         },
       },
@@ -276,7 +309,8 @@ function actions(client: TaskEngineClient, job: Job): HTMLElement {
   if (state === "started" || state === "queued" || state === "scheduled") bar.append(act("Pause", () => client.jobs.patchJobsById(job.id, { queue_state: "paused" })));
   if (state === "paused") bar.append(act("Resume", () => client.jobs.patchJobsById(job.id, { queue_state: "queued" })));
   if (state !== "completed" && state !== "broken") bar.append(act("Break", () => client.jobs.patchJobsById(job.id, { queue_state: "broken" }), true));
-  if (state === "completed" && job.failed) bar.append(act("Retry", () => client.jobs.postJobsByIdRetry(job.id)));
+  // The API retries a failed job, or a broken one, in place.
+  if ((state === "completed" || state === "broken") && job.failed) bar.append(act("Retry", () => client.jobs.postJobsByIdRetry(job.id)));
   bar.append(act("Rerun", async () => {
     const rerun = await client.jobs.postJobsByIdRerun(job.id);
     location.hash = `#/jobs/${rerun.id}`;
@@ -297,17 +331,19 @@ function timeline(job: Job, log: LogLine[]): HTMLElement {
   const at = (time: number) => `${(((time - start) / span) * 100).toFixed(2)}%`;
   const width = (from: number, to: number) => `${Math.max(0.3, ((to - from) / span) * 100).toFixed(2)}%`;
   const lanes = tasks.map((task) => {
-    const lines = log.filter((line) => line.message.includes(`'${task.task_name}'`));
+    const lines = log.filter((line) => line.task_id === task.task_id);
+    const started = new RegExp(`^Task '${escapeRegExp(task.task_name)}' started`);
+    const failed = new RegExp(`^'${escapeRegExp(task.task_name)}' failed: `);
     const bars: HTMLElement[] = [];
     let opened: number | null = null;
     let attempt = 0;
     for (const line of lines) {
       const time = Date.parse(line.created_at);
-      if (/ started/.test(line.message)) {
+      if (started.test(line.message)) {
         if (opened === null && bars.length > 0) bars.push(bar("wait", bars.length ? Number(bars.at(-1)!.dataset.end) : time, time, "waiting to retry"));
         opened = time;
         attempt++;
-      } else if (/ failed: /.test(line.message) && opened !== null) {
+      } else if (failed.test(line.message) && opened !== null) {
         bars.push(bar("fail", opened, time, `attempt ${attempt} failed`));
         opened = null;
       }
@@ -334,6 +370,10 @@ function timeline(job: Job, log: LogLine[]): HTMLElement {
   );
 }
 
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 function taskTable(job: Job): HTMLElement {
   return h(
     "div",
@@ -347,7 +387,7 @@ function taskTable(job: Job): HTMLElement {
   );
 }
 
-function deliveryTable(client: TaskEngineClient, id: string, deliveries: Awaited<ReturnType<TaskEngineClient["jobs"]["getJobsByIdCallbacks"]>>): HTMLElement {
+function deliveryTable(client: TaskEngineClient, id: string, deliveries: Awaited<ReturnType<TaskEngineClient["jobs"]["getJobsByIdCallbacks"]>>, notices: HTMLElement): HTMLElement {
   if (deliveries.length === 0) return h("p", {}, "No callbacks (the job has no endpoints).");
   const byEndpoint = new Map<string, typeof deliveries>();
   for (const delivery of deliveries) byEndpoint.set(delivery.endpoint, [...(byEndpoint.get(delivery.endpoint) ?? []), delivery]);
@@ -383,6 +423,8 @@ function deliveryTable(client: TaskEngineClient, id: string, deliveries: Awaited
                       type: "button",
                       class: "secondary",
                       "aria-label": `Redeliver callback ${delivery.sequence}`,
+                      // The API sends again only a callback that is not already on its way.
+                      disabled: delivery.state === "pending" || delivery.state === "in_flight",
                       onclick: async () => {
                         try {
                           await client.jobs.postJobsByIdCallbacksByCallbackIdRedeliver(id, delivery.callback_id);
@@ -390,7 +432,7 @@ function deliveryTable(client: TaskEngineClient, id: string, deliveries: Awaited
                           // Shown again, and followed until the new attempt is made.
                           route();
                         } catch (error) {
-                          main.prepend(problem(error));
+                          notices.replaceChildren(problem(error));
                         }
                       },
                     },
@@ -423,10 +465,14 @@ interface Schema {
 
 async function submitPage(name: string | null): Promise<void> {
   const client = api();
+  const mine = generation;
   const workflows = await client.workflows.getWorkflows();
   const chosen = name ?? workflows[0]?.name ?? "selftest";
-  const picker = h("select", { id: "workflow", onchange: (event) => (location.hash = `#/submit/${(event.target as HTMLSelectElement).value}`) }, ...workflows.map((workflow) => option(workflow.name, workflow.name, chosen)));
+  // Choosing a workflow changes nothing until "Show its form" (a change of context on a select is not expected).
+  const picker = h("select", { id: "workflow" }, ...workflows.map((workflow) => option(workflow.name, workflow.name, chosen)));
+  const open = h("button", { type: "button", class: "secondary", onclick: () => (location.hash = `#/submit/${picker.value}`) }, "Show its form");
   const workflow = await client.workflows.getWorkflowsByName(chosen);
+  if (mine !== generation) return;
   const schema = workflow.parameters as Schema;
   const form = h("form", { "aria-label": `Parameters of ${chosen}`, novalidate: true });
   const controls = new Map<string, HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>();
@@ -434,6 +480,7 @@ async function submitPage(name: string | null): Promise<void> {
     const control = controlFor(property, definition, (workflow.example as Record<string, unknown>)[property]);
     controls.set(property, control);
     const required = schema.required?.includes(property);
+    if (required) control.setAttribute("aria-required", "true");
     form.append(h("label", { for: control.id }, property, required ? " *" : "", definition.description ? h("span", { class: "hint" }, ` — ${definition.description}`) : null), control, h("div", { id: `${control.id}-error`, class: "error" }));
   }
   const outcome = h("div", {});
@@ -441,6 +488,7 @@ async function submitPage(name: string | null): Promise<void> {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     for (const element of form.querySelectorAll(".error")) element.textContent = "";
+    for (const control of controls.values()) control.removeAttribute("aria-invalid");
     const parameters: Record<string, unknown> = {};
     try {
       for (const [property, control] of controls) {
@@ -461,12 +509,20 @@ async function submitPage(name: string | null): Promise<void> {
       outcome.replaceChildren(problem(error));
     }
   });
-  show(h("h1", {}, "Submit a job"), h("label", { for: "workflow" }, "Workflow"), picker, h("p", { class: "hint" }, workflow.description), form);
+  show(h("h1", {}, "Submit a job"), h("label", { for: "workflow" }, "Workflow"), h("div", { class: "actions" }, picker, open), h("p", { class: "hint" }, workflow.description), form);
 }
 
-function kindOf(definition: Schema): string {
-  const type = Array.isArray(definition.type) ? definition.type.find((t) => t !== "null") : definition.type;
-  return definition.enum ? "enum" : (type ?? (definition.anyOf ? "json" : "json"));
+/**
+ * How a parameter is entered: a choice (enum, boolean), a number, text, text that may be a number (an offset
+ * such as `7.04` or `00:00:07.040`), or JSON for objects and arrays.
+ */
+function kindOf(definition: Schema): "enum" | "boolean" | "integer" | "number" | "string" | "text-or-number" | "json" {
+  if (definition.enum) return "enum";
+  if (definition.anyOf) return definition.anyOf.every((branch) => kindOf(branch) === "string" || kindOf(branch) === "enum") ? "string" : "json";
+  const types = (Array.isArray(definition.type) ? definition.type : [definition.type]).filter((type): type is string => type !== undefined && type !== "null");
+  if (types.length === 1 && ["boolean", "integer", "number", "string"].includes(types[0]!)) return types[0] as "boolean" | "integer" | "number" | "string";
+  if (types.length > 1 && types.includes("string") && types.every((type) => ["string", "number", "integer"].includes(type))) return "text-or-number";
+  return "json";
 }
 
 function controlFor(property: string, definition: Schema, example: unknown): HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement {
@@ -482,6 +538,7 @@ function controlFor(property: string, definition: Schema, example: unknown): HTM
     case "number":
       return h("input", { ...described, type: "number", step: kindOf(definition) === "integer" ? "1" : "any", placeholder: initial === undefined ? "" : String(initial), ...(definition.minimum !== undefined ? { min: String(definition.minimum) } : {}), ...(definition.maximum !== undefined ? { max: String(definition.maximum) } : {}) });
     case "string":
+    case "text-or-number":
       return h("input", { ...described, placeholder: initial === undefined ? "" : String(initial) });
     default:
       return h("textarea", { ...described, rows: "2", placeholder: initial === undefined ? "JSON" : JSON.stringify(initial) });
@@ -500,6 +557,8 @@ function readControl(control: HTMLInputElement | HTMLSelectElement | HTMLTextAre
     case "enum":
     case "string":
       return text;
+    case "text-or-number":
+      return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
     default:
       try {
         return JSON.parse(text);
@@ -512,6 +571,7 @@ function readControl(control: HTMLInputElement | HTMLSelectElement | HTMLTextAre
 // ─── routing ────────────────────────────────────────────────────────────────────────────────────────────────
 
 function route(): void {
+  generation++;
   if (timer) clearInterval(timer);
   timer = undefined;
   const credentials = session();
@@ -520,7 +580,8 @@ function route(): void {
   if (!credentials) return signIn();
   const [path, search = ""] = location.hash.replace(/^#/, "").split("?");
   const parts = (path ?? "").split("/").filter(Boolean);
-  if (parts[0] === "jobs" && parts[1]) void jobPage(decodeURIComponent(parts[1]));
+  // A job id is 26 characters of Crockford base32; anything else cannot name a job (nor reach another path).
+  if (parts[0] === "jobs" && parts[1]) void (/^[0-9A-Z]{26}$/.test(parts[1]) ? jobPage(parts[1]) : Promise.resolve(show(h("h1", {}, "Job"), h("div", { class: "alert", role: "alert" }, `Job ${decodeURIComponent(parts[1])} not found.`))));
   else if (parts[0] === "submit") void submitPage(parts[1] ? decodeURIComponent(parts[1]) : null).catch((error) => show(problem(error)));
   else jobsPage(new URLSearchParams(search));
   main.focus();
