@@ -38,6 +38,8 @@ export interface Error {
 
 export type GetAdminClientsByNameError = Error;
 
+export type GetAdminDeadLettersError = Error;
+
 export type GetAdminPoolsByPoolError = Error;
 
 export type GetDashboardError = Error;
@@ -1054,6 +1056,32 @@ export class Api<
     getAdminClientsByName: (name: string, params: RequestParams = {}) =>
       this.request<Record<string, any>, GetAdminClientsByNameError>({
         path: `/admin/clients/${name}`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @name GetAdminDeadLetters
+     * @summary Dead letters per client and queue (messages the queues gave up on, kept for inspection)
+     * @request GET:/admin/dead-letters
+     * @secure
+     */
+    getAdminDeadLetters: (params: RequestParams = {}) =>
+      this.request<
+        {
+          dead_letters: {
+            client: string | null;
+            count: number;
+            queue: string;
+          }[];
+        },
+        GetAdminDeadLettersError
+      >({
+        path: `/admin/dead-letters`,
         method: "GET",
         secure: true,
         format: "json",

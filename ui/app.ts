@@ -46,6 +46,11 @@ function show(...children: Child[]): void {
   main.replaceChildren(...children.filter((child): child is Node | string => Boolean(child)));
 }
 
+/** Whether route `mine` is still the one shown. */
+function mineOf(mine: number): boolean {
+  return mine === generation;
+}
+
 /** Polls `tick` every 2 s while route `mine` is shown; it stops when `tick` says so or the route changes. */
 function poll(mine: number, tick: () => Promise<boolean>): void {
   const interval = setInterval(async () => {
@@ -568,6 +573,172 @@ function readControl(control: HTMLInputElement | HTMLSelectElement | HTMLTextAre
   }
 }
 
+// ─── operator pages (behind the admin token) ───────────────────────────────────────────────────────────────
+
+function adminToken(): string | null {
+  return sessionStorage.getItem("te.admin");
+}
+
+function operator(): TaskEngineClient {
+  return createClient({ baseUrl: location.origin, adminToken: adminToken()! });
+}
+
+function adminSignIn(message?: string): void {
+  const form = h(
+    "form",
+    { class: "panel", "aria-labelledby": "admin-sign-in-title" },
+    h("h1", { id: "admin-sign-in-title" }, "Operator sign in"),
+    message ? h("div", { class: "alert", role: "alert" }, message) : null,
+    h("label", { for: "admin-token" }, "Admin token"),
+    h("input", { id: "admin-token", name: "admin-token", type: "password", autocomplete: "off", required: true }),
+    h("p", { class: "hint" }, "The operator API's bearer token (ADMIN_TOKEN); kept in this tab only."),
+    h("button", { type: "submit" }, "Sign in as operator"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const token = String(new FormData(form).get("admin-token") ?? "");
+    try {
+      await createClient({ baseUrl: location.origin, adminToken: token }).admin.getAdminDeadLetters();
+      sessionStorage.setItem("te.admin", token);
+      route();
+    } catch (error) {
+      adminSignIn(error instanceof TaskEngineError && error.status === 401 ? "The admin token is wrong." : `Could not sign in: ${(error as Error).message}`);
+    }
+  });
+  show(form);
+  document.getElementById("admin-token")?.focus();
+}
+
+async function adminHome(): Promise<void> {
+  const mine = generation;
+  const letters = await operator().admin.getAdminDeadLetters();
+  if (mine !== generation) return;
+  const openClient = h("form", { class: "filters", "aria-label": "Open a client" }, field("Client", h("input", { name: "client", required: true, size: "20" })), h("button", { type: "submit" }, "Open client"));
+  openClient.addEventListener("submit", (event) => {
+    event.preventDefault();
+    location.hash = `#/admin/clients/${encodeURIComponent(String(new FormData(openClient).get("client") ?? ""))}`;
+  });
+  const openPool = h("form", { class: "filters", "aria-label": "Open a worker pool" }, field("Pool", h("input", { name: "pool", value: "media", required: true, size: "20" })), h("button", { type: "submit" }, "Open pool"));
+  openPool.addEventListener("submit", (event) => {
+    event.preventDefault();
+    location.hash = `#/admin/pools/${encodeURIComponent(String(new FormData(openPool).get("pool") ?? ""))}`;
+  });
+  show(
+    h("h1", {}, "Operator"),
+    openClient,
+    openPool,
+    h("h2", {}, "Dead letters"),
+    letters.dead_letters.length === 0
+      ? h("p", {}, "No dead letters.")
+      : table(["Client", "Queue", "Messages"], letters.dead_letters.map((row) => [row.client ?? "(unknown)", row.queue, String(row.count)])),
+  );
+}
+
+async function adminClient(name: string): Promise<void> {
+  const mine = generation;
+  const api = operator();
+  const notices = h("div", { "aria-live": "polite" });
+  const client = (await api.admin.getAdminClientsByName(name)) as { client: string; keys: { key_id: string; label: string | null; created_at: string; revoked_at: string | null }[]; config: { callback_rules?: unknown[]; storage?: unknown; pools?: unknown; drm?: unknown } };
+  if (mine !== generation) return;
+  const act = (label: string, run: () => Promise<unknown>, after: (value: unknown) => Node | null = () => null) =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: "secondary",
+        onclick: async () => {
+          try {
+            const value = await run();
+            const shown = after(value);
+            await adminClient(name);
+            if (shown) document.getElementById("admin-notices")?.replaceChildren(shown);
+          } catch (error) {
+            notices.replaceChildren(problem(error));
+          }
+        },
+      },
+      label,
+    );
+  notices.id = "admin-notices";
+  const once = (what: string, secret: string) => h("div", { class: "panel", role: "status" }, h("p", {}, `${what} (shown once, copy it now):`), h("code", { class: "secret" }, secret));
+  show(
+    h("h1", {}, `Client ${client.client}`),
+    notices,
+    h("h2", {}, "API keys"),
+    table(
+      ["Key", "Label", "Created", "Revoked", ""],
+      client.keys.map((key) => [key.key_id, key.label ?? "", key.created_at, key.revoked_at ?? "", key.revoked_at ? "" : act(`Revoke ${key.key_id}`, () => api.admin.deleteAdminClientsByNameKeysByKeyId(name, key.key_id))]),
+    ),
+    h("div", { class: "actions" }, act("New API key", () => api.admin.postAdminClientsByNameKeys(name, { label: "dashboard" }), (value) => once("New API key", (value as { api_key: string }).api_key)), act("Rotate signing secret", () => api.admin.postAdminClientsByNameSigningSecrets(name, {}), (value) => once("New signing secret", (value as { signing_secret: string }).signing_secret))),
+    h("h2", {}, "Callback rules"),
+    h("p", { class: "hint" }, "Header values are secrets and are shown masked; replace the rules through PUT /admin/clients/{name}/config."),
+    h("pre", { tabindex: "0", "aria-label": "Callback rules" }, JSON.stringify(client.config.callback_rules ?? [], null, 2)),
+    h("h2", {}, "Storage"),
+    h("pre", { tabindex: "0", "aria-label": "Storage" }, JSON.stringify(client.config.storage ?? {}, null, 2)),
+    h("h2", {}, "Worker pools and DRM"),
+    h("pre", { tabindex: "0", "aria-label": "Pools and DRM" }, JSON.stringify({ pools: client.config.pools ?? {}, drm: client.config.drm ?? null }, null, 2)),
+  );
+}
+
+async function adminPool(pool: string): Promise<void> {
+  const mine = generation;
+  const api = operator();
+  const notices = h("div", { "aria-live": "polite" });
+  const load = async (): Promise<boolean> => {
+    try {
+      const view = await api.admin.getAdminPoolsByPool(pool);
+      if (mine !== generation) return false;
+      show(
+        h("h1", {}, `Worker pool ${view.pool}`),
+        notices,
+        h("h2", {}, "Workers (seen in the last 10 minutes)"),
+        view.workers.length === 0 ? h("p", {}, "No worker has polled lately.") : table(["Worker", "Label", "Last seen", "Leases held", "Leases taken"], view.workers.map((worker) => [worker.worker_id, worker.label, worker.last_seen, String(worker.leases_held), String(worker.leases_taken)])),
+        h("h2", {}, "Waiting tasks"),
+        view.waiting.length === 0 ? h("p", {}, "No task is waiting.") : table(["Job", "Task", "Attempt", "Client", "Priority", "Offered"], view.waiting.map((task) => [task.job_id, task.task, String(task.attempt), task.client, String(task.priority), task.offered_at])),
+        h("h2", {}, "Tokens"),
+        table(
+          ["Token", "Label", "Client", "Created", "Revoked", ""],
+          view.tokens.map((token) => [
+            token.token_id,
+            token.label,
+            token.client ?? "(any)",
+            token.created_at,
+            token.revoked_at ?? "",
+            token.revoked_at
+              ? ""
+              : h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "secondary",
+                    onclick: async () => {
+                      try {
+                        await api.admin.deleteAdminPoolsByPoolTokensByTokenId(pool, token.token_id);
+                        void load();
+                      } catch (error) {
+                        notices.replaceChildren(problem(error));
+                      }
+                    },
+                  },
+                  `Revoke ${token.token_id}`,
+                ),
+          ]),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (mine === generation) show(h("h1", {}, `Worker pool ${pool}`), problem(error));
+      return false;
+    }
+  };
+  if (await load()) poll(mine, load);
+}
+
+/** A simple table of text (or a control) cells. */
+function table(headings: string[], rows: (string | Node)[][]): HTMLElement {
+  return h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, ...headings.map((heading) => h("th", { scope: "col" }, heading)))), h("tbody", {}, ...rows.map((row) => h("tr", {}, ...row.map((cell) => h("td", {}, cell)))))));
+}
+
 // ─── routing ────────────────────────────────────────────────────────────────────────────────────────────────
 
 function route(): void {
@@ -575,11 +746,21 @@ function route(): void {
   if (timer) clearInterval(timer);
   timer = undefined;
   const credentials = session();
-  document.getElementById("who")!.textContent = credentials ? credentials.client : "";
-  document.getElementById("sign-out")!.hidden = !credentials;
-  if (!credentials) return signIn();
+  document.getElementById("who")!.textContent = credentials ? credentials.client : adminToken() ? "operator" : "";
+  document.getElementById("sign-out")!.hidden = !credentials && !adminToken();
   const [path, search = ""] = location.hash.replace(/^#/, "").split("?");
   const parts = (path ?? "").split("/").filter(Boolean);
+  // The operator pages take the admin token, not a client's key.
+  if (parts[0] === "admin") {
+    main.focus();
+    if (!adminToken()) return adminSignIn();
+    const mine = generation;
+    const failed = (error: unknown) => (mineOf(mine) ? show(problem(error)) : undefined);
+    if (parts[1] === "clients" && parts[2]) return void adminClient(decodeURIComponent(parts[2])).catch(failed);
+    if (parts[1] === "pools" && parts[2]) return void adminPool(decodeURIComponent(parts[2])).catch(failed);
+    return void adminHome().catch(failed);
+  }
+  if (!credentials) return signIn();
   // A job id is 26 characters of Crockford base32; anything else cannot name a job (nor reach another path).
   if (parts[0] === "jobs" && parts[1]) void (/^[0-9A-Z]{26}$/.test(parts[1]) ? jobPage(parts[1]) : Promise.resolve(show(h("h1", {}, "Job"), h("div", { class: "alert", role: "alert" }, `Job ${decodeURIComponent(parts[1])} not found.`))));
   else if (parts[0] === "submit") void submitPage(parts[1] ? decodeURIComponent(parts[1]) : null).catch((error) => show(problem(error)));
@@ -590,6 +771,7 @@ function route(): void {
 document.getElementById("sign-out")!.addEventListener("click", () => {
   sessionStorage.removeItem("te.client");
   sessionStorage.removeItem("te.key");
+  sessionStorage.removeItem("te.admin");
   location.hash = "";
   route();
 });

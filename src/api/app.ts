@@ -22,6 +22,7 @@ import { rootRoutes } from "./routes/root";
 import { submitJobRoutes } from "./routes/submit-job";
 import { workflowRoutes } from "./routes/workflows";
 import { adminPoolRoutes } from "./routes/admin-pools";
+import { adminDeadLetterRoutes } from "./routes/admin-dead-letters";
 import { workerFileDocs, workerFileRoutes } from "./routes/worker-files";
 import { workerLeaseRoutes } from "./routes/worker-leases";
 import { workerAuth } from "./middleware/worker-auth";
@@ -56,6 +57,7 @@ export function createApp() {
   app.route("/", adminConfigRoutes);
   app.route("/", adminStorageRoutes);
   app.route("/", adminPoolRoutes);
+  app.route("/", adminDeadLetterRoutes);
   app.route("/", workerLeaseRoutes);
   app.route("/", workerFileRoutes);
   for (const route of workerFileDocs) app.openAPIRegistry.registerPath(route);

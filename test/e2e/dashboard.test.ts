@@ -160,7 +160,7 @@ describe("the dashboard", () => {
     await context.close();
   }, 60_000);
 
-  test("axe-core finds no serious or critical violation on the sign-in, jobs, job and submit pages", async () => {
+  test("axe-core finds no serious or critical violation on the sign-in, jobs, job, submit and operator pages", async () => {
     const axe = readFileSync(join(dirname(createRequire(import.meta.url).resolve("axe-core/package.json")), "axe.min.js"), "utf8");
     // axe is injected as a script of its own: this context lets it past the page's CSP (the test's, not the page's).
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
@@ -184,6 +184,48 @@ describe("the dashboard", () => {
     await page.goto(`${engine.url}/ui#/submit/selftest`);
     await page.getByRole("form", { name: "Parameters of selftest" }).waitFor();
     await check("submit");
+    await page.evaluate(`sessionStorage.setItem("te.admin", ${JSON.stringify(engine.adminToken)})`);
+    await page.goto(`${engine.url}/ui#/admin/clients/${owner.name}`);
+    await page.getByRole("heading", { name: `Client ${owner.name}` }).waitFor();
+    await check("operator: a client");
+    await context.close();
+  }, 60_000);
+
+  test("operator pages behind the admin token: dead letters, a client's keys (new, revoke), its signing secret rotated, a pool's workers and tokens", async () => {
+    const admin = createClient({ baseUrl: engine.url, adminToken: engine.adminToken });
+    const pool = await admin.admin.postAdminPoolsByPoolTokens("ui-pool", { label: "ui-test" });
+    // A worker that polled once: the pool shows it as seen.
+    await createClient({ baseUrl: engine.url, workerToken: pool.token }).workers.postWorkersLease({ pool: "ui-pool", worker_id: "ui-worker-1", max: 1, wait_s: 0 });
+    const { context, page } = await open();
+    await page.goto(`${engine.url}/ui#/admin`);
+    await page.getByLabel("Admin token").fill("adm_wrong");
+    await page.getByRole("button", { name: "Sign in as operator" }).click();
+    await expect.poll(() => page.getByRole("alert").innerText()).toContain("wrong");
+    await page.getByLabel("Admin token").fill(engine.adminToken);
+    await page.getByRole("button", { name: "Sign in as operator" }).click();
+    await page.getByRole("heading", { name: "Dead letters" }).waitFor();
+    await page.getByLabel("Client", { exact: true }).fill(owner.name);
+    await page.getByRole("button", { name: "Open client" }).click();
+    await page.getByRole("heading", { name: `Client ${owner.name}` }).waitFor();
+    const keyRows = () => page.locator("table").first().locator("tbody tr");
+    expect(await keyRows().count()).toBe(1);
+    await page.getByRole("button", { name: "New API key" }).click();
+    await expect.poll(() => page.locator("code.secret").innerText()).toMatch(/^tek_/);
+    expect(await keyRows().count()).toBe(2);
+    const newKey = (await keyRows().nth(1).locator("td").first().innerText()).trim();
+    await page.getByRole("button", { name: `Revoke ${newKey}` }).click();
+    await expect.poll(() => keyRows().nth(1).locator("td").nth(3).innerText()).toMatch(/^\d{4}-/);
+    await page.getByRole("button", { name: "Rotate signing secret" }).click();
+    await expect.poll(() => page.locator("code.secret").innerText()).toMatch(/^whsec_/);
+    // The owner's own key still works (only the new one was revoked).
+    expect((await api.jobs.getJobs({ limit: 1 })).length).toBe(1);
+
+    await page.goto(`${engine.url}/ui#/admin/pools/ui-pool`);
+    await page.getByRole("heading", { name: "Worker pool ui-pool" }).waitFor();
+    await expect.poll(() => page.locator("table").first().innerText()).toContain("ui-worker-1");
+    await page.getByRole("button", { name: `Revoke ${pool.token_id}` }).click();
+    await expect.poll(async () => (await admin.admin.getAdminPoolsByPool("ui-pool")).tokens[0]!.revoked_at).not.toBeNull();
+    await page.screenshot({ path: join(SHOTS, "operator-pool-1280x800.png") });
     await context.close();
   }, 60_000);
 

@@ -120,6 +120,7 @@ test("every client API operation, typed, against the real worker; errors as Task
 
 test("every operator API operation, and the worker API's lease, heartbeat, files and report", async () => {
   expect(await operator.admin.getAdminClientsByName(name)).toMatchObject({ client: name });
+  expect(await operator.admin.getAdminDeadLetters()).toMatchObject({ dead_letters: expect.any(Array) });
   const key = await operator.admin.postAdminClientsByNameKeys(name, { label: "second" });
   await operator.admin.deleteAdminClientsByNameKeysByKeyId(name, key.key_id);
   await operator.admin.putAdminClientsByNameConfig(name, { callback_rules: [] });
