@@ -283,6 +283,8 @@ export interface Task {
   attempts: number;
   ended_at: string | null;
   message: string;
+  /** (ext) the tasks this one waits for: the job's task graph */
+  needs: string[];
   progress: number;
   started_at: string | null;
   state: string;

@@ -261,7 +261,7 @@ async function jobPage(id: string): Promise<void> {
         kept.bar,
         h("h2", {}, "Timeline"),
         timeline(job, log as LogLine[]),
-        h("h2", {}, "Tasks"),
+        h("h2", {}, "Tasks and their graph"),
         taskTable(job),
         h("h2", {}, "Callback deliveries"),
         deliveryTable(client, id, deliveries, notices),
@@ -386,8 +386,9 @@ function taskTable(job: Job): HTMLElement {
     h(
       "table",
       {},
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Task"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Attempts"), h("th", { scope: "col" }, "Progress"), h("th", { scope: "col" }, "Message"))),
-      h("tbody", {}, ...(job.tasks ?? []).map((task) => h("tr", {}, h("td", {}, task.task_name), h("td", {}, task.state), h("td", {}, String(task.attempts)), h("td", {}, `${task.progress}%`), h("td", {}, task.message)))),
+      h("caption", { class: "visually-hidden" }, "Tasks, with the tasks each waits for (the task graph)"),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Task"), h("th", { scope: "col" }, "After"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Attempts"), h("th", { scope: "col" }, "Progress"), h("th", { scope: "col" }, "Message"))),
+      h("tbody", {}, ...(job.tasks ?? []).map((task) => h("tr", {}, h("td", {}, task.task_name), h("td", {}, task.needs.length > 0 ? task.needs.join(", ") : "(start)"), h("td", {}, task.state), h("td", {}, String(task.attempts)), h("td", {}, `${task.progress}%`), h("td", {}, task.message)))),
     ),
   );
 }

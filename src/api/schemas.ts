@@ -96,6 +96,7 @@ export const TaskObject = z
     ended_at: z.string().nullable(),
     message: z.string(),
     progress: z.number(),
+    needs: z.array(z.string()).openapi({ description: "(ext) the tasks this one waits for: the job's task graph" }),
   })
   .openapi("Task");
 

@@ -19,6 +19,8 @@ export interface TaskView {
   ended_at: string | null;
   message: string;
   progress: number;
+  /** (ext) The tasks it waits for: the job's task graph. */
+  needs: string[];
 }
 
 export interface JobView {
@@ -69,6 +71,7 @@ export function jobView(job: JobModel): JobView {
         ended_at: iso(task.endedAt),
         message: task.message,
         progress: task.progress,
+        needs: [...task.needs],
       };
     }),
     result: state.outcome === "completed" ? jobResult(job.workflow, spec, state) : null,

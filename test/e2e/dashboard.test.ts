@@ -115,6 +115,9 @@ describe("the dashboard", () => {
     expect(await lanes.locator("> span").allInnerTexts()).toEqual(["task_1", "task_2", "task_3"]);
     expect(await lanes.nth(1).locator(".span").evaluateAll((spans) => spans.map((span) => (span as unknown as { dataset: { kind: string } }).dataset.kind))).toEqual(["fail", "wait", "complete"]);
     expect(await lanes.nth(0).locator(".span").evaluateAll((spans) => spans.map((span) => (span as unknown as { dataset: { kind: string } }).dataset.kind))).toEqual(["complete"]);
+    // The task graph: each task with the ones it waits for (a chain).
+    const graph = page.getByRole("table").filter({ has: page.getByRole("columnheader", { name: "After" }) }).locator("tbody tr");
+    expect(await graph.evaluateAll((rows) => rows.map((row) => [(row as unknown as { cells: { textContent: string }[] }).cells[0]!.textContent, (row as unknown as { cells: { textContent: string }[] }).cells[1]!.textContent]))).toEqual([["task_1", "(start)"], ["task_2", "task_1"], ["task_3", "task_2"]]);
     await page.evaluate("window.scrollTo(0, 0)");
     await page.screenshot({ path: join(SHOTS, "job-1280x800.png"), fullPage: false });
 

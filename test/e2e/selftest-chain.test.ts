@@ -105,6 +105,7 @@ describe("selftest chain of 5 tasks", () => {
         ended_at: expect.stringMatching(ISO_UTC),
         message: "",
         progress: 100,
+        needs: task.task_name === "task_1" ? [] : [`task_${Number(task.task_name.slice(5)) - 1}`],
       });
     }
     expect(new Set(job.tasks.map((task) => task.task_id)).size).toBe(5);

@@ -67,6 +67,7 @@ describe("POST /job and GET /jobs/{id}", () => {
         ended_at: expect.stringMatching(ISO_MS),
         message: "",
         progress: 100,
+        needs: n === 1 ? [] : [`task_${n - 1}`],
       })),
       result: { message: "2 tasks completed (chain)" },
     });
