@@ -3,7 +3,7 @@ import { INPUT_ROOT_KEY } from "../domain/storage-config";
 import type { GetSourcesOutput } from "../executors/get-sources";
 import { commonParameters, FileNameContentId, OutputRoot, StorageFolder, StorageParameter } from "./common";
 import { defineWorkflow } from "./definition";
-import { getSourcesTask, MEDIA_POOL, outputFileName, publishedPaths, publishTask } from "./media";
+import { getSourcesTask, sourceFolderRoots, MEDIA_POOL, outputFileName, publishedPaths, publishTask } from "./media";
 
 export const CreateMp4Parameters = z.looseObject({
   content_id: FileNameContentId,
@@ -56,7 +56,7 @@ export const createMp4 = defineWorkflow({
       needs: ["get_sources"],
       timeoutMs: 30 * 60_000,
       retry: { limit: 2 },
-      fileRoots: (p) => ({ source: { storage: p.source_storage!, root_key: sourceRootOf(p), folder: p.source_folder } }),
+      fileRoots: sourceFolderRoots<CreateMp4Parameters>(sourceRootOf),
       input: (p, outputs): CreateMp4Input => ({
         sources: (outputs.get_sources as GetSourcesOutput | undefined)?.sources ?? [],
         ...((outputs.get_sources as GetSourcesOutput | undefined)?.package ? { package: (outputs.get_sources as GetSourcesOutput).package } : {}),

@@ -6,7 +6,7 @@ import type { ParkEarlierInput } from "../executors/drm-switch";
 import type { PublishInput, PublishOutput, WorkFile } from "../executors/publish";
 import { fileNameProblem } from "../storage/paths";
 import { commonParameters, ContentId, StorageFolder, StorageParameter } from "./common";
-import type { TaskDefinition } from "./definition";
+import type { FileRoot, TaskDefinition } from "./definition";
 
 /** What the media workflows share (media.md): a source URL, times, output names, the publish step. */
 
@@ -121,6 +121,11 @@ export function getSourcesTask<P extends { source_folder: string; source_storage
     retry: { limit: 2 },
     input: (p): GetSourcesInput => ({ storage: p.source_storage!, root_key: INPUT_ROOT_KEY, folder: p.source_folder, ...more(p) }),
   };
+}
+
+/** A media task's read-only `source` root: the job's `source_folder`, below `input_root` unless `rootKey` says otherwise. */
+export function sourceFolderRoots<P extends { source_folder: string; source_storage?: string }>(rootKey: (params: P) => string = () => INPUT_ROOT_KEY): (params: P) => Record<string, FileRoot> {
+  return (p) => ({ source: { storage: p.source_storage!, root_key: rootKey(p), folder: p.source_folder } });
 }
 
 /** `get_drm_keys` (edge), when a package needs keys: they are sealed into its output (executors/get-drm-keys.ts). */

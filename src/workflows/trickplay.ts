@@ -1,9 +1,8 @@
 import { z } from "zod";
-import { INPUT_ROOT_KEY } from "../domain/storage-config";
 import type { GetSourcesOutput } from "../executors/get-sources";
 import { commonParameters, FileNameContentId, StorageFolder, StorageParameter } from "./common";
 import { defineWorkflow } from "./definition";
-import { getSourcesTask, MEDIA_POOL, publishedPaths, publishTask, TrickplayParameters, trickplayOptions, type TrickplayInput } from "./media";
+import { getSourcesTask, sourceFolderRoots, MEDIA_POOL, publishedPaths, publishTask, TrickplayParameters, trickplayOptions, type TrickplayInput } from "./media";
 
 export const TrickplayWorkflowParameters = z
   .looseObject({
@@ -54,7 +53,7 @@ export const trickplay = defineWorkflow({
       needs: ["get_sources"],
       timeoutMs: 30 * 60_000,
       retry: { limit: 2 },
-      fileRoots: (p) => ({ source: { storage: p.source_storage!, root_key: INPUT_ROOT_KEY, folder: p.source_folder } }),
+      fileRoots: sourceFolderRoots<TrickplayWorkflowParameters>(),
       input: (p, outputs): TrickplayTaskInput => ({ sources: (outputs.get_sources as GetSourcesOutput | undefined)?.sources ?? [], tiles: trickplayOptions(p)! }),
     },
     publishTask<TrickplayWorkflowParameters>("trickplay", folderOf),

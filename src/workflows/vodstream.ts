@@ -8,7 +8,7 @@ import type { PublishOutput } from "../executors/publish";
 import type { DeleteFilesInput } from "../executors/storage-files";
 import { DrmSystem, FileNameContentId, commonParameters, StorageFolder, StorageParameter } from "./common";
 import { defineWorkflow } from "./definition";
-import { getDrmKeysTask, getSourcesTask, MEDIA_POOL, Offset, outputFileName, parkEarlierTask, publishTask, TrickplayParameters, trickplayOptions, type TrickplayInput } from "./media";
+import { getDrmKeysTask, getSourcesTask, sourceFolderRoots, MEDIA_POOL, Offset, outputFileName, parkEarlierTask, publishTask, TrickplayParameters, trickplayOptions, type TrickplayInput } from "./media";
 
 /**
  * Options of the reference that this engine does not build yet: asking for one is refused with a message
@@ -135,7 +135,7 @@ export const vodstream = defineWorkflow({
       needs: ["get_drm_keys"],
       timeoutMs: 60 * 60_000,
       retry: { limit: 2 },
-      fileRoots: (p) => ({ source: { storage: p.source_storage!, root_key: INPUT_ROOT_KEY, folder: p.source_folder } }),
+      fileRoots: sourceFolderRoots<VodstreamParameters>(),
       input: (p, outputs): PackageInput => ({
         content_id: p.content_id,
         sources: (outputs.get_sources as GetSourcesOutput | undefined)?.sources ?? [],

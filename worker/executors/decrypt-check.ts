@@ -13,11 +13,22 @@ import { decryptTrack, type Encryption, type Track } from "./shaka.ts";
  * hashing them takes 0.1 s where decoding 30 s of 720p takes 2.5 s (the e2e tests decode). A key the packager did not use, a track left clear or broken by the
  * encryption all fail the task.
  */
-export async function checkDecryptsToClear(out: string, clearFolder: string, protectedFolder: string, tracks: Track[], encryption: Encryption, scratch: string, signal: AbortSignal): Promise<void> {
+export async function checkDecryptsToClear(
+  out: string,
+  clearFolder: string,
+  protectedFolder: string,
+  tracks: Track[],
+  encryption: Encryption,
+  scratch: string,
+  signal: AbortSignal,
+  /** The clear package's sample hashes by track, shared by the checks of every scheme (hashed once). */
+  clearHashes: Map<string, Promise<string[]>> = new Map(),
+): Promise<void> {
   for (const track of tracks) {
     const key = encryption.keys.find((candidate) => candidate.track === track.type);
     if (!key) throw new ToolError(`no ${track.type} key for the ${encryption.scheme} package`, false);
-    const clear = await sampleHashes(await joinTrack(join(out, clearFolder, track.id), join(scratch, `check-clear-${track.id}.mp4`)), scratch, signal);
+    if (!clearHashes.has(track.id)) clearHashes.set(track.id, joinTrack(join(out, clearFolder, track.id), join(scratch, `check-clear-${track.id}.mp4`)).then((file) => sampleHashes(file, scratch, signal)));
+    const clear = await clearHashes.get(track.id)!;
     const joined = await joinTrack(join(out, protectedFolder, track.id), join(scratch, `check-${encryption.scheme}-${track.id}.mp4`));
     // An encrypted sample entry (`encv` / `enca`) in the init segment: the track is not left clear.
     if (!(await readFile(join(out, protectedFolder, track.id, "init.mp4"))).includes(track.type === "VIDEO" ? "encv" : "enca")) {

@@ -73,11 +73,12 @@ export async function packageSources(p: PackageOptions, downloaded: LocalSource[
   ctx.progress(45, "packaging");
   // The clear package is made even when it is not published: each protected package must decrypt to it.
   await packageTracks(out, clearName, tracks, { defaultLanguage, scratch: ctx.scratch, signal: ctx.signal });
+  const clearHashes = new Map<string, Promise<string[]>>();
   for (const [i, encryption] of encryptions.entries()) {
     ctx.progress(50 + (i * 30) / encryptions.length, `encrypting (${encryption.scheme})`);
     await packageTracks(out, `${drmName}/${encryption.scheme}`, tracks, { defaultLanguage, encryption, scratch: ctx.scratch, signal: ctx.signal });
     await useGivenKeyUris(out, `${drmName}/${encryption.scheme}`, tracks, encryption);
-    await checkDecryptsToClear(out, clearName, `${drmName}/${encryption.scheme}`, tracks, encryption, ctx.scratch, ctx.signal);
+    await checkDecryptsToClear(out, clearName, `${drmName}/${encryption.scheme}`, tracks, encryption, ctx.scratch, ctx.signal, clearHashes);
   }
   // The options made from the top rung's source: trick-play tiles into every package (before the root
   // manifests are derived from the packages'), a preview sprite + VTT and an MP4 beside them.
